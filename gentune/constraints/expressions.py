@@ -1,0 +1,207 @@
+"""A restricted expression language for rules written in other people's spec files.
+
+Python's ``ast`` parses the text; a whitelist of node types is then evaluated over a
+DataFrame. Nothing is ever passed to ``eval``: a function call, attribute, subscript or any
+other construct is refused with a message naming it. Column names that are not identifiers
+can be written in backticks: ```date of birth` <= `visit date```.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gentune.errors import ConstraintError
+
+__all__ = ["Expression", "parse_expression", "Comparison"]
+
+_COMPARE = {
+    ast.Lt: ("<", operator.lt), ast.LtE: ("<=", operator.le),
+    ast.Gt: (">", operator.gt), ast.GtE: (">=", operator.ge),
+    ast.Eq: ("==", None), ast.NotEq: ("!=", None),
+}
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub,
+               ast.Mult: operator.mul, ast.Div: operator.truediv}
+_REFUSED = {
+    ast.Call: "a function call", ast.Attribute: "an attribute access",
+    ast.Subscript: "indexing", ast.Lambda: "a lambda", ast.IfExp: "an if-expression",
+    ast.ListComp: "a comprehension", ast.GeneratorExp: "a comprehension",
+    ast.List: "a list", ast.Tuple: "a tuple", ast.Dict: "a dict", ast.Set: "a set",
+    ast.NamedExpr: "an assignment", ast.Starred: "unpacking", ast.Await: "await",
+    ast.JoinedStr: "an f-string", ast.Pow: "'**'", ast.Mod: "'%'", ast.FloorDiv: "'//'",
+    ast.MatMult: "'@'", ast.LShift: "'<<'", ast.RShift: "'>>'", ast.BitXor: "'^'",
+    ast.Invert: "'~'", ast.Is: "'is'", ast.IsNot: "'is not'", ast.In: "'in'",
+    ast.NotIn: "'not in'",
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A single ``left OP right`` where each side is a column name or a number."""
+
+    left: str | float
+    op: str
+    right: str | float
+
+
+class Expression:
+    """A parsed, validated expression; ``evaluate`` returns a Series."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text.strip()
+        self._names: dict[str, str] = {}
+        source = re.sub(r"`([^`]+)`", self._placeholder, self.text)
+        try:
+            tree = ast.parse(source, mode="eval")
+        except SyntaxError:
+            raise ConstraintError(f"rule '{self.text}' is not a valid expression; write it like "
+                                  f"\"time <= time_d\" or \"censor == 1 and age > 18\"") from None
+        self._tree = tree.body
+        self._check(self._tree)
+        self.columns: tuple[str, ...] = tuple(dict.fromkeys(
+            self._names.get(node.id, node.id)
+            for node in ast.walk(self._tree) if isinstance(node, ast.Name)
+            and node.id not in ("True", "False")
+        ))
+
+    def _placeholder(self, match: re.Match[str]) -> str:
+        key = f"__col{len(self._names)}__"
+        self._names[key] = match.group(1)
+        return key
+
+    def _check(self, node: ast.AST) -> None:
+        for child in ast.walk(node):
+            kind = type(child)
+            if kind in _REFUSED:
+                raise ConstraintError(
+                    f"rule '{self.text}' uses {_REFUSED[kind]}, which rules may not contain; "
+                    f"only column names, numbers, comparisons, + - * /, and, or, not are allowed")
+            if isinstance(child, ast.Constant) and not isinstance(child.value,
+                                                                  (int, float, str, bool)):
+                raise ConstraintError(f"rule '{self.text}' has the constant {child.value!r}; "
+                                      f"only numbers, strings and True/False are allowed")
+            if not isinstance(child, (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp,
+                                      ast.Not, ast.USub, ast.UAdd, ast.BinOp, ast.Compare,
+                                      ast.Name, ast.Load, ast.Constant, ast.BitAnd, ast.BitOr,
+                                      *_ARITHMETIC, *_COMPARE)):
+                raise ConstraintError(f"rule '{self.text}' contains '{type(child).__name__}', "
+                                      f"which rules may not contain")
+
+    def is_boolean(self) -> bool:
+        node = self._tree
+        return isinstance(node, (ast.Compare, ast.BoolOp)) or (
+            isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)) or (
+            isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)))
+
+    def comparison(self) -> Comparison | None:
+        """The rule as ``left OP right`` if it is that simple, else None."""
+        node = self._tree
+        if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
+            return None
+        sides = [self._operand(node.left), self._operand(node.comparators[0])]
+        if any(side is None for side in sides):
+            return None
+        return Comparison(sides[0], _COMPARE[type(node.ops[0])][0], sides[1])
+
+    def _operand(self, node: ast.AST) -> str | float | None:
+        if isinstance(node, ast.Name):
+            return self._names.get(node.id, node.id)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+                and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = self._operand(node.operand)
+            return -inner if isinstance(inner, float) else None
+        return None
+
+    def evaluate(self, frame: pd.DataFrame) -> Any:
+        return self._eval(self._tree, frame)
+
+    def _eval(self, node: ast.AST, frame: pd.DataFrame) -> Any:
+        if isinstance(node, ast.Name):
+            if node.id in ("True", "False"):
+                return node.id == "True"
+            column = self._names.get(node.id, node.id)
+            if column not in frame.columns:
+                raise ConstraintError(f"rule '{self.text}' names column '{column}', which is not "
+                                      f"in the data; fix the rule or the column name")
+            return frame[column]
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.UnaryOp):
+            value = self._eval(node.operand, frame)
+            if isinstance(node.op, ast.Not):
+                return ~_as_bool(value)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp):
+            left, right = self._eval(node.left, frame), self._eval(node.right, frame)
+            if isinstance(node.op, ast.BitAnd):
+                return _as_bool(left) & _as_bool(right)
+            if isinstance(node.op, ast.BitOr):
+                return _as_bool(left) | _as_bool(right)
+            return _ARITHMETIC[type(node.op)](left, right)
+        if isinstance(node, ast.BoolOp):
+            values = [_as_bool(self._eval(item, frame)) for item in node.values]
+            result = values[0]
+            for value in values[1:]:
+                result = (result & value) if isinstance(node.op, ast.And) else (result | value)
+            return result
+        if isinstance(node, ast.Compare):
+            result = None
+            left = self._eval(node.left, frame)
+            for op, comparator in zip(node.ops, node.comparators):
+                right = self._eval(comparator, frame)
+                outcome = _compare(type(op), left, right)
+                result = outcome if result is None else (result & outcome)
+                left = right
+            return result
+        raise ConstraintError(f"rule '{self.text}' cannot be evaluated")  # unreachable by _check
+
+
+def _as_bool(value: Any) -> Any:
+    if isinstance(value, pd.Series):
+        return value.fillna(False).astype(bool)
+    return bool(value)
+
+
+def _compare(kind: type, left: Any, right: Any) -> Any:
+    symbol, function = _COMPARE[kind]
+    if function is not None:
+        return _as_bool(function(left, right))
+    if _is_float(left) or _is_float(right):
+        # Floats round-trip through generators and CSV: compare with a tight tolerance.
+        equal = pd.Series(np.isclose(_values(left), _values(right), rtol=1e-9, atol=1e-9),
+                          index=_index(left, right))
+    else:
+        equal = _as_bool(left == right)
+    return equal if symbol == "==" else ~equal
+
+
+def _is_float(value: Any) -> bool:
+    if isinstance(value, pd.Series):
+        return pd.api.types.is_float_dtype(value)
+    return isinstance(value, float)
+
+
+def _values(value: Any) -> Any:
+    return value.to_numpy(dtype=float, na_value=np.nan) if isinstance(value, pd.Series) else value
+
+
+def _index(*values: Any) -> Any:
+    for value in values:
+        if isinstance(value, pd.Series):
+            return value.index
+    return None
+
+
+def parse_expression(text: Any, context: str = "rule") -> Expression:
+    if not isinstance(text, str) or not text.strip():
+        raise ConstraintError(f"{context} must be an expression string such as "
+                              f"\"time <= time_d\", got {text!r}")
+    return Expression(text)

@@ -1,0 +1,171 @@
+"""Pre-processing (before fit) and post-processing (after sample) of a rule set.
+
+``ConstraintProcessor`` is generator-agnostic: ``transform`` turns real rows into the
+columns a generator learns, ``reverse_transform`` turns generated rows back, and
+``postprocess`` applies each rule's policy (repair, clip or reject-and-resample) until the
+requested number of rows all satisfy every rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import pandas as pd
+
+from gentune.constraints.planning import plan_transforms
+from gentune.constraints.report import violation_shares
+from gentune.constraints.rules import Derived, Rule
+from gentune.constraints.transforms import Transform
+from gentune.errors import ConstraintError
+
+__all__ = ["ConstraintProcessor", "PostprocessResult"]
+
+
+class PostprocessResult:
+    """Valid rows and what it took: repairs per rule, rejected rows, sampling rounds."""
+
+    def __init__(self, frame: pd.DataFrame, repaired: dict[str, int], rejected: int,
+                 rounds: int, drawn: int) -> None:
+        self.frame, self.repaired, self.rejected = frame, repaired, rejected
+        self.rounds, self.drawn = rounds, drawn
+
+
+class ConstraintProcessor:
+    """Fit on the real training rows; then transform, reverse and post-process samples.
+
+    ``enforce_by_construction=False`` skips the re-parameterisation (the ablation's "raw"
+    and "post only" arms); post-processing works either way.
+    """
+
+    def __init__(self, rules: Sequence[Rule], schema: Mapping[str, str],
+                 enforce_by_construction: bool = True, max_rounds: int = 25,
+                 max_oversample: float = 50.0) -> None:
+        self.rules = list(rules)
+        self.schema = dict(schema)
+        self.enforce_by_construction = enforce_by_construction
+        self.max_rounds, self.max_oversample = max_rounds, max_oversample
+        self.transforms: list[Transform] = []
+        self.columns: list[str] = []
+        self.dtypes: dict[str, object] = {}
+        self._fitted = False
+
+    def fit(self, train: pd.DataFrame) -> ConstraintProcessor:
+        self.columns = list(train.columns)
+        self.dtypes = train.dtypes.to_dict()
+        for rule in self.rules:
+            rule.fit(train)
+        self.transforms = plan_transforms(self.rules, self.schema) \
+            if self.enforce_by_construction else []
+        frame = train
+        for transform in self.transforms:
+            transform.fit(frame)
+            frame = transform.forward(frame)
+        self._fitted = True
+        return self
+
+    def _require_fitted(self) -> None:
+        if not self._fitted:
+            raise ConstraintError("the constraint processor is not fitted yet; call 'fit' with "
+                                  "the real training rows first")
+
+    @property
+    def transformed_schema(self) -> dict[str, str]:
+        """The column types of the table the generator learns."""
+        self._require_fitted()
+        schema = dict(self.schema)
+        for transform in self.transforms:
+            for column in transform.replaces:
+                schema.pop(column, None)
+            schema.update(transform.adds)
+        return schema
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self._require_fitted()
+        for transform in self.transforms:
+            frame = transform.forward(frame)
+        return frame.reset_index(drop=True)
+
+    def reverse_transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self._require_fitted()
+        for transform in reversed(self.transforms):
+            frame = transform.reverse(frame)
+        return frame[self.columns].reset_index(drop=True)
+
+    def violations(self, frame: pd.DataFrame) -> dict[str, float]:
+        return violation_shares(self.rules, frame)
+
+    def valid_rows(self, frame: pd.DataFrame) -> pd.Series:
+        valid = pd.Series(True, index=frame.index)
+        for rule in self.rules:
+            valid &= rule.is_valid(frame)
+        return valid
+
+    def repair(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+        """Apply every fixing policy; derived columns are recomputed last, as their dates move."""
+        repaired: dict[str, int] = {}
+        fixing = [rule for rule in self.rules if rule.policy != "reject"]
+        ordered = [r for r in fixing if not isinstance(r, Derived)] + \
+                  [r for r in fixing if isinstance(r, Derived)]
+        for _ in range(3):  # a fix can break an earlier rule; a few passes settle it
+            changed = False
+            for rule in ordered:
+                broken = ~rule.is_valid(frame)
+                if broken.any():
+                    frame = rule.fix(frame, broken)
+                    fixed = int((broken & rule.is_valid(frame)).sum())
+                    repaired[rule.description] = repaired.get(rule.description, 0) + fixed
+                    changed = changed or fixed > 0
+            if not changed:
+                break
+        return frame, repaired
+
+    def postprocess(self, frame: pd.DataFrame, n: int,
+                    sample_more: Callable[[int], pd.DataFrame] | None = None) -> PostprocessResult:
+        """Repair what can be repaired, reject the rest and draw more until ``n`` rows hold.
+
+        ``frame`` and whatever ``sample_more(k)`` returns are reverse-transformed rows.
+        """
+        self._require_fitted()
+        kept: list[pd.DataFrame] = []
+        have, rejected, rounds, drawn = 0, 0, 0, len(frame)
+        repaired_total: dict[str, int] = {}
+        batch = frame
+        while True:
+            rounds += 1
+            batch, repaired = self.repair(batch.reset_index(drop=True))
+            for rule, count in repaired.items():
+                repaired_total[rule] = repaired_total.get(rule, 0) + count
+            valid = self.valid_rows(batch)
+            rejected += int((~valid).sum())
+            kept.append(batch[valid])
+            have += int(valid.sum())
+            if have >= n:
+                break
+            if sample_more is None or rounds >= self.max_rounds or drawn >= self.max_oversample * n:
+                raise ConstraintError(self._cap_message(have, n, drawn, batch))
+            rate = max(have / drawn, 0.02)
+            wanted = min(math.ceil((n - have) / rate * 1.2) + 10,
+                         int(self.max_oversample * n) - drawn)
+            batch = sample_more(max(wanted, 1))
+            drawn += len(batch)
+        result = pd.concat(kept, ignore_index=True).iloc[:n]
+        return PostprocessResult(self._restore_dtypes(result), repaired_total, rejected, rounds,
+                                 drawn)
+
+    def _restore_dtypes(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.reset_index(drop=True)
+        for column, dtype in self.dtypes.items():
+            if frame[column].dtype != dtype and frame[column].notna().all():
+                try:
+                    frame[column] = frame[column].astype(dtype)
+                except (TypeError, ValueError):
+                    pass  # keep the generator's dtype; the output check reports real problems
+        return frame
+
+    def _cap_message(self, have: int, n: int, drawn: int, batch: pd.DataFrame) -> str:
+        shares = {rule: share for rule, share in self.violations(batch).items() if rule != "any"}
+        worst = max(shares, key=shares.get) if shares else "?"
+        return (f"only {have} of {n} rows satisfy the rules after drawing {drawn} rows; the rule "
+                f"'{worst}' breaks {shares.get(worst, 0):.0%} of them. Give it a repair or clip "
+                f"policy, or tune the generator longer")

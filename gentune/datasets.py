@@ -1,0 +1,182 @@
+"""Built-in trials, CSV/Parquet loading, and deterministic stratified splits.
+
+The built-in trials ship inside installed packages (scikit-survival and lifelines), so no
+download is needed. ``load_dataset`` returns the typed frame of a spec; the test split it
+produces is never handed to the tuner.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gentune.errors import DataError
+from gentune.spec import Spec, load_spec
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "TrialData",
+    "Splits",
+    "builtin_spec_path",
+    "load_dataset",
+    "read_table",
+    "split_dataset",
+]
+
+
+def _load_actg320() -> pd.DataFrame:
+    from sksurv.datasets import load_aids
+
+    covariates, aids = load_aids(endpoint="aids")
+    _, death = load_aids(endpoint="death")
+    frame = covariates.copy()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(int)
+    frame["time"] = aids["time"]
+    frame["censor"] = aids["censor"].astype(int)
+    frame["time_d"] = death["time_d"]
+    frame["censor_d"] = death["censor_d"].astype(int)
+    return frame.reset_index(drop=True)
+
+
+def _load_gbsg2() -> pd.DataFrame:
+    from lifelines.datasets import load_lymph_node
+
+    return load_lymph_node().reset_index(drop=True)
+
+
+BUILTIN_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {
+    "actg320": _load_actg320,
+    "gbsg2": _load_gbsg2,
+}
+
+
+def builtin_spec_path(name: str) -> Path:
+    return Path(str(resources.files("gentune") / "builtin" / f"{name}.yaml"))
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """A spec's data, typed: ``frame`` holds the modelled columns (``id`` columns dropped)."""
+
+    spec: Spec
+    frame: pd.DataFrame
+    schema: dict[str, str]  # column -> numerical | categorical | boolean | datetime
+    sha256: str  # of the source file, or of the built-in frame as CSV
+    dropped_rows: tuple[int, ...] = ()  # rows removed because they broke a rule (invalid_rows)
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+
+    @property
+    def train_and_validation(self) -> pd.DataFrame:
+        return pd.concat([self.train, self.validation], ignore_index=True)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file, refusing empty files and duplicate column names."""
+    if not path.exists():
+        raise DataError(f"data file '{path}' does not exist; fix data.path in the spec")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(path).names
+        _reject_duplicates(names, path)
+        frame = pd.read_parquet(path)
+    elif suffix in (".csv", ".txt", ".tsv"):
+        if path.stat().st_size == 0:
+            raise DataError(f"data file '{path}' is empty; it needs a header row and data rows")
+        delimiter = "\t" if suffix == ".tsv" else ","
+        with path.open(newline="") as handle:
+            header = next(csv.reader(handle, delimiter=delimiter), [])
+        _reject_duplicates([name.strip() for name in header], path)
+        frame = pd.read_csv(path, sep=delimiter, skipinitialspace=True)
+        frame.columns = [str(name).strip() for name in frame.columns]
+    else:
+        raise DataError(f"data file '{path}' has suffix '{suffix}'; gentune reads .csv and "
+                        f".parquet files")
+    if frame.empty:
+        raise DataError(f"data file '{path}' has no data rows; gentune needs the trial's rows")
+    return frame
+
+
+def _reject_duplicates(names: list[str], path: Path) -> None:
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in seen:
+            raise DataError(f"data file '{path}' has the column name '{name}' twice (columns "
+                            f"{seen[name]} and {position}); rename one of them")
+        seen[name] = position
+
+
+def load_dataset(spec: Spec | str | Path) -> TrialData:
+    """Load and type a spec's data. Accepts a Spec, a spec file or a built-in name."""
+    from gentune.validation import apply_spec
+
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    if spec.data.builtin:
+        raw = BUILTIN_DATASETS[spec.data.builtin]()
+        digest = hashlib.sha256(raw.to_csv(index=False).encode()).hexdigest()
+    else:
+        assert spec.data.path is not None
+        raw = read_table(spec.data.path)
+        digest = file_sha256(spec.data.path)
+    frame, schema = apply_spec(spec, raw)
+    return TrialData(spec=spec, frame=frame, schema=schema, sha256=digest)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stratification_labels(data: TrialData, frame: pd.DataFrame | None = None) -> pd.Series:
+    """The task's event (survival) or target (classification): what splits keep balanced."""
+    frame = data.frame if frame is None else frame
+    task = data.spec.task
+    column = data.spec.endpoint(task.endpoint).event if task.endpoint else task.target
+    return frame[column]
+
+
+def split_dataset(data: TrialData) -> Splits:
+    """Seeded train / validation / test split, stratified on the task's event or target."""
+    from sklearn.model_selection import train_test_split
+
+    split = data.spec.split
+    frame = data.frame
+    if len(frame) < 10:
+        raise DataError(f"{data.spec.data.describe()} has {len(frame)} rows; gentune needs at "
+                        f"least 10 to split into train, validation and test")
+    labels = stratification_labels(data)
+    stratify = labels if labels.value_counts().min() >= 3 else None
+    rest, test = train_test_split(frame, test_size=split.test, random_state=split.seed,
+                                  stratify=stratify)
+    rest_labels = labels.loc[rest.index] if stratify is not None else None
+    train, validation = train_test_split(
+        rest, test_size=split.validation / (1 - split.test), random_state=split.seed + 1,
+        stratify=rest_labels,
+    )
+    return Splits(*(part.sort_index().reset_index(drop=True) for part in (train, validation, test)))
+
+
+def resample_rows(frame: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    """Rows drawn with replacement: a stand-in for larger data in scaling benchmarks."""
+    rng = np.random.default_rng(seed)
+    return frame.iloc[rng.integers(0, len(frame), size=n)].reset_index(drop=True)

@@ -1,0 +1,63 @@
+"""Epoch callbacks for training loops that offer none.
+
+ctgan's CTGAN and TVAE loop ``for i in tqdm(range(epochs))`` and expose no callback. While a
+trial fits, the module's ``tqdm`` name is swapped for a wrapper that calls back at the start
+of each epoch with the number of epochs completed; the loop itself is untouched. This
+touches one module attribute for the duration of one fit, inside a worker process.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+__all__ = ["epoch_callbacks", "preserved_random_state"]
+
+
+class _CallbackIterator:
+    def __init__(self, bar: Any, on_epoch: Callable[[int], None]) -> None:
+        self._bar, self._on_epoch = bar, on_epoch
+
+    def __iter__(self) -> Iterator[Any]:
+        for completed, item in enumerate(self._bar):
+            if completed:
+                self._on_epoch(completed)
+            yield item
+
+    def set_description(self, *args: Any, **kwargs: Any) -> None:
+        self._bar.set_description(*args, **kwargs)
+
+
+@contextmanager
+def epoch_callbacks(modules: list[ModuleType], on_epoch: Callable[[int], None]) -> Iterator[None]:
+    originals = {module: module.tqdm for module in modules}
+
+    def wrapped(iterable: Any, *args: Any, **kwargs: Any) -> _CallbackIterator:
+        return _CallbackIterator(originals[modules[0]](iterable, *args, **kwargs), on_epoch)
+
+    for module in modules:
+        module.tqdm = wrapped
+    try:
+        yield
+    finally:
+        for module, original in originals.items():
+            module.tqdm = original
+
+
+@contextmanager
+def preserved_random_state() -> Iterator[None]:
+    """Sampling at a checkpoint must not change what the rest of training draws."""
+    import torch
+
+    states = (random.getstate(), np.random.get_state(), torch.get_rng_state())
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])

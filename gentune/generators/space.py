@@ -1,0 +1,92 @@
+"""Search spaces declared as plain data, turned into Optuna distributions on demand.
+
+Declaring spaces as data keeps generator modules importable where optuna is not installed
+(the synthcity environment) and lets a test compare a declared space with the library's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.distributions import BaseDistribution
+
+__all__ = ["Int", "Float", "Choice", "to_distributions", "suggest", "space_as_dict"]
+
+
+@dataclass(frozen=True)
+class Int:
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+
+
+@dataclass(frozen=True)
+class Float:
+    low: float
+    high: float
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class Choice:
+    choices: tuple[Any, ...]
+
+
+Declared = Int | Float | Choice
+
+
+def to_distributions(space: Mapping[str, Declared]) -> dict[str, BaseDistribution]:
+    from optuna.distributions import (
+        CategoricalDistribution, FloatDistribution, IntDistribution,
+    )
+
+    result: dict[str, BaseDistribution] = {}
+    for name, item in space.items():
+        if isinstance(item, Int):
+            result[name] = IntDistribution(item.low, item.high, log=item.log, step=item.step)
+        elif isinstance(item, Float):
+            result[name] = FloatDistribution(item.low, item.high, log=item.log)
+        else:
+            result[name] = CategoricalDistribution(item.choices)
+    return result
+
+
+def suggest(trial: optuna.trial.BaseTrial,
+            distributions: Mapping[str, BaseDistribution]) -> dict[str, Any]:
+    """Ask the trial for every parameter, keeping each distribution's scale and step."""
+    from optuna.distributions import (
+        CategoricalDistribution, FloatDistribution, IntDistribution,
+    )
+
+    params: dict[str, Any] = {}
+    for name, dist in distributions.items():
+        if isinstance(dist, IntDistribution):
+            params[name] = trial.suggest_int(name, dist.low, dist.high, step=dist.step,
+                                             log=dist.log)
+        elif isinstance(dist, FloatDistribution):
+            params[name] = trial.suggest_float(name, dist.low, dist.high, step=dist.step,
+                                               log=dist.log)
+        elif isinstance(dist, CategoricalDistribution):
+            params[name] = trial.suggest_categorical(name, dist.choices)
+        else:
+            raise TypeError(f"parameter '{name}' has an unsupported distribution {dist!r}")
+    return params
+
+
+def space_as_dict(distributions: Mapping[str, BaseDistribution]) -> dict[str, str]:
+    """A readable one-line description per parameter, for listings and reports."""
+    from optuna.distributions import CategoricalDistribution
+
+    described = {}
+    for name, dist in distributions.items():
+        if isinstance(dist, CategoricalDistribution):
+            described[name] = "one of " + ", ".join(map(str, dist.choices))
+        else:
+            scale = " (log)" if getattr(dist, "log", False) else ""
+            described[name] = f"{type(dist).__name__[:-12].lower()} in [{dist.low}, {dist.high}]{scale}"
+    return described

@@ -1,0 +1,321 @@
+"""The study spec: typed objects, YAML loading and structural validation.
+
+The keys are the contract of ``DESIGN.md``; this module only checks the spec's own shape.
+Checks against the data (does a column exist, is a time column numeric) live in
+``gentune.validation``, checks of the rules in ``gentune.constraints``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gentune.errors import SpecError
+
+__all__ = [
+    "COLUMN_TYPES",
+    "ColumnType",
+    "DataSource",
+    "Endpoint",
+    "Task",
+    "Split",
+    "Settings",
+    "Spec",
+    "load_spec",
+]
+
+COLUMN_TYPES = ("numerical", "categorical", "boolean", "datetime", "id")
+FAMILIES = ("fidelity", "utility", "alignment", "privacy", "validity")
+TOP_LEVEL_KEYS = (
+    "name", "data", "columns", "endpoints", "treatment", "task", "constraints", "split",
+    "objective", "alignment", "privacy", "invalid_rows",
+)
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    type: str
+    format: str | None = None  # strftime format of a datetime column, e.g. "%d-%m-%Y"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    builtin: str | None = None
+    path: Path | None = None
+
+    def describe(self) -> str:
+        return f"built-in dataset '{self.builtin}'" if self.builtin else f"data file '{self.path}'"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    time: str
+    event: str
+
+
+@dataclass(frozen=True)
+class Task:
+    endpoint: str | None = None
+    target: str | None = None
+    features: tuple[str, ...] | None = None
+
+    @property
+    def kind(self) -> str:
+        return "survival" if self.endpoint else "classification"
+
+
+@dataclass(frozen=True)
+class Split:
+    test: float = 0.2
+    validation: float = 0.2
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Optional sections: objective weights, HPO-alignment design, privacy gate."""
+
+    weights: Mapping[str, float] = field(
+        default_factory=lambda: {"fidelity": 1.0, "utility": 1.0, "alignment": 1.0}
+    )
+    alignment_candidates: int = 16
+    alignment_validate_on: str = "synthetic"
+    # Release gate: the share of rows copying a real row must not exceed this, and the
+    # privacy scores (DCR and NNDR, both in [0, 1]) must reach these.
+    max_exact_copies: float = 0.0
+    min_dcr_score: float = 0.5
+    min_nndr_score: float = 0.3
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    data: DataSource
+    columns: Mapping[str, ColumnType]
+    endpoints: tuple[Endpoint, ...]
+    treatment: str | None
+    task: Task
+    constraints: tuple[Any, ...]
+    split: Split
+    settings: Settings
+    invalid_rows: str  # what to do when the real data breaks a rule: refuse | drop | keep
+    source: str  # where the spec came from, for messages
+    raw: Mapping[str, Any]  # the mapping as written, stored with studies and releases
+
+    def endpoint(self, name: str) -> Endpoint:
+        for endpoint in self.endpoints:
+            if endpoint.name == name:
+                return endpoint
+        raise SpecError(f"{self.source}: no endpoint named '{name}'")
+
+    def column_type(self, column: str) -> ColumnType | None:
+        return self.columns.get(column)
+
+
+def load_spec(source: str | Path | Mapping[str, Any]) -> Spec:
+    """Load a spec from a YAML file, a built-in dataset name, or a mapping."""
+    if isinstance(source, Mapping):
+        return _build(dict(source), "spec", base_dir=Path.cwd())
+    path = Path(source)
+    if not path.exists():
+        from gentune.datasets import BUILTIN_DATASETS, builtin_spec_path
+
+        if str(source) in BUILTIN_DATASETS:
+            path = builtin_spec_path(str(source))
+        else:
+            raise SpecError(f"spec file '{source}' does not exist; give a YAML file or one of the "
+                            f"built-in datasets: {', '.join(BUILTIN_DATASETS)}")
+    try:
+        content = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise SpecError(f"spec '{path}' is not valid YAML{where}: "
+                        f"{getattr(exc, 'problem', exc)}") from None
+    if content is None:
+        raise SpecError(f"spec '{path}' is empty; see README.md for the spec format")
+    if not isinstance(content, dict):
+        raise SpecError(f"spec '{path}' must be a mapping of keys (name, data, ...), "
+                        f"got {type(content).__name__}")
+    return _build(content, f"spec '{path}'", base_dir=path.parent)
+
+
+def _build(raw: dict[str, Any], where: str, base_dir: Path) -> Spec:
+    _reject_unknown(raw, TOP_LEVEL_KEYS, where, "at the top level")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SpecError(f"{where}: 'name' is required and must be a non-empty string")
+    endpoints = _endpoints(raw.get("endpoints") or [], where)
+    task = _task(raw.get("task"), endpoints, where)
+    treatment = raw.get("treatment")
+    if treatment is not None and not isinstance(treatment, str):
+        raise SpecError(f"{where}: 'treatment' must be a column name, got {treatment!r}")
+    constraints = raw.get("constraints") or []
+    if not isinstance(constraints, list):
+        raise SpecError(f"{where}: 'constraints' must be a list of rules")
+    invalid_rows = raw.get("invalid_rows", "refuse")
+    if invalid_rows not in ("refuse", "drop", "keep"):
+        raise SpecError(f"{where}: 'invalid_rows' must be refuse, drop or keep, "
+                        f"got {invalid_rows!r}")
+    return Spec(
+        name=name.strip(),
+        data=_data_source(raw.get("data"), where, base_dir),
+        columns=_columns(raw.get("columns") or {}, where),
+        endpoints=endpoints,
+        treatment=treatment,
+        task=task,
+        constraints=tuple(constraints),
+        split=_split(raw.get("split") or {}, where),
+        settings=_settings(raw, where),
+        invalid_rows=invalid_rows,
+        source=where,
+        raw=raw,
+    )
+
+
+def _reject_unknown(mapping: Mapping[str, Any], allowed: tuple[str, ...], where: str,
+                    context: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise SpecError(f"{where}: unknown key '{key}' {context}{hint}; "
+                            f"allowed keys: {', '.join(allowed)}")
+
+
+def _data_source(value: Any, where: str, base_dir: Path) -> DataSource:
+    if not isinstance(value, Mapping) or len(value) != 1 or not ({"builtin", "path"} & set(value)):
+        raise SpecError(f"{where}: 'data' must be {{builtin: NAME}} or {{path: FILE}} "
+                        f"(CSV or Parquet), got {value!r}")
+    if "builtin" in value:
+        from gentune.datasets import BUILTIN_DATASETS
+
+        if value["builtin"] not in BUILTIN_DATASETS:
+            raise SpecError(f"{where}: unknown built-in dataset '{value['builtin']}'; "
+                            f"available: {', '.join(BUILTIN_DATASETS)}")
+        return DataSource(builtin=value["builtin"])
+    path = Path(str(value["path"])).expanduser()
+    return DataSource(path=path if path.is_absolute() else (base_dir / path).resolve())
+
+
+def _columns(value: Any, where: str) -> dict[str, ColumnType]:
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where}: 'columns' must map column names to types "
+                        f"({', '.join(COLUMN_TYPES)})")
+    columns: dict[str, ColumnType] = {}
+    for column, declared in value.items():
+        fmt = None
+        if isinstance(declared, Mapping):
+            _reject_unknown(declared, ("type", "format"), where, f"in columns.{column}")
+            fmt, declared = declared.get("format"), declared.get("type")
+        if declared not in COLUMN_TYPES:
+            raise SpecError(f"{where}: column '{column}' has unknown type {declared!r}; "
+                            f"use one of {', '.join(COLUMN_TYPES)}")
+        if fmt is not None and declared != "datetime":
+            raise SpecError(f"{where}: column '{column}' has a 'format' but is {declared}; "
+                            f"only datetime columns take a format")
+        columns[str(column)] = ColumnType(declared, fmt)
+    return columns
+
+
+def _endpoints(value: Any, where: str) -> tuple[Endpoint, ...]:
+    if not isinstance(value, list):
+        raise SpecError(f"{where}: 'endpoints' must be a list of {{name, time, event}}")
+    endpoints = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, Mapping):
+            raise SpecError(f"{where}: endpoint #{index + 1} must be {{name, time, event}}, "
+                            f"got {entry!r}")
+        _reject_unknown(entry, ("name", "time", "event"), where, f"in endpoint #{index + 1}")
+        missing = [key for key in ("name", "time", "event") if not entry.get(key)]
+        if missing:
+            raise SpecError(f"{where}: endpoint #{index + 1} lacks {', '.join(missing)}; "
+                            f"each endpoint needs name, time and event")
+        endpoints.append(Endpoint(str(entry["name"]), str(entry["time"]), str(entry["event"])))
+    names = [endpoint.name for endpoint in endpoints]
+    for name in names:
+        if names.count(name) > 1:
+            raise SpecError(f"{where}: endpoint name '{name}' is used twice; names must differ")
+    return tuple(endpoints)
+
+
+def _task(value: Any, endpoints: tuple[Endpoint, ...], where: str) -> Task:
+    if value is None:
+        if not endpoints:
+            raise SpecError(f"{where}: 'task' is required: {{endpoint: NAME}} for a survival "
+                            f"task or {{target: COLUMN}} for classification")
+        return Task(endpoint=endpoints[0].name)
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where}: 'task' must be {{endpoint: NAME}} or {{target: COLUMN}}")
+    _reject_unknown(value, ("endpoint", "target", "features"), where, "in task")
+    if ("endpoint" in value) == ("target" in value):
+        raise SpecError(f"{where}: 'task' needs exactly one of 'endpoint' or 'target'")
+    features = value.get("features")
+    if features is not None and not (isinstance(features, list) and features):
+        raise SpecError(f"{where}: task.features must be a non-empty list of columns")
+    if "endpoint" in value:
+        known = [endpoint.name for endpoint in endpoints]
+        if value["endpoint"] not in known:
+            raise SpecError(f"{where}: task.endpoint '{value['endpoint']}' is not one of the "
+                            f"endpoints ({', '.join(known) or 'none declared'})")
+        return Task(endpoint=value["endpoint"], features=tuple(features) if features else None)
+    return Task(target=str(value["target"]), features=tuple(features) if features else None)
+
+
+def _split(value: Any, where: str) -> Split:
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where}: 'split' must be {{test: F, validation: F, seed: N}}")
+    _reject_unknown(value, ("test", "validation", "seed"), where, "in split")
+    split = Split(**{key: value[key] for key in value})
+    for key in ("test", "validation"):
+        fraction = getattr(split, key)
+        if not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            raise SpecError(f"{where}: split.{key} must be a fraction in (0, 1), got {fraction!r}")
+    if split.test + split.validation >= 0.9:
+        raise SpecError(f"{where}: split.test + split.validation must leave at least 10% "
+                        f"for training, got {split.test + split.validation:.2f}")
+    if not isinstance(split.seed, int):
+        raise SpecError(f"{where}: split.seed must be an integer, got {split.seed!r}")
+    return split
+
+
+def _settings(raw: Mapping[str, Any], where: str) -> Settings:
+    defaults = Settings()
+    objective = raw.get("objective") or {}
+    if not isinstance(objective, Mapping):
+        raise SpecError(f"{where}: 'objective' must be {{weights: {{family: weight}}}}")
+    _reject_unknown(objective, ("weights",), where, "in objective")
+    weights = dict(objective.get("weights") or defaults.weights)
+    for family, weight in weights.items():
+        if family not in FAMILIES:
+            raise SpecError(f"{where}: objective weight for unknown family '{family}'; "
+                            f"families: {', '.join(FAMILIES)}")
+        if not isinstance(weight, (int, float)) or weight < 0:
+            raise SpecError(f"{where}: objective weight of '{family}' must be >= 0, "
+                            f"got {weight!r}")
+    if not any(weights.values()):
+        raise SpecError(f"{where}: at least one objective weight must be positive")
+    alignment = raw.get("alignment") or {}
+    _reject_unknown(alignment, ("candidates", "validate_on"), where, "in alignment")
+    privacy = raw.get("privacy") or {}
+    _reject_unknown(privacy, ("max_exact_copies", "min_dcr_score", "min_nndr_score"), where,
+                    "in privacy")
+    settings = Settings(
+        weights=weights,
+        alignment_candidates=int(alignment.get("candidates", defaults.alignment_candidates)),
+        alignment_validate_on=alignment.get("validate_on", defaults.alignment_validate_on),
+        **{key: float(privacy[key]) for key in privacy},
+    )
+    if settings.alignment_validate_on not in ("synthetic", "real"):
+        raise SpecError(f"{where}: alignment.validate_on must be synthetic or real, "
+                        f"got {settings.alignment_validate_on!r}")
+    if not 4 <= settings.alignment_candidates <= 256:
+        raise SpecError(f"{where}: alignment.candidates must be between 4 and 256, "
+                        f"got {settings.alignment_candidates}")
+    return settings

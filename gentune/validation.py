@@ -1,0 +1,174 @@
+"""Check a raw table against its spec and give every column its type.
+
+Every failure names the column, shows an offending value with its row (1-based data row)
+and says what to change.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+
+from gentune.errors import DataError
+from gentune.spec import Spec
+
+__all__ = ["apply_spec", "infer_type"]
+
+_TRUE = {"true", "yes", "1", "t", "y"}
+_FALSE = {"false", "no", "0", "f", "n"}
+
+
+def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    where = spec.data.describe()
+    _check_named_columns(spec, raw, where)
+    schema: dict[str, str] = {}
+    typed: dict[str, pd.Series] = {}
+    event_columns = {endpoint.event for endpoint in spec.endpoints}
+    time_columns = {endpoint.time: endpoint.name for endpoint in spec.endpoints}
+    for column in raw.columns:
+        declared = spec.column_type(column)
+        kind = declared.type if declared else infer_type(raw[column], column in event_columns)
+        if kind == "id":
+            continue
+        values = raw[column]
+        if values.isna().all():
+            raise DataError(f"column '{column}' in {where} has no values; drop it from the "
+                            f"file or declare it 'id' under columns")
+        if column in time_columns:
+            typed[column] = _time_column(values, column, time_columns[column], where)
+            schema[column] = "numerical"
+            continue
+        if column in event_columns:
+            typed[column] = _event_column(values, column, where)
+            schema[column] = "categorical"
+            continue
+        if kind == "numerical":
+            typed[column] = _numerical(values, column, where)
+        elif kind == "datetime":
+            typed[column] = _datetime(values, column, declared.format if declared else None,
+                                      where)
+        elif kind == "boolean":
+            typed[column] = _boolean(values, column, where)
+        else:
+            typed[column] = values
+        schema[column] = kind
+    frame = pd.DataFrame(typed)
+    return frame, schema
+
+
+def infer_type(values: pd.Series, is_event: bool = False) -> str:
+    """numerical | categorical | boolean | datetime, for a column the spec does not type."""
+    if is_event or pd.api.types.is_bool_dtype(values):
+        return "categorical" if is_event else "boolean"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(values):
+        # Integer codes with a handful of levels (grade 1-3, sex 1/2) are categories.
+        whole = values.dropna()
+        if len(whole) and (whole == np.round(whole)).all() and whole.nunique() <= 5:
+            return "categorical"
+        return "numerical"
+    text = values.dropna().astype(str)
+    if len(text) and text.str.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?").all():
+        return "datetime"
+    return "categorical"
+
+
+def _check_named_columns(spec: Spec, raw: pd.DataFrame, where: str) -> None:
+    present = [str(column) for column in raw.columns]
+
+    def require(column: str, role: str, fix: str) -> None:
+        if column not in present:
+            close = difflib.get_close_matches(column, present, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise DataError(f"{role} '{column}' is not a column of {where}{hint}; {fix}. "
+                            f"Columns present: {', '.join(present)}")
+
+    for column in spec.columns:
+        require(column, "spec column", "fix the name under 'columns' or remove it")
+    for endpoint in spec.endpoints:
+        require(endpoint.time, f"time column of endpoint '{endpoint.name}'",
+                "fix 'time' under 'endpoints'")
+        require(endpoint.event, f"event column of endpoint '{endpoint.name}'",
+                "fix 'event' under 'endpoints'")
+    if spec.treatment:
+        require(spec.treatment, "treatment column", "fix 'treatment'")
+    if spec.task.target:
+        require(spec.task.target, "task target", "fix task.target")
+    for column in spec.task.features or ():
+        require(column, "task feature", "fix task.features")
+    for column, declared in spec.columns.items():
+        if declared.type == "id" and (column == spec.treatment or column == spec.task.target):
+            raise DataError(f"column '{column}' is declared 'id' (dropped) but the spec uses it "
+                            f"as {'treatment' if column == spec.treatment else 'task target'}; "
+                            f"give it another type")
+
+
+def _first_bad(original: pd.Series, converted: pd.Series) -> tuple[object, int]:
+    bad = original.notna() & converted.isna()
+    position = int(np.flatnonzero(bad.to_numpy())[0])
+    return original.iloc[position], position + 1
+
+
+def _numerical(values: pd.Series, column: str, where: str) -> pd.Series:
+    converted = pd.to_numeric(values, errors="coerce")
+    if (values.notna() & converted.isna()).any():
+        value, row = _first_bad(values, converted)
+        raise DataError(f"column '{column}' in {where} is numerical but holds text ({value!r} "
+                        f"in row {row}); clean the value or declare the column categorical")
+    if converted.notna().all() and (converted == np.round(converted)).all():
+        return converted.astype("int64")
+    return converted.astype("float64")
+
+
+def _time_column(values: pd.Series, column: str, endpoint: str, where: str) -> pd.Series:
+    converted = pd.to_numeric(values, errors="coerce")
+    if (values.notna() & converted.isna()).any():
+        value, row = _first_bad(values, converted)
+        raise DataError(f"time column '{column}' of endpoint '{endpoint}' in {where} holds text "
+                        f"({value!r} in row {row}); times must be numbers (for example days)")
+    if converted.isna().any():
+        row = int(np.flatnonzero(converted.isna().to_numpy())[0]) + 1
+        raise DataError(f"time column '{column}' of endpoint '{endpoint}' in {where} has a "
+                        f"missing value in row {row}; every patient needs a follow-up time")
+    if (converted == np.round(converted)).all():
+        return converted.astype("int64")
+    return converted.astype("float64")
+
+
+def _event_column(values: pd.Series, column: str, where: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("int64")
+    converted = pd.to_numeric(values, errors="coerce")
+    bad = ~converted.isin([0, 1])
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        raise DataError(f"event column '{column}' in {where} must hold 0 (censored) or 1 "
+                        f"(event), got {values.iloc[row - 1]!r} in row {row}; recode it")
+    return converted.astype("int64")
+
+
+def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    converted = pd.to_datetime(values, format=fmt, errors="coerce")
+    if (values.notna() & converted.isna()).any():
+        value, row = _first_bad(values, converted)
+        expected = f"the format '{fmt}'" if fmt else "an ISO date (YYYY-MM-DD)"
+        raise DataError(f"datetime column '{column}' in {where} holds {value!r} in row {row}, "
+                        f"which is not {expected}; fix the value or set columns.{column}.format")
+    return converted
+
+
+def _boolean(values: pd.Series, column: str, where: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values
+    text = values.astype(str).str.strip().str.lower()
+    mapped = text.map(lambda item: True if item in _TRUE else False if item in _FALSE else None)
+    if (values.notna() & mapped.isna()).any():
+        value, row = _first_bad(values, mapped)
+        raise DataError(f"boolean column '{column}' in {where} holds {value!r} in row {row}; "
+                        f"use true/false or 1/0, or declare the column categorical")
+    return mapped.astype("boolean")
