@@ -1,0 +1,233 @@
+"""The ``gentune`` command line.
+
+Bad input gets one line naming what is wrong and what to do, and exit code 2; nothing is
+written. An unexpected error gets one line and exit code 1 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from gentune.errors import GentuneError
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+
+
+def _spec_argument(args: argparse.Namespace) -> str:
+    if bool(args.dataset) == bool(args.spec):
+        raise GentuneError("give exactly one of --dataset NAME (built-in: actg320, gbsg2) or "
+                           "--spec FILE")
+    return args.dataset or args.spec
+
+
+def _add_spec_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", help="a built-in trial: actg320 or gbsg2")
+    parser.add_argument("--spec", help="a YAML spec (see README.md for the format)")
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from gentune.tuning.api import tune
+
+    result = tune(
+        _spec_argument(args), generator=args.generator, objective=args.objective,
+        n_trials=args.trials, timeout=args.timeout, storage=args.storage, seed=args.seed,
+        sampler=args.sampler, pruner=args.pruner, workers=args.workers, out=args.out,
+        study_name=args.study, trial_timeout=args.trial_timeout,
+        memory_limit_mb=args.memory_limit, invalid_rows=args.invalid_rows,
+        raw_validity=args.raw_validity, show_progress=not args.quiet)
+    from gentune.tuning.report_text import tune_summary
+
+    print(tune_summary(result.best, result.best_path))
+    return 0 if result.best.get("best") else 1
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from gentune.tuning.join import join_study
+
+    storage = args.storage or os.environ.get("GENTUNE_STORAGE")
+    if not storage:
+        raise GentuneError("give --storage URL (or set GENTUNE_STORAGE) to join a study")
+    ran = join_study(args.study, storage, Path(args.out), threads=args.threads,
+                     timeout=args.timeout, data_path=args.data,
+                     extra_paths=tuple(args.extra_path or ()))
+    if not args.quiet:
+        print(f"worker finished: ran {ran} trial(s) of study '{args.study}'")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from gentune.datasets import BUILTIN_DATASETS, load_dataset
+
+    for name in BUILTIN_DATASETS:
+        data = load_dataset(name)
+        spec = data.spec
+        endpoints = ", ".join(f"{e.name} ({e.time}/{e.event})" for e in spec.endpoints)
+        print(f"{name:10} {len(data.frame):5} rows x {data.frame.shape[1]} columns; "
+              f"arm: {spec.treatment}; endpoints: {endpoints}; rules: {len(spec.constraints)}")
+    return 0
+
+
+def cmd_generators(args: argparse.Namespace) -> int:
+    from gentune.generators import availability, generator_class, generator_names
+
+    rows = []
+    for name in generator_names():
+        status = availability(name)
+        cls = generator_class(name)
+        state = "available" if status.available else "not installed"
+        line = f"{name:18} {status.library:10} {state:14} {cls.note}"
+        if not status.available:
+            line += f"\n{'':44}{status.reason}; install: {status.install}"
+        rows.append(line)
+    print("\n".join(rows))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from gentune.constraints import format_violations
+    from gentune.tuning.prepare import check_real_rules
+    from gentune.datasets import load_dataset
+
+    data = load_dataset(_spec_argument(args))
+    _, rules, report, notes = check_real_rules(data, invalid_rows="keep")
+    print(f"{data.spec.name}: {len(data.frame)} rows, {data.frame.shape[1]} columns "
+          f"({', '.join(f'{c}: {t}' for c, t in data.schema.items())})")
+    print(format_violations(report))
+    broken = [item for item in report if item.broken]
+    if broken:
+        print(f"{len(broken)} rule(s) broken by the real data; tuning refuses to start unless "
+              f"the spec sets invalid_rows: drop or keep", file=sys.stderr)
+        return 1
+    print(f"all {len(rules)} rules hold on the real data")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from gentune.metrics import evaluate
+    from gentune.tuning.best import atomic_write_text
+    from gentune.tuning.report_text import scores_table
+
+    scores = evaluate(_spec_argument(args), args.synthetic, against=args.against, seed=args.seed)
+    print(scores_table(scores))
+    if args.json:
+        atomic_write_text(Path(args.json), json.dumps(scores.as_dict(), indent=2, default=str))
+        print(f"scores written to {args.json}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gentune", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and warnings")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    tune = commands.add_parser("tune", help="tune a generator's hyperparameters")
+    _add_spec_options(tune)
+    tune.add_argument("--generator", default="ctgan")
+    tune.add_argument("--objective", default="compound",
+                      help="fidelity | utility | alignment | privacy | validity | compound | "
+                           "geometric | worst | pareto (default: compound)")
+    tune.add_argument("--trials", type=int, default=20, help="total trials (default 20)")
+    tune.add_argument("--timeout", type=float, help="stop starting trials after S seconds")
+    tune.add_argument("--sampler", default="tpe",
+                      help="tpe | random | grid | gp | cmaes | qmc | nsga2 (default tpe)")
+    tune.add_argument("--pruner", default="sha", help="sha | hyperband | none (default sha)")
+    tune.add_argument("--storage", help="default: a journal file in --out; or sqlite:///F, "
+                                        "postgresql://user:pass@host/db")
+    tune.add_argument("--study", help="study name (default: SPEC-GENERATOR-OBJECTIVE)")
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--workers", type=int, default=1, help="local worker processes")
+    tune.add_argument("--trial-timeout", type=float, default=900.0,
+                      help="seconds a trial may take before it is killed (default 900)")
+    tune.add_argument("--memory-limit", type=float, help="MiB a trial's worker may use")
+    tune.add_argument("--invalid-rows", choices=("refuse", "drop", "keep"),
+                      help="what to do with real rows that break a rule (default: the spec's)")
+    tune.add_argument("--raw-validity", choices=("default", "every", "off"), default="default",
+                      help="also fit without pre-processing to measure raw rule violations: "
+                           "in the default trial (default), every trial, or never")
+    tune.add_argument("--out", default="runs/gentune", help="output folder (default runs/gentune)")
+    tune.add_argument("--quiet", action="store_true", help="no progress bar")
+    tune.set_defaults(handler=cmd_tune)
+
+    worker = commands.add_parser("worker", help="join a study from this machine")
+    worker.add_argument("--study", required=True)
+    worker.add_argument("--storage", help="the study's storage URL (or GENTUNE_STORAGE)")
+    worker.add_argument("--out", default="runs/worker", help="folder for logs and scratch")
+    worker.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
+    worker.add_argument("--timeout", type=float)
+    worker.add_argument("--data", help="where this machine keeps the study's data file")
+    worker.add_argument("--extra-path", action="append", help=argparse.SUPPRESS)
+    worker.add_argument("--quiet", action="store_true")
+    worker.set_defaults(handler=cmd_worker)
+
+    commands.add_parser("datasets", help="list the built-in trials").set_defaults(
+        handler=cmd_datasets)
+    commands.add_parser("generators", help="list generators and whether they are installed"
+                        ).set_defaults(handler=cmd_generators)
+
+    check = commands.add_parser("check", help="validate a spec and its data; report the rules")
+    _add_spec_options(check)
+    check.set_defaults(handler=cmd_check)
+
+    evaluate = commands.add_parser("evaluate", help="score a synthetic table against real data")
+    _add_spec_options(evaluate)
+    evaluate.add_argument("--synthetic", required=True, help="CSV or Parquet file")
+    evaluate.add_argument("--against", choices=("test", "validation"), default="test")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--json", help="also write the scores to this JSON file")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    return parser
+
+
+def _quiet_libraries() -> None:
+    warnings.simplefilter("ignore")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    for name in ("optuna", "sdv", "rdt", "copulas", "sdmetrics", "SingleTableSynthesizer",
+                 "MultiTableSynthesizer"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.basicConfig(level=logging.WARNING, format="gentune: %(message)s")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # A terminated worker behaves like an interrupted one: its trial is queued again.
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.debug:
+        _quiet_libraries()
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return int(args.handler(args) or 0)
+    except GentuneError as exc:
+        print(f"gentune: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("gentune: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line, the traceback on request
+        if args.debug:
+            raise
+        print(f"gentune: internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
+              f"the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The generator registry: names mapped to ``module:Class`` targets, imported on demand.
+
+Importing a generator module is cheap (its library loads inside ``fit``), so the registry can
+list every generator and its search space without importing SDV, torch or synthcity.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from gentune.errors import GeneratorError
+from gentune.generators.base import Generator
+
+__all__ = ["GENERATORS", "register", "get_generator", "generator_names", "Availability",
+           "availability"]
+
+_SDV = "gentune.generators.sdv_models"
+_SYNTHCITY = "gentune.generators.synthcity_models"
+
+GENERATORS: dict[str, str] = {
+    "gaussian_copula": f"{_SDV}:GaussianCopula",
+    "ctgan": f"{_SDV}:CTGAN",
+    "tvae": f"{_SDV}:TVAE",
+    "copulagan": f"{_SDV}:CopulaGAN",
+}
+
+
+def register(name: str, target: str) -> None:
+    """Add a generator: ``target`` is ``"package.module:ClassName"``."""
+    if ":" not in target:
+        raise GeneratorError(f"generator target must look like 'package.module:ClassName', "
+                             f"got {target!r}")
+    GENERATORS[name] = target
+
+
+def generator_names() -> list[str]:
+    return list(GENERATORS)
+
+
+def generator_class(name: str) -> type[Generator]:
+    if name not in GENERATORS:
+        import difflib
+
+        close = difflib.get_close_matches(name, GENERATORS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise GeneratorError(f"unknown generator '{name}'{hint}; run 'gentune generators' to "
+                             f"list them")
+    module, _, attribute = GENERATORS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def get_generator(name: str) -> Generator:
+    return generator_class(name)()
+
+
+@dataclass(frozen=True)
+class Availability:
+    name: str
+    library: str
+    available: bool
+    reason: str
+    install: str
+
+
+def availability(name: str) -> Availability:
+    from gentune.environments import environment_status
+
+    cls = generator_class(name)
+    status = environment_status(cls.environment)
+    return Availability(name, cls.library, status.ready, status.reason, status.install)

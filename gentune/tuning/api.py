@@ -1,0 +1,113 @@
+"""``gentune.tune``: create or resume a study and run it to its trial budget."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gentune.errors import GentuneError
+from gentune.generators import availability, get_generator
+from gentune.metrics import make_strategy
+from gentune.spec import Spec, load_spec
+from gentune.tuning.best import write_best
+from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage
+from gentune.tuning.loop import run_trials
+from gentune.tuning.prepare import prepare
+from gentune.tuning.progress import Progress
+from gentune.tuning.storage import is_shared, open_storage, redact
+from gentune.tuning.study import budget_state, ensure_slots, recover_orphans
+from gentune.tuning.workers import LocalWorkers
+
+__all__ = ["tune", "TuneResult", "default_study_name"]
+
+log = logging.getLogger("gentune")
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    study_name: str
+    storage: str  # redacted
+    best_path: Path
+    best: dict[str, Any]
+
+
+def default_study_name(spec: Spec, generator: str, objective: str) -> str:
+    return f"{spec.name}-{generator}-{objective}"
+
+
+def _memory_limit(workers: int) -> float:
+    import psutil
+
+    return 0.8 * psutil.virtual_memory().total / 2**20 / max(workers, 1)
+
+
+def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
+         objective: str = "compound", n_trials: int = 20, timeout: float | None = None,
+         storage: str | None = None, seed: int = 0, sampler: str = "tpe", pruner: str = "sha",
+         workers: int = 1, out: str | Path = "runs/gentune", study_name: str | None = None,
+         trial_timeout: float | None = 900.0, memory_limit_mb: float | None = None,
+         invalid_rows: str | None = None, raw_validity: str = "default",
+         show_progress: bool = True, extra_paths: tuple[str, ...] = ()) -> TuneResult:
+    """Tune ``generator`` on the spec's data; resume the study if it exists.
+
+    ``n_trials`` is the total the study should hold: re-running with a larger number adds
+    only the missing trials. ``timeout`` bounds this call's wall time; unfinished trials stay
+    queued for the next run.
+    """
+    if n_trials < 1:
+        raise GentuneError(f"n_trials must be at least 1, got {n_trials}")
+    if workers < 1:
+        raise GentuneError(f"workers must be at least 1, got {workers}")
+    spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    # Validate everything before anything is written: no partial output on bad input.
+    prepared = prepare(spec, invalid_rows, seed=seed)
+    status = availability(generator)
+    if not status.available:
+        raise GentuneError(f"generator '{generator}' is not available: {status.reason}; install "
+                           f"it with: {status.install}")
+    strategy = make_strategy(objective, spec.settings.weights)
+    get_generator(generator).search_space()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = study_name or default_study_name(spec, generator, objective)
+    config = StudyConfig(
+        spec=spec_for_storage(spec), generator=generator, objective=objective,
+        data_sha256=prepared.data.sha256, seed=seed, sampler=sampler, pruner=pruner,
+        n_trials=n_trials, trial_timeout=trial_timeout,
+        memory_limit_mb=memory_limit_mb or _memory_limit(workers), raw_validity=raw_validity,
+        invalid_rows=invalid_rows, weights=dict(strategy.weights))
+    store = open_storage(storage, out)
+    storage_label = redact(storage) or str(out / "study.journal")
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with Engine(config, out, threads=threads, extra_paths=extra_paths, prepared=prepared) as engine:
+        study = engine.open_study(store, name, create=True)
+        if not (storage and is_shared(storage)):
+            recover_orphans(study, store)
+        ensure_slots(study, n_trials, engine.generator.defaults())
+        engine.load_cache(study)
+        deadline = time.monotonic() + timeout if timeout else None
+        progress = Progress(study, n_trials, strategy, enabled=show_progress)
+        try:
+            if workers == 1:
+                def done(_: Any) -> None:
+                    engine.store_cache(study)
+                    progress.update()
+
+                run_trials(study, store, engine.run, deadline=deadline, on_done=done)
+            else:
+                engine.close()  # the local workers bring their own engines
+                with LocalWorkers(workers, name, storage or str(out / "study.journal"), out,
+                                  threads, extra_paths) as pool:
+                    pool.wait(study, store, deadline, progress)
+        finally:
+            progress.close()
+    states = budget_state(study)
+    best_path, best = write_best(study, out, storage_label, strategy)
+    if states["waiting"]:
+        log.warning("%d trials are still queued; run the same command again to finish them",
+                    states["waiting"])
+    return TuneResult(name, storage_label, best_path, best)

@@ -1,0 +1,110 @@
+"""Choose the best trial of a study and write ``best.json``.
+
+Single objective: the completed trial with the highest value. Pareto: among the trials on
+the front, the one with the highest weighted mean of the family scores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+import gentune
+from gentune.metrics import Strategy
+
+__all__ = ["best_trial", "default_trial", "write_best", "trial_summary", "atomic_write_text"]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a file completely or not at all (a temporary file renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def best_trial(study: optuna.Study, strategy: Strategy) -> FrozenTrial | None:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return None
+    if strategy.multi_objective:
+        front = study.best_trials
+        return max(front, key=lambda t: (t.user_attrs.get("objective", 0.0), -t.number))
+    return max(complete, key=lambda t: (t.values[0], -t.number))
+
+
+def default_trial(study: optuna.Study) -> FrozenTrial | None:
+    defaults = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("role") == "default"]
+    finished = [t for t in defaults if t.state == TrialState.COMPLETE]
+    return (finished or defaults or [None])[-1]
+
+
+def trial_summary(trial: FrozenTrial | None) -> dict[str, Any] | None:
+    if trial is None:
+        return None
+    summary: dict[str, Any] = {"number": trial.number, "state": trial.state.name,
+                               "params": trial.params, "seed": trial.user_attrs.get("seed")}
+    if trial.state == TrialState.COMPLETE:
+        scores = trial.user_attrs.get("scores", {})
+        summary.update({
+            "objective": trial.user_attrs.get("objective"),
+            "values": trial.values,
+            "families": {k: v for k, v in scores.items() if "." not in k},
+            "metrics": {k: v for k, v in scores.items() if "." in k},
+            "validity": trial.user_attrs.get("validity"),
+            "alignment": trial.user_attrs.get("alignment"),
+            "fit_seconds": trial.user_attrs.get("fit_seconds"),
+        })
+    elif trial.state == TrialState.FAIL:
+        summary["fail_reason"] = trial.user_attrs.get("fail_reason")
+        summary["fail_detail"] = trial.user_attrs.get("fail_detail")
+    elif trial.state == TrialState.PRUNED:
+        summary["pruned_at_epoch"] = trial.user_attrs.get("pruned_at_epoch")
+    return summary
+
+
+def write_best(study: optuna.Study, out: Path, storage_label: str,
+               strategy: Strategy) -> tuple[Path, dict[str, Any]]:
+    meta = study.user_attrs.get("gentune", {})
+    trials = study.get_trials(deepcopy=False)
+    best, default = best_trial(study, strategy), default_trial(study)
+    improvement = None
+    if best is not None and default is not None and default.state == TrialState.COMPLETE:
+        base = default.user_attrs.get("objective") or 0.0
+        improvement = 100.0 * (best.user_attrs["objective"] - base) / base if base else None
+    content = {
+        "study": study.study_name,
+        "storage": storage_label,
+        "generator": meta.get("generator"),
+        "objective": strategy.name,
+        "weights": dict(strategy.weights),
+        "selection": ("Pareto front member with the highest weighted mean"
+                      if strategy.multi_objective else "highest objective value"),
+        "spec": meta.get("spec"),
+        "data_sha256": meta.get("data_sha256"),
+        "seed": meta.get("seed"),
+        "best": trial_summary(best),
+        "default": trial_summary(default),
+        "improvement_over_default_percent": improvement,
+        "trials": {state.name.lower(): sum(t.state == state for t in trials)
+                   for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL,
+                                 TrialState.WAITING, TrialState.RUNNING)},
+        "failures": dict(Counter(t.user_attrs.get("fail_reason") or "unknown"
+                                 for t in trials if t.state == TrialState.FAIL)),
+        "gentune_version": gentune.__version__,
+    }
+    path = out / "best.json"
+    atomic_write_text(path, json.dumps(content, indent=2, default=str) + "\n")
+    return path, content

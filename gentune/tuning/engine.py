@@ -1,0 +1,140 @@
+"""A study's configuration, stored in the study itself, and the engine built from it.
+
+Everything a worker needs is in the study's ``gentune`` attribute (spec, generator,
+objective, seeds, limits), so ``gentune worker --study NAME --storage URL`` on another
+machine rebuilds the same trials from the storage alone. The real-data cache (TRTR, Hreal
+candidate scores, Kaplan-Meier curves...) is stored there too once computed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from gentune.errors import StorageError
+from gentune.generators import get_generator
+from gentune.metrics import make_strategy
+from gentune.spec import Spec, load_spec
+from gentune.tuning.prepare import PreparedStudy, prepare
+from gentune.tuning.search import epoch_checkpoints, make_pruner, make_sampler
+from gentune.tuning.study import CACHE_KEY, load_or_create_study
+from gentune.tuning.trial import TrialRunner, TrialSettings
+from gentune.workers.session import GeneratorSession
+
+__all__ = ["StudyConfig", "Engine", "spec_for_storage"]
+
+
+def spec_for_storage(spec: Spec) -> dict[str, Any]:
+    """The spec as written, with a file path made absolute so other processes can read it."""
+    raw = dict(spec.raw)
+    if spec.data.path is not None:
+        raw["data"] = {"path": str(spec.data.path)}
+    return raw
+
+
+@dataclass
+class StudyConfig:
+    spec: dict[str, Any]
+    generator: str
+    objective: str
+    data_sha256: str
+    seed: int = 0
+    sampler: str = "tpe"
+    pruner: str = "sha"
+    n_trials: int = 20
+    trial_timeout: float | None = 900.0
+    memory_limit_mb: float | None = None
+    raw_validity: str = "default"
+    invalid_rows: str | None = None
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def to_meta(self) -> dict[str, Any]:
+        return {"version": 1, **asdict(self)}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> StudyConfig:
+        fields = {key: value for key, value in meta.items() if key in cls.__dataclass_fields__}
+        return cls(**fields)
+
+
+class Engine:
+    """Prepared data, a warm generator worker and the trial runner of one study."""
+
+    def __init__(self, config: StudyConfig, work_dir: Path, threads: int = 1,
+                 extra_paths: tuple[str, ...] = (), prepared: PreparedStudy | None = None) -> None:
+        self.config = config
+        self.spec = load_spec(config.spec)
+        self.prepared = prepared or prepare(self.spec, config.invalid_rows, seed=config.seed)
+        if self.prepared.data.sha256 != config.data_sha256:
+            raise StorageError(f"the data of {self.spec.data.describe()} differs from the data the "
+                               f"study was started with (SHA-256 {config.data_sha256[:12]}...); "
+                               f"a study must run on one dataset")
+        self.generator = get_generator(config.generator)
+        self.strategy = make_strategy(config.objective, config.weights or self.spec.settings.weights)
+        distributions = self.generator.search_space()
+        self.distributions = distributions
+        epochs = distributions.get(self.generator.epochs_param or "")
+        self.min_epochs = max(1, int(epochs.low) // 3) if epochs is not None else 1
+        self.max_epochs = int(epochs.high) if epochs is not None else 1
+        checkpoints = epoch_checkpoints(self.min_epochs, self.max_epochs) \
+            if epochs is not None and config.pruner != "none" else ()
+        work_dir.mkdir(parents=True, exist_ok=True)
+        pid = os.getpid()
+        processor = self.prepared.processor
+        self.session = GeneratorSession(
+            self.generator, processor.transform(self.prepared.splits.train),
+            processor.transformed_schema, threads=threads,
+            memory_limit_mb=config.memory_limit_mb, endpoint=self.prepared.endpoint,
+            extra_paths=extra_paths, log_path=work_dir / "logs" / f"worker-{pid}.log")
+        self.raw_session = None
+        if config.raw_validity != "off":
+            self.raw_session = GeneratorSession(
+                self.generator, self.prepared.splits.train, self.prepared.data.schema,
+                threads=threads,
+                memory_limit_mb=config.memory_limit_mb, endpoint=self.prepared.endpoint,
+                extra_paths=extra_paths, log_path=work_dir / "logs" / f"worker-{pid}-raw.log")
+        self.runner = TrialRunner(self.prepared, self.generator, self.session, self.strategy,
+                                  TrialSettings(config.seed, checkpoints, config.raw_validity),
+                                  self.raw_session)
+
+    def open_study(self, storage: Any, name: str, create: bool) -> optuna.Study:
+        sampler = make_sampler(self.config.sampler, self.config.seed, self.distributions,
+                               self.config.n_trials, self.strategy.multi_objective)
+        pruner = make_pruner(self.config.pruner if not self.strategy.multi_objective else "none",
+                             self.min_epochs, self.max_epochs)
+        if not create:
+            try:
+                return optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                         pruner=pruner)
+            except KeyError:
+                raise StorageError(f"no study named '{name}' in this storage") from None
+        return load_or_create_study(storage, name, self.strategy.directions, sampler, pruner,
+                                    self.config.to_meta())
+
+    def load_cache(self, study: optuna.Study) -> None:
+        self.prepared.context.cache.values.update(study.user_attrs.get(CACHE_KEY) or {})
+
+    def store_cache(self, study: optuna.Study) -> None:
+        """Share real-data values with every worker (and later runs) through the study."""
+        values = self.prepared.context.cache.values
+        stored = study.user_attrs.get(CACHE_KEY) or {}
+        if set(values) - set(stored):
+            study.set_user_attr(CACHE_KEY, {**stored, **values})
+
+    def run(self, trial: optuna.trial.Trial) -> list[float]:
+        return self.runner.run(trial, self.config.trial_timeout)
+
+    def close(self) -> None:
+        self.session.close()
+        if self.raw_session is not None:
+            self.raw_session.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,45 @@
+"""Join an existing study as a worker: ``gentune worker --study NAME --storage URL``.
+
+The worker rebuilds the study's configuration from the storage, checks that its copy of
+the data is the same (by SHA-256), runs waiting trials until none is left, and exits.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from gentune.errors import StorageError
+from gentune.tuning.engine import Engine, StudyConfig
+from gentune.tuning.loop import run_trials
+from gentune.tuning.storage import open_storage, redact
+from gentune.tuning.study import study_meta
+
+__all__ = ["join_study"]
+
+
+def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
+               timeout: float | None = None, data_path: str | None = None,
+               extra_paths: tuple[str, ...] = ()) -> int:
+    """Run trials of the study until it is done; returns how many ran in this process."""
+    store = open_storage(storage, out)
+    try:
+        summary = optuna.load_study(study_name=study_name, storage=store)
+    except KeyError:
+        raise StorageError(f"no study named '{study_name}' in {redact(storage)}; start it with "
+                           f"'gentune tune ... --storage URL' first") from None
+    config = StudyConfig.from_meta(study_meta(summary))
+    if data_path:  # this machine keeps the data somewhere else; the hash must still match
+        config.spec = {**config.spec, "data": {"path": str(Path(data_path).resolve())}}
+    deadline = time.monotonic() + timeout if timeout else None
+    with Engine(config, out, threads=threads, extra_paths=extra_paths) as engine:
+        study = engine.open_study(store, study_name, create=False)
+        engine.load_cache(study)
+
+        def done(_: Any) -> None:
+            engine.store_cache(study)
+
+        return run_trials(study, store, engine.run, deadline=deadline, on_done=done)

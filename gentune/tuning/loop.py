@@ -1,0 +1,106 @@
+"""The worker loop: take a waiting trial, run it, tell the study; until none is left.
+
+The same loop runs in ``gentune tune`` (one or several local processes) and in
+``gentune worker`` (joining a study from another machine).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import optuna
+from optuna.storages import RetryFailedTrialCallback
+from optuna.trial import TrialState
+
+from gentune.errors import TrialFailure
+from gentune.tuning.storage import HEARTBEAT_SECONDS
+from gentune.tuning.study import budget_state, pop_waiting_trial
+
+__all__ = ["run_trials"]
+
+log = logging.getLogger("gentune")
+
+
+def _heartbeat_enabled(storage: Any) -> bool:
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    return is_heartbeat_enabled(storage)
+
+
+@contextmanager
+def _heartbeat(storage: Any, trial_id: int, enabled: bool) -> Iterator[None]:
+    """Record a heartbeat every few seconds while the trial runs (shared storages only)."""
+    if not enabled:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                storage.record_heartbeat(trial_id)
+            except Exception:  # a lost beat is retried; the grace period covers a few
+                log.warning("could not record a heartbeat for trial %s", trial_id)
+
+    storage.record_heartbeat(trial_id)
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Trial], list[float]],
+               deadline: float | None = None, wait_for_others: bool = True,
+               on_done: Callable[[optuna.trial.FrozenTrial], None] | None = None,
+               poll_seconds: float = 1.0) -> int:
+    """Run waiting trials until none is left (or ``deadline``); returns how many ran here."""
+    heartbeat = _heartbeat_enabled(storage)
+    ran = 0
+    while deadline is None or time.monotonic() < deadline:
+        if heartbeat:
+            optuna.storages.fail_stale_trials(study)
+        trial = pop_waiting_trial(study, storage)
+        if trial is None:
+            if wait_for_others and budget_state(study)["running"] > 0:
+                time.sleep(poll_seconds)  # a running trial may fail and come back as waiting
+                continue
+            break
+        with _heartbeat(storage, trial._trial_id, heartbeat):
+            frozen = _run_one(study, storage, trial, run)
+        ran += 1
+        if on_done is not None:
+            on_done(frozen)
+    return ran
+
+
+def _run_one(study: optuna.Study, storage: Any, trial: optuna.trial.Trial,
+             run: Callable[[optuna.trial.Trial], list[float]]) -> optuna.trial.FrozenTrial:
+    try:
+        values = run(trial)
+    except optuna.TrialPruned:
+        return study.tell(trial, state=TrialState.PRUNED)
+    except TrialFailure as failure:
+        trial.set_user_attr("fail_reason", failure.reason)
+        trial.set_user_attr("fail_detail", failure.detail[:2000])
+        return study.tell(trial, state=TrialState.FAIL)
+    except KeyboardInterrupt:
+        # Nothing is lost: the interrupted trial is queued again for the next run.
+        trial.set_user_attr("fail_reason", "interrupted")
+        frozen = study.tell(trial, state=TrialState.FAIL)
+        RetryFailedTrialCallback()(study, frozen)
+        raise
+    except Exception as exc:  # a bug, recorded on the trial so the study can go on
+        log.error("trial %s failed unexpectedly:\n%s", trial.number, traceback.format_exc())
+        trial.set_user_attr("fail_reason", "internal error")
+        trial.set_user_attr("fail_detail", f"{type(exc).__name__}: {exc}"[:2000])
+        return study.tell(trial, state=TrialState.FAIL)
+    return study.tell(trial, values)

@@ -1,0 +1,101 @@
+"""Everything a study needs from the real data, built once per process.
+
+Loads and types the data, checks the rules on the real rows (refusing to start when they
+break, unless the spec or the user says to drop or keep such rows), splits it, and fits the
+constraint processors on the training split. The test split stays here, unused by tuning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from gentune.constraints import (
+    ConstraintProcessor, RuleViolations, count_violations, format_violations, rules_from_spec,
+)
+from gentune.constraints.rules import Rule
+from gentune.datasets import Splits, TrialData, load_dataset, split_dataset
+from gentune.errors import ConstraintError
+from gentune.metrics.context import MetricContext, RealCache
+from gentune.spec import Spec
+
+__all__ = ["PreparedStudy", "prepare", "check_real_rules"]
+
+
+@dataclass
+class PreparedStudy:
+    data: TrialData
+    splits: Splits
+    rules: list[Rule]
+    real_report: list[RuleViolations]
+    processor: ConstraintProcessor  # pre- and post-processing
+    raw_processor: ConstraintProcessor  # post-processing only (the "raw" ablation arm)
+    context: MetricContext  # real = validation split
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def spec(self) -> Spec:
+        return self.data.spec
+
+    @property
+    def endpoint(self) -> dict[str, str] | None:
+        task = self.spec.task
+        if not task.endpoint:
+            return None
+        endpoint = self.spec.endpoint(task.endpoint)
+        return {"time": endpoint.time, "event": endpoint.event}
+
+
+def check_real_rules(data: TrialData, invalid_rows: str | None = None
+                     ) -> tuple[TrialData, list[Rule], list[RuleViolations], list[str]]:
+    """Check every rule on the real rows and apply the invalid-rows policy."""
+    rules = rules_from_spec(data.spec, data.schema)
+    for rule in rules:
+        rule.fit(data.frame)
+    report = count_violations(rules, data.frame)
+    broken = [item for item in report if item.broken]
+    policy = invalid_rows or data.spec.invalid_rows
+    notes: list[str] = []
+    if broken and policy == "refuse":
+        first = broken[0]
+        raise ConstraintError(
+            f"the real data breaks the rule '{first.rule}' in {first.broken} of {first.rows} rows "
+            f"(rows {', '.join(map(str, first.examples))})"
+            + (f" and {len(broken) - 1} other rule(s)" if len(broken) > 1 else "")
+            + "; fix the data or the rule, or set invalid_rows: drop (or keep) in the spec "
+              "(--invalid-rows on the command line). 'gentune check' lists them all")
+    if broken and policy == "drop":
+        valid = pd.Series(True, index=data.frame.index)
+        for rule in rules:
+            valid &= rule.is_valid(data.frame)
+        dropped = tuple(int(i) + 1 for i in (~valid).to_numpy().nonzero()[0])
+        notes.append(f"dropped {len(dropped)} real rows that break a rule (invalid_rows: drop)")
+        data = TrialData(data.spec, data.frame[valid].reset_index(drop=True), data.schema,
+                         data.sha256, dropped)
+        for rule in rules:
+            rule.fit(data.frame)
+    elif broken:
+        notes.append(f"kept {max(item.broken for item in broken)}+ real rows that break a rule "
+                     f"(invalid_rows: keep)")
+    return data, rules, report, notes
+
+
+def prepare(spec: Spec | str, invalid_rows: str | None = None,
+            cache_values: dict[str, Any] | None = None, seed: int = 0) -> PreparedStudy:
+    data = load_dataset(spec)
+    data, rules, report, notes = check_real_rules(data, invalid_rows)
+    splits = split_dataset(data)
+    for rule in rules:  # what may appear in synthetic rows is learned from training rows only
+        rule.fit(splits.train)
+    processor = ConstraintProcessor(rules, data.schema).fit(splits.train)
+    raw_processor = ConstraintProcessor(rules, data.schema, enforce_by_construction=False)
+    raw_processor.fit(splits.train)
+    context = MetricContext(data.spec, data.schema, splits.train, "validation", rules,
+                            RealCache(cache_values), seed=seed)
+    return PreparedStudy(data, splits, rules, report, processor, raw_processor, context, notes)
+
+
+def describe_report(report: list[RuleViolations]) -> str:
+    return format_violations(report)

@@ -1,0 +1,87 @@
+"""Samplers and pruners, by name.
+
+Samplers: ``tpe`` (default), ``random``, ``grid``, ``gp``, ``cmaes``, ``qmc``, and ``nsga2``
+for the Pareto objective. Pruning is successive halving over training epochs (``sha``,
+default), ``hyperband``, or ``none``; Optuna's pruners do not apply to multi-objective
+studies, so a Pareto study trains every trial to its end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from gentune.errors import SpecError
+
+__all__ = ["SAMPLERS", "PRUNERS", "make_sampler", "make_pruner", "epoch_checkpoints"]
+
+SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
+PRUNERS = ("sha", "hyperband", "none")
+REDUCTION_FACTOR = 3
+
+
+def _grid(distributions: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Three levels per numeric parameter (both ends and the middle, on its scale)."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    grid: dict[str, list[Any]] = {}
+    for name, dist in distributions.items():
+        if isinstance(dist, CategoricalDistribution):
+            grid[name] = list(dist.choices)
+            continue
+        middle = math.sqrt(dist.low * dist.high) if dist.log else (dist.low + dist.high) / 2
+        if isinstance(dist, IntDistribution):
+            middle = dist.low + round((middle - dist.low) / dist.step) * dist.step
+        grid[name] = sorted({dist.low, middle, dist.high})
+    return grid
+
+
+def make_sampler(name: str, seed: int, distributions: Mapping[str, Any], n_trials: int,
+                 multi_objective: bool = False) -> Any:
+    import optuna.samplers as samplers
+
+    if name not in SAMPLERS:
+        raise SpecError(f"unknown sampler '{name}'; choose one of {', '.join(SAMPLERS)}")
+    if multi_objective and name in ("gp", "cmaes", "grid"):
+        raise SpecError(f"the sampler '{name}' does not support the pareto objective; use tpe, "
+                        f"nsga2, random or qmc")
+    startup = max(3, min(10, n_trials // 3))  # small budgets leave the random phase early
+    if name == "tpe":
+        return samplers.TPESampler(seed=seed, n_startup_trials=startup)
+    if name == "random":
+        return samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        return samplers.GridSampler(_grid(distributions), seed=seed)
+    if name == "gp":
+        return samplers.GPSampler(seed=seed, n_startup_trials=startup)
+    if name == "cmaes":
+        return samplers.CmaEsSampler(seed=seed, n_startup_trials=startup,
+                                     warn_independent_sampling=False)
+    if name == "qmc":
+        return samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False,
+                                   warn_asynchronous_seeding=False)
+    return samplers.NSGAIISampler(seed=seed)
+
+
+def epoch_checkpoints(min_epochs: int, max_epochs: int) -> tuple[int, ...]:
+    """Rungs of successive halving: min_epochs x 3^k below the largest budget."""
+    rungs, epoch = [], max(1, min_epochs)
+    while epoch < max_epochs:
+        rungs.append(epoch)
+        epoch *= REDUCTION_FACTOR
+    return tuple(rungs)
+
+
+def make_pruner(name: str, min_epochs: int, max_epochs: int) -> Any:
+    import optuna.pruners as pruners
+
+    if name not in PRUNERS:
+        raise SpecError(f"unknown pruner '{name}'; choose one of {', '.join(PRUNERS)}")
+    if name == "none":
+        return pruners.NopPruner()
+    if name == "hyperband":
+        return pruners.HyperbandPruner(min_resource=min_epochs, max_resource=max_epochs,
+                                       reduction_factor=REDUCTION_FACTOR)
+    return pruners.SuccessiveHalvingPruner(min_resource=min_epochs,
+                                           reduction_factor=REDUCTION_FACTOR)

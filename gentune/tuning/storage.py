@@ -1,0 +1,69 @@
+"""Study storage: a journal file by default, SQLite or PostgreSQL by URL.
+
+- ``None`` / a path ending in ``.journal`` / ``journal:PATH``: Optuna's journal file, safe for
+  several processes on one machine (the default, in the output folder);
+- ``sqlite:///PATH``: one machine, few writers;
+- ``postgresql://user:password@host/db``: several machines. Heartbeats mark the running trial
+  of a worker that died as failed, and a copy of it is queued again.
+
+Passwords never leave this module: ``redact`` is what output, logs and files show.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from gentune.errors import StorageError
+
+__all__ = ["open_storage", "redact", "is_shared", "HEARTBEAT_SECONDS"]
+
+HEARTBEAT_SECONDS = 10
+_PASSWORD = re.compile(r"(://[^:/@]+):([^@]*)@")
+
+
+def redact(url: str | None) -> str | None:
+    """The URL with any password replaced by ``***``."""
+    return None if url is None else _PASSWORD.sub(r"\1:***@", str(url))
+
+
+def is_shared(url: str) -> bool:
+    return url.startswith(("postgresql", "mysql"))
+
+
+def open_storage(url: str | None, out_dir: Path | None = None):  # -> optuna BaseStorage
+    import optuna
+    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
+
+    if url is None:
+        if out_dir is None:
+            raise StorageError("no storage given and no output folder to put the journal in")
+        url = str(out_dir / "study.journal")
+    if url.startswith("journal:"):
+        url = url[len("journal:"):]
+    if "://" not in url:
+        path = Path(url).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The open-lock works on every filesystem, symlink locks not on all of them.
+            backend = JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path)))
+        except OSError as exc:
+            raise StorageError(f"cannot open the journal file '{path}': {exc.strerror}") from None
+        return JournalStorage(backend)
+    try:
+        if url.startswith("sqlite"):
+            return RDBStorage(url)
+        return RDBStorage(
+            url, engine_kwargs={"pool_pre_ping": True},
+            heartbeat_interval=HEARTBEAT_SECONDS, grace_period=3 * HEARTBEAT_SECONDS,
+            failed_trial_callback=RetryFailedTrialCallback(max_retry=3),
+        )
+    except ImportError as exc:
+        raise StorageError(f"the storage '{redact(url)}' needs a database driver that is not "
+                           f"installed ({exc}); for PostgreSQL: pip install psycopg2-binary") from None
+    except Exception as exc:  # sqlalchemy raises many types for a bad URL or a server that is down
+        message = redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+        raise StorageError(f"cannot open the storage '{redact(url)}': {message}") from None
+    finally:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)

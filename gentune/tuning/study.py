@@ -1,0 +1,133 @@
+"""Study creation, the trial budget, and recovery of trials whose worker died.
+
+The budget is a set of numbered slots, each enqueued once as a waiting trial (slot 0 holds
+the library's defaults). Workers only take waiting trials, never create new ones, so any
+number of workers on any number of machines runs exactly the requested number of trials;
+re-running with a larger number adds only the missing slots. A trial whose worker died is
+failed and queued again with the same slot and parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+from optuna.storages import RetryFailedTrialCallback
+from optuna.trial import TrialState
+
+from gentune.errors import StorageError
+
+__all__ = [
+    "META_KEY", "CACHE_KEY", "load_or_create_study", "study_meta", "ensure_slots",
+    "pop_waiting_trial", "recover_orphans", "worker_identity", "budget_state",
+]
+
+META_KEY = "gentune"
+CACHE_KEY = "gentune_real_cache"
+SLOT = "slot"
+
+
+def worker_identity() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def load_or_create_study(storage: Any, name: str, directions: list[str], sampler: Any,
+                         pruner: Any, meta: Mapping[str, Any] | None = None) -> optuna.Study:
+    """Create the study, or load it and check that it is the same experiment."""
+    study = optuna.create_study(storage=storage, study_name=name, directions=directions,
+                                sampler=sampler, pruner=pruner, load_if_exists=True)
+    existing = study.user_attrs.get(META_KEY)
+    if existing is None and meta is not None:
+        study.set_user_attr(META_KEY, dict(meta))
+    elif existing is not None and meta is not None:
+        for key in ("generator", "objective", "data_sha256"):
+            if existing.get(key) != meta.get(key):
+                raise StorageError(
+                    f"the study '{name}' in this storage was made with {key}="
+                    f"{existing.get(key)!r}, not {meta.get(key)!r}; use another --out folder or "
+                    f"--study name")
+    return study
+
+
+def study_meta(study: optuna.Study) -> dict[str, Any]:
+    meta = study.user_attrs.get(META_KEY)
+    if meta is None:
+        raise StorageError(f"the study '{study.study_name}' was not made by gentune (it has no "
+                           f"'{META_KEY}' attribute)")
+    return meta
+
+
+def _slots(study: optuna.Study) -> set[int]:
+    return {int(t.user_attrs[SLOT]) for t in study.get_trials(deepcopy=False)
+            if SLOT in t.user_attrs}
+
+
+def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any]) -> int:
+    """Enqueue the slots up to ``n_trials``; returns how many were added."""
+    present = _slots(study)
+    added = 0
+    for slot in range(n_trials):
+        if slot in present:
+            continue
+        if slot == 0:
+            study.enqueue_trial(dict(defaults), user_attrs={SLOT: 0, "role": "default"})
+        else:
+            study.enqueue_trial({}, user_attrs={SLOT: slot, "role": "search"})
+        added += 1
+    return added
+
+
+def pop_waiting_trial(study: optuna.Study, storage: Any) -> optuna.trial.Trial | None:
+    """Take the oldest waiting trial, or None. Never creates a trial."""
+    study_id = storage.get_study_id_from_name(study.study_name)
+    waiting = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,))
+    for frozen in sorted(waiting, key=lambda t: t.number):
+        try:
+            if not storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING):
+                continue  # another worker took it first
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+        trial = optuna.trial.Trial(study, frozen._trial_id)
+        trial.set_user_attr("worker", worker_identity())
+        if frozen.user_attrs.get("fail_reason"):  # a retry: the copy carries the old reason
+            trial.set_user_attr("retry_of_reason", frozen.user_attrs["fail_reason"])
+            trial.set_user_attr("fail_reason", None)
+        return trial
+    return None
+
+
+def recover_orphans(study: optuna.Study, storage: Any) -> int:
+    """Fail and re-queue running trials whose worker process on this host is gone.
+
+    Shared (RDB) storages do this through heartbeats; a journal file lives on one machine,
+    where a dead process can be seen directly.
+    """
+    import psutil
+
+    host = socket.gethostname()
+    recovered = 0
+    retry = RetryFailedTrialCallback(max_retry=3)
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get("worker") or {}
+        if worker.get("host") != host or psutil.pid_exists(int(worker.get("pid", -1))):
+            continue
+        try:
+            storage.set_trial_user_attr(trial._trial_id, "fail_reason", "worker died")
+            if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+        retry(study, storage.get_trial(trial._trial_id))
+        recovered += 1
+    return recovered
+
+
+def budget_state(study: optuna.Study) -> dict[str, int]:
+    """Counts of trials by state, for progress and for deciding when a study is done."""
+    counts = {state.name.lower(): 0 for state in TrialState}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name.lower()] += 1
+    return counts

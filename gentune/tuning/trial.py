@@ -1,0 +1,171 @@
+"""One trial: suggest parameters, fit (reporting checkpoints for pruning), sample,
+post-process, score on the validation split, and record everything on the trial.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from gentune.errors import ConstraintError, TrialFailure
+from gentune.generators.base import Generator
+from gentune.generators.space import suggest
+from gentune.metrics import MetricSuite, Scores, Strategy
+from gentune.tuning.prepare import PreparedStudy
+from gentune.workers.session import GeneratorSession
+
+__all__ = ["TrialRunner", "TrialSettings", "generate_valid"]
+
+CHECKPOINT_ROWS = 400
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    seed: int = 0
+    checkpoints: tuple[int, ...] = ()  # epochs at which a fit reports (pruning), if any
+    raw_validity: str = "default"  # measure raw (unprocessed) validity: default | every | off
+
+
+def generate_valid(session: GeneratorSession, study: PreparedStudy, n: int, seed: int,
+                   processor: Any = None) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """Sample ``n`` rows, reverse the pre-processing and post-process them.
+
+    Returns (rows as generated, reverse-transformed; valid rows; post-processing result).
+    """
+    processor = processor or study.processor
+    draws = iter(range(1, 10_000))
+    generated = processor.reverse_transform(session.sample(n, seed))
+
+    def more(k: int) -> pd.DataFrame:
+        return processor.reverse_transform(session.sample(k, seed + 7919 * next(draws)))
+
+    result = processor.postprocess(generated, n, more)
+    return generated, result.frame, result
+
+
+class TrialRunner:
+    """Runs trials of one generator on one prepared study with one strategy."""
+
+    def __init__(self, study: PreparedStudy, generator: Generator, session: GeneratorSession,
+                 strategy: Strategy, settings: TrialSettings,
+                 raw_session: GeneratorSession | None = None) -> None:
+        self.study, self.generator, self.session = study, generator, session
+        self.raw_session = raw_session
+        self.strategy, self.settings = strategy, settings
+        self.distributions = generator.search_space()
+        self.suite = MetricSuite()
+        self.checkpoint_suite = MetricSuite(families=strategy.families, cheap_only=True)
+
+    def run(self, trial: optuna.trial.Trial, time_limit: float | None) -> list[float]:
+        """The values to tell the study; raises TrialPruned, or TrialFailure with a reason."""
+        params = suggest(trial, self.distributions)
+        seed = self.settings.seed + trial.number
+        trial.set_user_attr("seed", seed)
+        self.session.start_clock(time_limit)
+        started = time.perf_counter()
+        checkpoint_seconds = 0.0
+
+        def on_checkpoint(epoch: int, rows: pd.DataFrame) -> bool:
+            nonlocal checkpoint_seconds
+            begun = time.perf_counter()
+            value = self._checkpoint_value(rows)
+            trial.report(value, epoch)
+            checkpoint_seconds += time.perf_counter() - begun
+            return not trial.should_prune()
+
+        use_checkpoints = self.generator.epochs_param and not self.strategy.multi_objective
+        checkpoints = tuple(epoch for epoch in self.settings.checkpoints
+                            if use_checkpoints and epoch < int(params[self.generator.epochs_param]))
+        fit = self.session.fit(params, seed, checkpoints, on_checkpoint, CHECKPOINT_ROWS)
+        trial.set_user_attr("fit_seconds", fit.seconds)
+        trial.set_user_attr("checkpoint_seconds", checkpoint_seconds)
+        if fit.pruned_at is not None:
+            trial.set_user_attr("pruned_at_epoch", fit.pruned_at)
+            trial.set_user_attr("trial_seconds", time.perf_counter() - started)
+            raise optuna.TrialPruned(f"pruned after {fit.pruned_at} epochs")
+        sampled = time.perf_counter()
+        n = len(self.study.splits.train)
+        try:
+            generated, synthetic, post = generate_valid(self.session, self.study, n, seed)
+        except ConstraintError as exc:
+            raise TrialFailure("invalid rows", str(exc)) from None
+        trial.set_user_attr("sample_seconds", time.perf_counter() - sampled)
+        stages = {"pre": self.study.processor.violations(generated),
+                  "post": self.study.processor.violations(synthetic)}
+        if self._measure_raw(trial):
+            stages["raw"] = self._raw_violations(params, seed, n)
+        trial.set_user_attr("repaired", post.repaired)
+        trial.set_user_attr("rejected", post.rejected)
+        trial.set_user_attr("validity", stages)
+        scored = time.perf_counter()
+        scores = self._score(synthetic, generated, stages)
+        trial.set_user_attr("metric_seconds", time.perf_counter() - scored)
+        trial.set_user_attr("scores", scores.flat())
+        trial.set_user_attr("metric_errors", scores.errors)
+        trial.set_user_attr("alignment", _alignment_summary(scores))
+        trial.set_user_attr("trial_seconds", time.perf_counter() - started)
+        missing = [family for family in self.strategy.families if family not in scores.families]
+        if missing:
+            reasons = "; ".join(f"{name}: {why}" for name, why in scores.errors.items())
+            raise TrialFailure("metric error", f"no {', '.join(missing)} score ({reasons})")
+        values = self.strategy.values(scores.families)
+        trial.set_user_attr("objective", self.strategy.scalar(scores.families))
+        return values
+
+    def _measure_raw(self, trial: optuna.trial.Trial) -> bool:
+        mode = self.settings.raw_validity
+        return self.raw_session is not None and (
+            mode == "every" or (mode == "default" and trial.user_attrs.get("role") == "default"))
+
+    def _raw_violations(self, params: dict[str, Any], seed: int, n: int) -> dict[str, float]:
+        """The same configuration fitted without pre-processing: what the rules would suffer."""
+        assert self.raw_session is not None
+        self.raw_session.start_clock(None)
+        self.raw_session.fit(params, seed)
+        raw = self.study.raw_processor.reverse_transform(self.raw_session.sample(n, seed))
+        return self.study.processor.violations(raw)
+
+    def _score(self, synthetic: pd.DataFrame, generated: pd.DataFrame,
+               stages: dict[str, dict[str, float]]) -> Scores:
+        context = self.study.context
+        context.unprocessed, context.validity_stages = generated, stages
+        try:
+            return self.suite.compute(self.study.splits.validation, synthetic, context)
+        finally:
+            context.unprocessed, context.validity_stages = None, {}
+
+    def _checkpoint_value(self, rows: pd.DataFrame) -> float:
+        """A cheap score of a partly trained model: repaired rows, cheap metrics only."""
+        processor = self.study.processor
+        rows = processor.reverse_transform(rows)
+        repaired, _ = processor.repair(rows)
+        valid = repaired[processor.valid_rows(repaired)]
+        if len(valid) < 20:
+            return 0.0
+        scores = self.checkpoint_suite.compute(self.study.splits.validation, valid,
+                                               self.study.context)
+        families = scores.families
+        present = {family: families.get(family, 0.0) for family in self.strategy.families
+                   if family in families}
+        if not present:
+            return 0.0
+        total = sum(self.strategy.weights[family] for family in present)
+        return sum(self.strategy.weights[family] * value for family, value in present.items()) / total
+
+
+def _alignment_summary(scores: Scores) -> dict[str, Any]:
+    result = scores.results.get("hpo_alignment")
+    if result is None:
+        return {}
+    keys = ("regret", "spread", "spearman", "h_real", "h_synth", "figure")
+    return {key: result.breakdown[key] for key in keys if key in result.breakdown}
+
+
+def families_of(user_attrs: dict[str, Any], families: Sequence[str]) -> dict[str, float]:
+    scores = user_attrs.get("scores", {})
+    return {family: scores[family] for family in families if family in scores}

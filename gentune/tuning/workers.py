@@ -1,0 +1,95 @@
+"""Several local worker processes on one study (``gentune tune --workers K``).
+
+Each process is a ``gentune worker`` on the same storage with its share of the cores
+(torch and BLAS threads limited so K workers do not oversubscribe them). The coordinator
+shows progress, and when a worker dies it re-queues that worker's trial and starts another.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from gentune.tuning.progress import Progress
+from gentune.tuning.study import budget_state, recover_orphans
+
+__all__ = ["LocalWorkers", "THREAD_VARIABLES"]
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS")
+
+
+class LocalWorkers:
+    def __init__(self, count: int, study_name: str, storage: str, out: Path, threads: int,
+                 extra_paths: tuple[str, ...] = ()) -> None:
+        self.count, self.study_name, self.storage = count, study_name, storage
+        self.out, self.threads, self.extra_paths = out, threads, extra_paths
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.restarts = 0
+
+    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        env["GENTUNE_STORAGE"] = self.storage  # not on the command line, where ps shows it
+        for variable in THREAD_VARIABLES:
+            env[variable] = str(self.threads)
+        log_dir = self.out / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = (log_dir / f"tune-worker-{index}.log").open("ab")
+        command = [sys.executable, "-m", "gentune.cli", "worker", "--study", self.study_name,
+                   "--out", str(self.out), "--threads", str(self.threads), "--quiet"]
+        for path in self.extra_paths:
+            command += ["--extra-path", path]
+        try:
+            return subprocess.Popen(command, env=env, stdout=log, stderr=log,
+                                    stdin=subprocess.DEVNULL)
+        finally:
+            log.close()
+
+    def __enter__(self) -> LocalWorkers:
+        self.processes = [self._spawn(index) for index in range(self.count)]
+        return self
+
+    def wait(self, study: Any, storage: Any, deadline: float | None, progress: Progress) -> None:
+        while True:
+            progress.update()
+            if deadline is not None and time.monotonic() > deadline:
+                self.stop()
+                recover_orphans(study, storage)
+                return
+            alive = [process for process in self.processes if process.poll() is None]
+            dead = [process for process in self.processes if process.poll() not in (None, 0)]
+            if dead:
+                # A crashed or killed worker leaves its trial running: queue it again.
+                recover_orphans(study, storage)
+                state = budget_state(study)
+                self.processes = alive
+                if state["waiting"] or state["running"]:
+                    self.restarts += len(dead)
+                    self.processes += [self._spawn(self.count + self.restarts + i)
+                                       for i in range(len(dead))]
+                continue
+            if not alive:
+                state = budget_state(study)
+                if state["waiting"] and self.restarts < 3 * self.count:
+                    self.restarts += 1
+                    self.processes = [self._spawn(self.count + self.restarts)]
+                    continue
+                return
+            time.sleep(1.0)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,128 @@
+"""The worker process: fits and samples generators on request.
+
+Runs as ``python -m gentune.workers.child`` in the main environment or in a generator's own
+environment (synthcity), where only this package's light modules are importable. Requests
+and replies are JSON lines; data travels as Parquet files. The protocol uses a private copy
+of stdout: anything a library prints goes to stderr, which the parent writes to a log.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = ["main"]
+
+
+def _load(target: str) -> Any:
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+class _Child:
+    def __init__(self, channel: TextIO) -> None:
+        self.channel = channel
+        self.generator: Any = None
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.channel.write(json.dumps(message) + "\n")
+        self.channel.flush()
+
+    def receive(self) -> dict[str, Any] | None:
+        line = sys.stdin.readline()
+        return json.loads(line) if line else None
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        command = request.get("cmd")
+        if command == "ping":
+            return {"ok": True, "pid": os.getpid(), "python": sys.executable}
+        if command == "fit":
+            return self.fit(request)
+        if command == "sample":
+            return self.sample(request)
+        if command == "call":  # a module-level helper, e.g. describing a library's space
+            return {"ok": True, "result": _load(request["target"])(**request.get("kwargs", {}))}
+        return {"ok": False, "error": f"unknown command {command!r}"}
+
+    def fit(self, request: dict[str, Any]) -> dict[str, Any]:
+        import pandas as pd
+
+        from gentune.generators.base import FitMonitor, StopFit
+
+        started = time.perf_counter()
+        self.generator = None
+        generator = _load(request["generator"])()
+        train = pd.read_parquet(request["train"])
+        work_dir = Path(request["work_dir"])
+        paused = 0.0
+
+        def report(epoch: int, sample: Any) -> None:
+            nonlocal paused
+            path = work_dir / f"checkpoint-{epoch}.parquet"
+            sample(int(request.get("checkpoint_rows", 500))).to_parquet(path)
+            waited = time.perf_counter()
+            self.send({"event": "checkpoint", "epoch": epoch, "path": str(path)})
+            answer = self.receive()
+            paused += time.perf_counter() - waited
+            if answer is None or answer.get("cmd") == "stop":
+                raise StopFit(epoch)
+
+        checkpoints = request.get("checkpoints") or []
+        monitor = FitMonitor(checkpoints, report) if checkpoints else None
+        try:
+            generator.fit(train, request["schema"], request["params"], int(request["seed"]),
+                          monitor=monitor, endpoint=request.get("endpoint"))
+        except StopFit as stop:
+            return {"ok": False, "pruned": True, "epoch": stop.args[0] if stop.args else None,
+                    "seconds": time.perf_counter() - started - paused}
+        self.generator = generator
+        return {"ok": True, "seconds": time.perf_counter() - started - paused}
+
+    def sample(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.generator is None:
+            return {"ok": False, "error": "no fitted generator in this worker; send 'fit' first"}
+        started = time.perf_counter()
+        frame = self.generator.sample(int(request["n"]), int(request["seed"]))
+        frame.columns = [str(column) for column in frame.columns]
+        frame.reset_index(drop=True).to_parquet(request["out"])
+        return {"ok": True, "path": request["out"], "rows": len(frame),
+                "seconds": time.perf_counter() - started}
+
+
+def _limit_threads() -> None:
+    threads = int(os.environ.get("GENTUNE_THREADS", "1"))
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(max(1, threads))
+
+
+def main() -> None:
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    _limit_threads()
+    child = _Child(channel)
+    child.send({"ready": True, "pid": os.getpid()})
+    while True:
+        request = child.receive()
+        if request is None or request.get("cmd") == "exit":
+            return
+        try:
+            reply = child.handle(request)
+        except Exception as exc:  # reported to the parent, which records the trial as failed
+            traceback.print_exc()
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        child.send(reply)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""The parent's handle on a worker process: requests with a time and a memory limit.
+
+A worker stays warm between trials, so imports are paid once. One that overruns its time,
+exceeds its memory, crashes or is killed from outside is replaced, and the request fails
+with a ``TrialFailure`` whose reason says which of these happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import psutil
+
+from gentune.errors import TrialFailure
+
+__all__ = ["WorkerProcess"]
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+_POLL_SECONDS = 0.2
+
+
+class WorkerProcess:
+    """One warm worker. ``call`` sends a request and waits for its reply."""
+
+    def __init__(self, python: str, pythonpath: Sequence[str] = (), threads: int = 1,
+                 memory_limit_mb: float | None = None, log_path: Path | None = None,
+                 start_timeout: float = 120.0) -> None:
+        self.python, self.pythonpath = python, list(pythonpath)
+        self.threads, self.memory_limit_mb = threads, memory_limit_mb
+        self.log_path, self.start_timeout = log_path, start_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._buffer = b""
+        self._log: IO[bytes] | None = None
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        for variable in _THREAD_VARIABLES:
+            env[variable] = str(self.threads)
+        env["GENTUNE_THREADS"] = str(self.threads)
+        env["PYTHONUNBUFFERED"] = "1"
+        if self.pythonpath:
+            env["PYTHONPATH"] = os.pathsep.join(self.pythonpath)
+        return env
+
+    def start(self) -> None:
+        self.close()
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = self.log_path.open("ab")
+        self._process = subprocess.Popen(
+            [self.python, "-m", "gentune.workers.child"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._log if self._log else subprocess.DEVNULL,
+            env=self._environment(), start_new_session=True,
+        )
+        self._buffer = b""
+        ready = self._read_message(time.monotonic() + self.start_timeout, "start")
+        if not ready.get("ready"):
+            raise TrialFailure("crashed", f"worker did not start: {ready}")
+
+    def ensure_started(self) -> None:
+        if not self.alive():
+            if self._process is not None:
+                self.restarts += 1
+            self.start()
+
+    def call(self, request: Mapping[str, Any], timeout: float | None = None,
+             on_event: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        """Send ``request``; answer events (checkpoints) with ``on_event``; return the reply."""
+        self.ensure_started()
+        deadline = time.monotonic() + timeout if timeout else float("inf")
+        self._send(request)
+        while True:
+            message = self._read_message(deadline, str(request.get("cmd")), timeout)
+            if "event" in message:
+                answer = on_event(message) if on_event else {"cmd": "continue"}
+                self._send(answer)
+                continue
+            return message
+
+    def _send(self, message: Mapping[str, Any]) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        try:
+            self._process.stdin.write((json.dumps(message) + "\n").encode())
+            self._process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self._fail_dead("crashed")
+
+    def _read_message(self, deadline: float, what: str,
+                      timeout: float | None = None) -> dict[str, Any]:
+        assert self._process is not None and self._process.stdout is not None
+        stream = self._process.stdout
+        with selectors.DefaultSelector() as selector:
+            selector.register(stream, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                if time.monotonic() > deadline:
+                    self.kill()
+                    limit = f"{timeout:.0f} s" if timeout else "its limit"
+                    raise TrialFailure("timeout", f"'{what}' took longer than {limit}; the "
+                                       f"worker was killed and will be replaced")
+                self._check_memory()
+                if selector.select(_POLL_SECONDS):
+                    chunk = os.read(stream.fileno(), 1 << 16)
+                    if not chunk:
+                        self._fail_dead("crashed")
+                    self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line)
+
+    def _check_memory(self) -> None:
+        if self.memory_limit_mb is None or not self.alive():
+            return
+        try:
+            process = psutil.Process(self.pid)
+            rss = process.memory_info().rss + sum(
+                child.memory_info().rss for child in process.children(recursive=True))
+        except psutil.Error:
+            return
+        used = rss / 2**20
+        if used > self.memory_limit_mb:
+            self.kill()
+            raise TrialFailure("out of memory", f"the worker used {used:.0f} MiB, over the "
+                               f"limit of {self.memory_limit_mb:.0f} MiB; it was killed")
+
+    def _fail_dead(self, reason: str) -> None:
+        assert self._process is not None
+        code = self._process.wait()
+        self._close_log()
+        if code < 0:
+            name = signal.Signals(-code).name
+            detail = f"the worker was killed by {name}"
+            if -code == signal.SIGKILL:
+                detail += " (from outside, or by the system for lack of memory)"
+        else:
+            detail = f"the worker exited with code {code}"
+        raise TrialFailure(reason, f"{detail}; see {self.log_path}" if self.log_path else detail)
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._process.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def close(self) -> None:
+        """Ask the worker to exit; kill it if it does not within a few seconds."""
+        if self._process is not None and self._process.poll() is None:
+            try:
+                self._send({"cmd": "exit"})
+                self._process.wait(timeout=5)
+            except (TrialFailure, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        for pipe in (self._process.stdin, self._process.stdout) if self._process else ():
+            if pipe is not None:
+                pipe.close()
+        self._process = None
+
+    def __enter__(self) -> WorkerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
