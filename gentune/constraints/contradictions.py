@@ -77,7 +77,8 @@ def find_contradiction(rules: list[Rule]) -> str | None:
     for i in range(size):
         weight, strict = best[i][i]
         if weight < 0 or (weight == 0 and strict):
-            named = " and ".join(f"'{text}'" for text in why[i][i])
+            order = {rule.description: n for n, rule in enumerate(rules)}
+            named = " and ".join(f"'{text}'" for text in sorted(why[i][i], key=order.get))
             return (f"rules {named} contradict each other: no row can satisfy them all; "
                     f"remove or correct one of them")
     return None

@@ -127,6 +127,7 @@ class OrderGap(Transform):
     zero_when: tuple[Expression, ...] = ()
     dtype: Any = None
     whole_days: bool = True
+    max_gap: float = float("inf")  # restored gaps are capped: a wild draw must stay a date
 
     def __post_init__(self) -> None:
         self.replaces = (self.low,)
@@ -138,6 +139,7 @@ class OrderGap(Transform):
 
     def fit(self, frame: pd.DataFrame) -> None:
         self.dtype = frame[self.low].dtype
+        self.max_gap = 10 * max(float(np.expm1(self.forward(frame)[self.gap].max())), 1.0)
         if self._is_date(frame):
             self.whole_days = bool((frame[self.low].dropna().dt.normalize()
                                     == frame[self.low].dropna()).all())
@@ -151,7 +153,7 @@ class OrderGap(Transform):
 
     def reverse(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.copy()
-        gap = np.expm1(frame.pop(self.gap).astype(float).clip(lower=0))
+        gap = np.expm1(frame.pop(self.gap).astype(float).clip(0, np.log1p(self.max_gap)))
         for condition in self.zero_when:
             holds = condition.evaluate(frame)
             if isinstance(holds, pd.Series):

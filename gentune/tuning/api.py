@@ -18,6 +18,7 @@ from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage
 from gentune.tuning.loop import run_trials
 from gentune.tuning.prepare import prepare
 from gentune.tuning.progress import Progress
+from gentune.tuning.search import grid_points
 from gentune.tuning.storage import is_shared, open_storage, redact
 from gentune.tuning.study import budget_state, ensure_slots, recover_orphans
 from gentune.tuning.workers import LocalWorkers
@@ -72,7 +73,9 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     strategy = make_strategy(objective, spec.settings.weights)
     get_generator(generator).search_space()
     out = Path(out)
+    store = open_storage(storage, out) if storage else None  # a bad URL fails before any output
     out.mkdir(parents=True, exist_ok=True)
+    store = store or open_storage(None, out)
     name = study_name or default_study_name(spec, generator, objective)
     config = StudyConfig(
         spec=spec_for_storage(spec), generator=generator, objective=objective,
@@ -80,14 +83,14 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         n_trials=n_trials, trial_timeout=trial_timeout,
         memory_limit_mb=memory_limit_mb or _memory_limit(workers), raw_validity=raw_validity,
         invalid_rows=invalid_rows, weights=dict(strategy.weights))
-    store = open_storage(storage, out)
     storage_label = redact(storage) or str(out / "study.journal")
     threads = max(1, (os.cpu_count() or 1) // workers)
     with Engine(config, out, threads=threads, extra_paths=extra_paths, prepared=prepared) as engine:
         study = engine.open_study(store, name, create=True)
         if not (storage and is_shared(storage)):
             recover_orphans(study, store)
-        ensure_slots(study, n_trials, engine.generator.defaults())
+        points = grid_points(engine.distributions, seed, n_trials) if sampler == "grid" else None
+        ensure_slots(study, n_trials, engine.generator.defaults(), points)
         engine.load_cache(study)
         deadline = time.monotonic() + timeout if timeout else None
         progress = Progress(study, n_trials, strategy, enabled=show_progress)

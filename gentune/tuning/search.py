@@ -14,7 +14,8 @@ from typing import Any
 
 from gentune.errors import SpecError
 
-__all__ = ["SAMPLERS", "PRUNERS", "make_sampler", "make_pruner", "epoch_checkpoints"]
+__all__ = ["SAMPLERS", "PRUNERS", "make_sampler", "make_pruner", "epoch_checkpoints",
+           "grid_points"]
 
 SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
 PRUNERS = ("sha", "hyperband", "none")
@@ -35,6 +36,29 @@ def _grid(distributions: Mapping[str, Any]) -> dict[str, list[Any]]:
             middle = dist.low + round((middle - dist.low) / dist.step) * dist.step
         grid[name] = sorted({dist.low, middle, dist.high})
     return grid
+
+
+def grid_points(distributions: Mapping[str, Any], seed: int, count: int) -> list[dict[str, Any]]:
+    """``count`` distinct points of the grid in a seeded random order.
+
+    Grid trials are enqueued with all their parameters (Optuna's GridSampler requires it of
+    queued trials), which also keeps workers on several machines from repeating a point.
+    """
+    import itertools
+    import random
+
+    grid = _grid(distributions)
+    names = list(grid)
+    total = math.prod(len(values) for values in grid.values())
+    rng = random.Random(seed)
+    if total <= 100_000:
+        points = list(itertools.product(*grid.values()))
+        rng.shuffle(points)
+        return [dict(zip(names, point)) for point in points[:count]]
+    chosen: dict[tuple[Any, ...], None] = {}
+    while len(chosen) < min(count, total):
+        chosen[tuple(rng.choice(grid[name]) for name in names)] = None
+    return [dict(zip(names, point)) for point in chosen]
 
 
 def make_sampler(name: str, seed: int, distributions: Mapping[str, Any], n_trials: int,

@@ -65,8 +65,13 @@ def _slots(study: optuna.Study) -> set[int]:
             if SLOT in t.user_attrs}
 
 
-def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any]) -> int:
-    """Enqueue the slots up to ``n_trials``; returns how many were added."""
+def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any],
+                 points: list[dict[str, Any]] | None = None) -> int:
+    """Enqueue the slots up to ``n_trials``; returns how many were added.
+
+    Search slots are empty (the sampler fills them when a worker takes one), unless
+    ``points`` gives their parameters (the grid sampler).
+    """
     present = _slots(study)
     added = 0
     for slot in range(n_trials):
@@ -75,7 +80,8 @@ def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any]
         if slot == 0:
             study.enqueue_trial(dict(defaults), user_attrs={SLOT: 0, "role": "default"})
         else:
-            study.enqueue_trial({}, user_attrs={SLOT: slot, "role": "search"})
+            params = points[(slot - 1) % len(points)] if points else {}
+            study.enqueue_trial(params, user_attrs={SLOT: slot, "role": "search"})
         added += 1
     return added
 

@@ -1,0 +1,27 @@
+# gentune: `make demo` tunes CTGAN on ACTG 320; `make test` runs the test suite.
+# Both create the environment from nothing the first time (scripts/setup-env).
+
+PYTHON ?= python3.11
+VENV ?= .venv
+export PYTHON
+
+.PHONY: env synthcity-env demo test test-fast benchmark clean
+
+env:
+	@scripts/setup-env
+
+synthcity-env: env
+	@scripts/setup-synthcity-env
+
+demo: env
+	$(VENV)/bin/gentune tune --dataset actg320 --generator ctgan --trials 12 --timeout 360 \
+		--out runs/demo
+
+test: env synthcity-env
+	$(VENV)/bin/python -m pytest -q -ra
+
+test-fast: env
+	$(VENV)/bin/python -m pytest -q -ra -m "not slow and not synthcity"
+
+clean:
+	rm -rf runs .pytest_cache

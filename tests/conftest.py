@@ -1,0 +1,84 @@
+"""Shared fixtures: tiny trials written to disk, and fake generators for worker tests."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+warnings.filterwarnings("ignore")
+
+
+def _tiny(name: str, rows: int, tmp: Path) -> Path:
+    """A spec file and CSV holding a stratified subsample of a built-in trial."""
+    from gentune.datasets import builtin_spec_path, load_dataset
+
+    data = load_dataset(name)
+    event = data.spec.endpoint(data.spec.task.endpoint).event
+    frame = data.frame.groupby(event, group_keys=False).apply(
+        lambda part: part.sample(frac=rows / len(data.frame), random_state=0))
+    for column, kind in data.schema.items():
+        if kind == "datetime":
+            frame[column] = frame[column].dt.strftime("%d-%m-%Y")
+    csv = tmp / f"{name}.csv"
+    frame.reset_index(drop=True).to_csv(csv, index=False)
+    spec = yaml.safe_load(builtin_spec_path(name).read_text())
+    spec["name"] = f"tiny-{name}"
+    spec["data"] = {"path": csv.name}
+    spec["alignment"] = {"candidates": 4}
+    path = tmp / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_actg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny("actg320", 240, tmp_path_factory.mktemp("actg"))
+
+
+@pytest.fixture(scope="session")
+def tiny_gbsg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny("gbsg2", 200, tmp_path_factory.mktemp("gbsg"))
+
+
+@pytest.fixture(scope="session")
+def prepared_actg(tiny_actg: Path):
+    from gentune.tuning.prepare import prepare
+
+    return prepare(str(tiny_actg))
+
+
+@pytest.fixture(scope="session")
+def prepared_gbsg(tiny_gbsg: Path):
+    from gentune.tuning.prepare import prepare
+
+    return prepare(str(tiny_gbsg))
+
+
+@pytest.fixture
+def fake_generators():
+    """Register the misbehaving generators of tests/fakes.py; unregister afterwards."""
+    from gentune.generators import registry
+
+    names = {"fake_sleep": "fakes:Sleeper", "fake_raise": "fakes:Raiser",
+             "fake_nan": "fakes:NaNRows", "fake_columns": "fakes:WrongColumns",
+             "fake_copy": "fakes:Resampler", "fake_memory": "fakes:MemoryHog"}
+    saved = dict(registry.GENERATORS)
+    for name, target in names.items():
+        registry.register(name, target)
+    yield (str(TESTS_DIR),)
+    registry.GENERATORS.clear()
+    registry.GENERATORS.update(saved)
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False)
+    return path

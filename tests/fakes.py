@@ -1,0 +1,83 @@
+"""Generators that misbehave on purpose, for the worker and tuning tests.
+
+They run inside worker processes, which find this module through an extra path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gentune.generators.base import Generator
+from gentune.generators.space import Float, to_distributions
+
+
+class _Fake(Generator):
+    library = "test"
+
+    def __init__(self) -> None:
+        self.train: pd.DataFrame | None = None
+
+    def search_space(self) -> dict[str, Any]:
+        return to_distributions({"noise": Float(0.0, 1.0)})
+
+    def defaults(self) -> dict[str, Any]:
+        return {"noise": 0.0}
+
+    def fit(self, train: pd.DataFrame, schema: Mapping[str, str], params: Mapping[str, Any],
+            seed: int, monitor: Any = None, endpoint: Any = None) -> None:
+        self.train = train
+
+    def sample(self, n: int, seed: int) -> pd.DataFrame:
+        assert self.train is not None
+        return self.train.sample(n, replace=True, random_state=seed).reset_index(drop=True)
+
+
+class Resampler(_Fake):
+    """Draws training rows with replacement (a privacy disaster, a fine test double)."""
+
+    name = "fake_copy"
+
+
+class Sleeper(_Fake):
+    name = "fake_sleep"
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        if params.get("noise", 0.0) >= 0.5:
+            time.sleep(600)
+        super().fit(train, schema, params, seed)
+
+
+class Raiser(_Fake):
+    name = "fake_raise"
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        raise ValueError("the fake generator refuses to fit")
+
+
+class NaNRows(_Fake):
+    name = "fake_nan"
+
+    def sample(self, n: int, seed: int) -> pd.DataFrame:
+        frame = super().sample(n, seed)
+        frame.iloc[: max(1, n // 4)] = np.nan
+        return frame
+
+
+class WrongColumns(_Fake):
+    name = "fake_columns"
+
+    def sample(self, n: int, seed: int) -> pd.DataFrame:
+        return super().sample(n, seed).rename(columns=lambda c: f"{c}_x").iloc[:, :-1]
+
+
+class MemoryHog(_Fake):
+    name = "fake_memory"
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        self.hog = np.ones((64, 1024, 1024))  # 512 MiB, touched
+        time.sleep(30)

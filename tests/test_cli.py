@@ -1,0 +1,158 @@
+"""The command line as a user meets it: bad input gets one line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+
+def gentune(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gentune.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def new_trial(tmp_path: Path) -> Path:
+    """A trial gentune has never seen, written by hand as a new user would."""
+    rng = np.random.default_rng(7)
+    n = 160
+    arm = rng.choice(["control", "drug"], n)
+    stage = rng.choice(["I", "II", "III"], n)
+    os_time = np.round(rng.exponential(400, n) + 30).astype(int)
+    pfs_time = np.minimum(np.round(os_time * rng.uniform(0.3, 1.0, n)).astype(int), os_time)
+    os_event = rng.binomial(1, 0.4, n)
+    progressed = rng.binomial(1, 0.5, n)
+    pfs_event = np.where(os_event == 1, 1, progressed)
+    pfs_time = np.where(pfs_event == 0, os_time, pfs_time)
+    pd.DataFrame({"patient": [f"P{i:03d}" for i in range(n)], "arm": arm,
+                  "age": rng.integers(35, 80, n), "stage": stage,
+                  "ecog": rng.integers(0, 3, n), "pfs_days": pfs_time, "progressed": pfs_event,
+                  "os_days": os_time, "died": os_event}).to_csv(tmp_path / "trial.csv", index=False)
+    (tmp_path / "my.yaml").write_text("""\
+name: new-trial
+data: {path: trial.csv}
+columns:
+  patient: id
+  ecog: categorical
+endpoints:
+  - {name: pfs, time: pfs_days, event: progressed}
+  - {name: os, time: os_days, event: died}
+treatment: arm
+task: {endpoint: pfs}
+alignment: {candidates: 4}
+constraints:
+  - "pfs_days <= os_days"
+  - {implies: {if: "died == 1", then: "progressed == 1"}}
+  - {implies: {if: "progressed == 0", then: "pfs_days == os_days"}}
+  - {range: {column: age, min: 18, max: 100}}
+""")
+    return tmp_path / "my.yaml"
+
+
+@pytest.mark.slow
+def test_tune_a_hand_written_spec_end_to_end_and_resume(new_trial: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = gentune("tune", "--spec", str(new_trial), "--generator", "gaussian_copula",
+                     "--trials", "3", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"best.json: {out / 'best.json'}" in result.stdout
+    assert "3/3 trials" in result.stderr  # the progress bar
+    best = json.loads((out / "best.json").read_text())
+    assert best["generator"] == "gaussian_copula" and best["trials"]["complete"] == 3
+    assert set(best["best"]["families"]) >= {"fidelity", "utility", "alignment"}
+    assert best["best"]["validity"]["post"]["any"] == 0.0
+    again = gentune("tune", "--spec", str(new_trial), "--generator", "gaussian_copula",
+                    "--trials", "5", "--out", str(out), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((out / "best.json").read_text())["trials"]["complete"] == 5
+
+
+def test_check_reports_rules_on_the_real_data(new_trial: Path) -> None:
+    result = gentune("check", "--spec", str(new_trial))
+    assert result.returncode == 0, result.stderr
+    assert "pfs_days <= os_days" in result.stdout and "all 8 rules hold" in result.stdout
+
+
+def test_datasets_and_generators_are_listed() -> None:
+    datasets = gentune("datasets")
+    assert datasets.returncode == 0
+    assert "actg320" in datasets.stdout and "1151 rows x 15 columns" in datasets.stdout
+    generators = gentune("generators")
+    assert generators.returncode == 0 and "ctgan" in generators.stdout
+
+
+def test_spec_with_a_missing_column(new_trial: Path, tmp_path: Path) -> None:
+    new_trial.write_text(new_trial.read_text().replace("ecog: categorical", "ecgo: categorical"))
+    out = tmp_path / "never"
+    line = one_line_error(gentune("tune", "--spec", str(new_trial), "--out", str(out)))
+    assert "spec column 'ecgo' is not a column of data file" in line
+    assert "(did you mean 'ecog'?)" in line
+    assert not out.exists()  # no partial output
+
+
+def test_time_column_with_text(new_trial: Path, tmp_path: Path) -> None:
+    csv = new_trial.parent / "trial.csv"
+    frame = pd.read_csv(csv)
+    frame["os_days"] = frame["os_days"].astype(str)
+    frame.loc[4, "os_days"] = "lost"
+    frame.to_csv(csv, index=False)
+    line = one_line_error(gentune("tune", "--spec", str(new_trial), "--out", str(tmp_path / "x")))
+    assert line.endswith("time column 'os_days' of endpoint 'os' in data file "
+                         f"'{csv}' holds text ('lost' in row 5); times must be numbers (for "
+                         f"example days)")
+
+
+def test_rule_broken_by_the_real_data(new_trial: Path, tmp_path: Path) -> None:
+    csv = new_trial.parent / "trial.csv"
+    frame = pd.read_csv(csv)
+    frame.loc[2, "pfs_days"] = frame.loc[2, "os_days"] + 10
+    frame.to_csv(csv, index=False)
+    line = one_line_error(gentune("tune", "--spec", str(new_trial), "--out", str(tmp_path / "x")))
+    assert "the real data breaks the rule 'pfs_days <= os_days' in 1 of 160 rows (rows 3)" in line
+    assert not (tmp_path / "x").exists()
+    check = gentune("check", "--spec", str(new_trial))
+    assert check.returncode == 1 and "pfs_days <= os_days" in check.stdout
+
+
+def test_empty_file(new_trial: Path, tmp_path: Path) -> None:
+    (new_trial.parent / "trial.csv").write_text("")
+    line = one_line_error(gentune("check", "--spec", str(new_trial)))
+    assert line.endswith("is empty; it needs a header row and data rows")
+
+
+def test_rule_with_a_function_call(new_trial: Path) -> None:
+    new_trial.write_text(new_trial.read_text().replace('"pfs_days <= os_days"',
+                                                       '"max(pfs_days) <= os_days"'))
+    line = one_line_error(gentune("check", "--spec", str(new_trial)))
+    assert "uses a function call, which rules may not contain" in line
+
+
+def test_unknown_generator_and_missing_dataset() -> None:
+    line = one_line_error(gentune("tune", "--dataset", "actg320", "--generator", "ctgam"))
+    assert line == ("gentune: error: unknown generator 'ctgam' (did you mean 'ctgan'?); run "
+                    "'gentune generators' to list them")
+    line = one_line_error(gentune("check", "--spec", "nowhere.yaml"))
+    assert "spec file 'nowhere.yaml' does not exist" in line
+
+
+def test_storage_that_cannot_be_reached_hides_the_password(tmp_path: Path) -> None:
+    result = gentune("tune", "--dataset", "actg320", "--generator", "gaussian_copula",
+                     "--storage", "postgresql://user:s3cret@127.0.0.1:1/none",
+                     "--out", str(tmp_path / "x"))
+    line = one_line_error(result)
+    assert "s3cret" not in result.stderr + result.stdout and "user:***@" in line

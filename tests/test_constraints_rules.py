@@ -1,0 +1,156 @@
+"""Every rule type against hand-made frames: valid and broken rows, exact counts, fixes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gentune.constraints import parse_expression, parse_rule, rules_from_spec
+from gentune.constraints.report import count_violations
+from gentune.errors import ConstraintError
+from gentune.spec import load_spec
+
+FRAME = pd.DataFrame({
+    "time": [5, 10, 12, 0, 7],
+    "time_d": [5, 12, 10, 3, 7],
+    "censor": [0, 1, 0, 1, 1],
+    "censor_d": [0, 1, 1, 0, 2],
+    "arm": ["A", "B", "A", "C", "B"],
+    "grp": [1, 2, 1, 2, 3],
+})
+
+
+def broken(rule, frame: pd.DataFrame = FRAME) -> list[int]:
+    return [i for i, ok in enumerate(rule.is_valid(frame)) if not ok]
+
+
+def test_comparison_counts_and_repair() -> None:
+    rule = parse_rule("time <= time_d")
+    assert broken(rule) == [2]
+    fixed = rule.fix(FRAME, ~rule.is_valid(FRAME))
+    assert fixed.loc[2, "time"] == 10 and broken(rule, fixed) == []
+
+
+def test_comparison_with_constant_is_clipped() -> None:
+    rule = parse_rule({"rule": "time >= 1", "policy": "clip"})
+    assert broken(rule) == [3]
+    assert rule.fix(FRAME, ~rule.is_valid(FRAME)).loc[3, "time"] == 1
+
+
+def test_strict_comparison_repairs_past_the_bound_for_integers() -> None:
+    rule = parse_rule("time < time_d")
+    assert broken(rule) == [0, 2, 4]
+    fixed = rule.fix(FRAME, ~rule.is_valid(FRAME))
+    assert list(fixed["time"]) == [4, 10, 9, 0, 6]
+
+
+def test_implies_counts_and_repair_assigns_the_consequence() -> None:
+    rule = parse_rule({"implies": {"if": "censor_d == 1", "then": "censor == 1"}})
+    assert broken(rule) == [2]
+    assert rule.fix(FRAME, ~rule.is_valid(FRAME)).loc[2, "censor"] == 1
+    equal_times = parse_rule({"implies": {"if": "censor == 0", "then": "time == time_d"}})
+    assert broken(equal_times) == [2]
+    assert equal_times.fix(FRAME, ~equal_times.is_valid(FRAME)).loc[2, "time"] == 10
+
+
+def test_range_inclusive_and_strict() -> None:
+    inclusive = parse_rule({"range": {"column": "time", "min": 5, "max": 10}})
+    assert broken(inclusive) == [2, 3]
+    strict = parse_rule({"range": {"column": "time", "min": 5, "max": 10, "strict": True}})
+    assert broken(strict) == [0, 1, 2, 3]
+    clipped = strict.fix(FRAME, ~strict.is_valid(FRAME))
+    assert list(clipped["time"]) == [6, 9, 9, 6, 7]
+
+
+def test_allowed_values_are_rejected_not_repaired() -> None:
+    rule = parse_rule({"allowed": {"column": "arm", "values": ["A", "B"]}})
+    assert broken(rule) == [3] and rule.policy == "reject"
+    with pytest.raises(ConstraintError, match="cannot be fixed by 'repair'"):
+        parse_rule({"allowed": {"column": "arm", "values": ["A"]}, "policy": "repair"})
+
+
+def test_fixed_combinations_learn_from_fit() -> None:
+    rule = parse_rule({"fixed_combinations": ["arm", "grp"]})
+    with pytest.raises(ConstraintError, match="not fitted yet"):
+        rule.is_valid(FRAME)
+    rule.fit(FRAME.iloc[:3])
+    assert broken(rule) == [3, 4]
+
+
+def test_date_order_and_derived() -> None:
+    dates = pd.DataFrame({
+        "start": pd.to_datetime(["2020-01-01", "2020-01-10", "2020-02-01"]),
+        "event": pd.to_datetime(["2020-01-05", "2020-01-08", "2020-02-01"]),
+        "days": [4, 3, 1],
+    })
+    order = parse_rule({"date_order": ["start", "event"]})
+    assert broken(order, dates) == [1]
+    assert order.fix(dates, ~order.is_valid(dates)).loc[1, "event"] == dates.loc[1, "start"]
+    derived = parse_rule({"derived": {"column": "days", "end": "event", "start": "start"}})
+    assert broken(derived, dates) == [1, 2]
+    assert list(derived.fix(dates, ~derived.is_valid(dates))["days"]) == [4, -2, 0]
+
+
+def test_missing_values_break_a_rule() -> None:
+    frame = FRAME.astype({"time": float})
+    frame.loc[0, "time"] = float("nan")
+    assert broken(parse_rule("time <= time_d"), frame) == [0, 2]
+
+
+def test_endpoints_add_survival_rules() -> None:
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "a"},
+                      "endpoints": [{"name": "os", "time": "time_d", "event": "censor_d"}]})
+    rules = rules_from_spec(spec, {c: "numerical" for c in FRAME.columns})
+    report = {item.rule: item.broken for item in count_violations(rules, FRAME)}
+    assert report == {"time_d > 0 and finite (endpoint os)": 0,
+                      "censor_d in {0, 1} (endpoint os)": 1}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("len(time) > 3", "rule 'len(time) > 3' uses a function call, which rules may not contain"),
+    ("time.max() > 3", "uses a function call"),
+    ("__import__('os')", "uses a function call"),
+    ("time[0] > 1", "uses indexing"),
+    ("time ** 2 > 1", "uses '**'"),
+    ("time <=", "is not a valid expression"),
+])
+def test_expressions_refuse_anything_but_the_small_language(text: str, message: str) -> None:
+    with pytest.raises(ConstraintError, match=message.replace("(", r"\(").replace(")", r"\)")
+                       .replace("[", r"\[").replace("*", r"\*")):
+        parse_expression(text)
+
+
+def test_expression_language_evaluates_arithmetic_and_logic() -> None:
+    expression = parse_expression("not (time + 2 > time_d * 2) and censor == 0 or arm == 'C'")
+    assert list(expression.evaluate(FRAME)) == [True, False, True, True, False]
+    assert parse_expression("`time d` >= 1").columns == ("time d",)
+
+
+def test_rule_naming_a_missing_column() -> None:
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "a"},
+                      "constraints": ["time <= time_dd"]})
+    with pytest.raises(ConstraintError) as error:
+        rules_from_spec(spec, {"time": "numerical", "time_d": "numerical"})
+    assert str(error.value) == ("rule 'time <= time_dd' names column 'time_dd', which is not in "
+                                "the data (did you mean 'time_d'?); fix the rule or the column "
+                                "name")
+
+
+@pytest.mark.parametrize("rules, named", [
+    (["a < b", "a > b"], "'a < b' and 'a > b'"),
+    (["a <= b", "b <= c", "c < a"], "'a <= b' and 'b <= c' and 'c < a'"),
+    ([{"range": {"column": "a", "min": 5}}, "a <= 2"], "'a >= 5' and 'a <= 2'"),
+])
+def test_contradictory_rules_are_refused(rules: list, named: str) -> None:
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "a"},
+                      "constraints": rules})
+    with pytest.raises(ConstraintError) as error:
+        rules_from_spec(spec, {"a": "numerical", "b": "numerical", "c": "numerical"})
+    assert str(error.value) == (f"rules {named} contradict each other: no row can satisfy them "
+                                f"all; remove or correct one of them")
+
+
+def test_consistent_rules_are_accepted() -> None:
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "a"},
+                      "constraints": ["a <= b", "b <= c", "a >= 0", "a == a"]})
+    assert len(rules_from_spec(spec, {"a": "numerical", "b": "numerical", "c": "numerical"})) == 4

@@ -1,0 +1,41 @@
+"""Built-in trials and splits."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from gentune.datasets import TrialData, load_dataset, split_dataset
+
+
+def test_actg320_has_both_endpoints_joined() -> None:
+    data = load_dataset("actg320")
+    assert data.frame.shape == (1151, 15)
+    assert {"time", "censor", "time_d", "censor_d"} <= set(data.frame.columns)
+    assert int(data.frame["censor"].sum()) == 96 and int(data.frame["censor_d"].sum()) == 26
+
+
+def test_gbsg2_has_dates_and_both_endpoints() -> None:
+    data = load_dataset("gbsg2")
+    assert data.frame.shape == (686, 15)
+    assert data.schema["diagdateb"] == data.schema["deathdate"] == "datetime"
+    assert pd.api.types.is_datetime64_any_dtype(data.frame["recdate"])
+
+
+def test_split_is_deterministic_disjoint_and_stratified() -> None:
+    data = load_dataset("actg320")
+    first, second = split_dataset(data), split_dataset(data)
+    pd.testing.assert_frame_equal(first.test, second.test)
+    assert len(first.train) + len(first.validation) + len(first.test) == 1151
+    assert len(first.test) == 231 and len(first.validation) == 230
+    rates = [part["censor"].mean() for part in (first.train, first.validation, first.test)]
+    assert max(rates) - min(rates) < 0.01  # stratified on the task's event
+
+
+def test_splits_are_disjoint() -> None:
+    data = load_dataset("actg320")
+    frame = data.frame.assign(uid=range(len(data.frame)))
+    splits = split_dataset(TrialData(data.spec, frame, {**data.schema, "uid": "numerical"},
+                                     data.sha256))
+    ids = [set(part["uid"]) for part in (splits.train, splits.validation, splits.test)]
+    assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+    assert len(ids[0] | ids[1] | ids[2]) == 1151

@@ -1,0 +1,150 @@
+"""Metrics: near 1 for real data against itself, clearly lower for broken copies."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gentune.datasets import resample_rows
+from gentune.metrics import ALL_METRICS, MetricContext, MetricError, MetricResult, MetricSuite
+from gentune.metrics import make_strategy
+from gentune.metrics.alignment import candidate_configurations
+from gentune.metrics.survival import curve_gap
+from gentune.spec import load_spec
+
+
+@pytest.fixture(scope="module")
+def samples(prepared_actg):
+    study = prepared_actg
+    train, validation, test = study.splits.train, study.splits.validation, study.splits.test
+    rng = np.random.default_rng(0)
+    shuffled = train.copy()
+    for column in shuffled.columns:
+        shuffled[column] = rng.permutation(shuffled[column].to_numpy())
+    constant = train.copy()
+    for column in constant.columns:
+        constant[column] = constant[column].iloc[0]
+    fresh = resample_rows(pd.concat([validation, test]), len(train), seed=1)  # unseen patients
+    return {"resampled": resample_rows(train, len(train), seed=2), "fresh": fresh,
+            "shuffled": shuffled, "constant": constant, "copy": train}
+
+
+@pytest.fixture(scope="module")
+def scores(prepared_actg, samples):
+    suite = MetricSuite()
+    return {label: suite.compute(prepared_actg.splits.validation, frame, prepared_actg.context)
+            for label, frame in samples.items()}
+
+
+def score(scores, label: str, metric: str) -> float:
+    return scores[label].results[metric].score
+
+
+@pytest.mark.parametrize("metric", ["quality", "detection", "km_distance", "tstr"])
+def test_fidelity_and_utility_are_high_for_real_data_and_lower_for_broken_copies(
+        scores, metric: str) -> None:
+    good = score(scores, "resampled", metric)
+    assert good > 0.75, good
+    worst = min(score(scores, "shuffled", metric), score(scores, "constant", metric))
+    assert worst < good - 0.15, (metric, good, worst)
+
+
+def test_hazard_ratio_agrees_for_real_data_and_not_for_a_constant_copy(scores) -> None:
+    assert score(scores, "resampled", "hazard_ratio") > 0.7
+    assert score(scores, "constant", "hazard_ratio") == 0.0
+    detail = next(iter(scores["resampled"].results["hazard_ratio"].breakdown.values()))
+    assert {"hr_real", "hr_synthetic", "ci_real", "ci_overlap"} <= set(detail)
+
+
+@pytest.mark.parametrize("metric", ["exact_copies", "dcr", "nndr"])
+def test_privacy_is_high_for_unseen_patients_and_zero_for_copies(scores, metric: str) -> None:
+    assert score(scores, "fresh", metric) > 0.8
+    assert score(scores, "copy", metric) < 0.1
+
+
+def test_exact_copy_share_is_one_for_a_copy_and_zero_for_shuffled_columns(scores) -> None:
+    assert scores["copy"].results["exact_copies"].raw == 1.0
+    assert scores["shuffled"].results["exact_copies"].raw == 0.0
+
+
+def test_validity_is_one_for_real_rows_and_low_for_shuffled(scores) -> None:
+    assert score(scores, "resampled", "validity") == 1.0
+    assert score(scores, "shuffled", "validity") < 0.5
+
+
+def test_alignment_regret_is_zero_when_synthetic_is_the_training_data(prepared_actg) -> None:
+    spec = load_spec({**prepared_actg.spec.raw, "data": {"builtin": "actg320"},
+                      "alignment": {"candidates": 8, "validate_on": "real"}})
+    context = dataclasses.replace(prepared_actg.context, spec=spec)
+    result = MetricSuite(families=["alignment"]).compute(
+        prepared_actg.splits.validation, prepared_actg.splits.train, context).results[
+        "hpo_alignment"]
+    assert result.raw == 0.0 and result.score == 1.0
+    assert result.breakdown["spearman"] == pytest.approx(1.0)
+    figure = result.breakdown["figure"]
+    assert figure["Hreal, trained on real"] == figure["Hsynth, trained on real"]
+    assert set(figure) == {"Hreal, trained on real", "Hsynth, trained on real",
+                           "Hreal, trained on synthetic", "Hsynth, trained on synthetic"}
+
+
+def test_alignment_is_zero_for_data_that_cannot_train_the_model(scores) -> None:
+    assert score(scores, "constant", "hpo_alignment") == 0.0
+
+
+def test_candidates_are_seeded_and_cover_the_ranges() -> None:
+    first, again = candidate_configurations(16, 3), candidate_configurations(16, 3)
+    assert first == again and first != candidate_configurations(16, 4)
+    depths = {c["max_depth"] for c in first}
+    assert min(depths) == 1 and max(depths) == 6
+
+
+def test_every_metric_gives_a_normalised_score(scores) -> None:
+    for label, result in scores.items():
+        assert set(result.results) == {cls.name for cls in ALL_METRICS}, result.errors
+        for metric in result.results.values():
+            assert 0.0 <= metric.score <= 1.0 and not math.isnan(metric.raw)
+
+
+def test_a_nan_result_is_refused() -> None:
+    with pytest.raises(MetricError, match="metric 'x' produced raw=nan"):
+        MetricResult("x", "fidelity", float("nan"), 0.5)
+
+
+def test_curve_gap_is_the_area_between_step_curves() -> None:
+    real = {"t": [0.0, 5.0], "s": [1.0, 0.5]}
+    synthetic = {"t": [0.0, 2.0], "s": [1.0, 0.5]}
+    assert curve_gap(real, synthetic, 10.0) == pytest.approx(0.5 * 3 / 10)
+
+
+def test_real_data_values_are_cached_across_trials(prepared_actg, samples) -> None:
+    context = MetricContext(prepared_actg.spec, prepared_actg.data.schema,
+                            prepared_actg.splits.train, rules=prepared_actg.rules)
+    suite = MetricSuite()
+    suite.compute(prepared_actg.splits.validation, samples["resampled"], context)
+    misses = context.cache.misses
+    assert misses > 0 and {"trtr@validation"} <= set(context.cache.values)
+    suite.compute(prepared_actg.splits.validation, samples["shuffled"], context)
+    assert context.cache.misses == misses
+
+
+def test_strategies_rank_a_good_sample_above_a_bad_one(scores) -> None:
+    good, bad = scores["fresh"].families, scores["shuffled"].families
+    for name in ("compound", "geometric", "worst", "fidelity", "utility"):
+        strategy = make_strategy(name)
+        assert strategy.scalar(good) > strategy.scalar(bad), name
+    pareto = make_strategy("pareto")
+    assert pareto.directions == ["maximize"] * 3
+    assert pareto.values(good) == [good["fidelity"], good["utility"], good["alignment"]]
+
+
+def test_strategy_arithmetic() -> None:
+    scores = {"fidelity": 0.9, "utility": 0.4, "alignment": 0.1}
+    assert make_strategy("compound").scalar(scores) == pytest.approx(0.4666666)
+    assert make_strategy("geometric").scalar(scores) == pytest.approx((0.9 * 0.4 * 0.1) ** (1 / 3))
+    assert make_strategy("worst").scalar(scores) == 0.1
+    weighted = make_strategy("compound", {"fidelity": 3.0, "utility": 1.0})
+    assert weighted.scalar(scores) == pytest.approx((2.7 + 0.4) / 4)

@@ -1,0 +1,95 @@
+"""The tuning loop: budgets, resume, failures, samplers, best.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from gentune.tuning.api import tune
+from gentune.tuning.storage import open_storage
+
+
+def load(out: Path, name: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=open_storage(None, out))
+
+
+def test_defaults_run_first_and_resume_adds_only_missing_trials(tiny_actg, tmp_path) -> None:
+    out = tmp_path / "run"
+    first = tune(str(tiny_actg), generator="gaussian_copula", n_trials=3, out=out,
+                 show_progress=False, raw_validity="off")
+    study = load(out, first.study_name)
+    assert len(study.trials) == 3
+    assert study.trials[0].user_attrs["role"] == "default"
+    assert study.trials[0].params == {"default_distribution": "beta", "enforce_min_max_values": True}
+    numbers = {t.number: t.datetime_complete for t in study.trials}
+    tune(str(tiny_actg), generator="gaussian_copula", n_trials=5, out=out, show_progress=False,
+         raw_validity="off")
+    study = load(out, first.study_name)
+    assert len(study.trials) == 5
+    assert all(study.trials[n].datetime_complete == done for n, done in numbers.items())
+    best = json.loads((out / "best.json").read_text())
+    assert best["trials"]["complete"] == 5
+    chosen = max(study.trials, key=lambda t: t.values[0])
+    assert best["best"]["number"] == chosen.number
+    assert best["best"]["objective"] >= best["default"]["objective"]
+
+
+def test_every_trial_records_raw_and_normalised_metrics(tiny_actg, tmp_path) -> None:
+    result = tune(str(tiny_actg), generator="gaussian_copula", n_trials=1, out=tmp_path,
+                  show_progress=False)
+    trial = load(tmp_path, result.study_name).trials[0]
+    scores = trial.user_attrs["scores"]
+    for metric in ("quality", "tstr", "hpo_alignment", "dcr", "validity"):
+        assert 0.0 <= scores[f"{metric}.score"] <= 1.0 and f"{metric}.raw" in scores
+    stages = trial.user_attrs["validity"]
+    assert set(stages) == {"raw", "pre", "post"} and stages["post"]["any"] == 0.0
+    assert trial.values[0] == pytest.approx((scores["fidelity"] + scores["utility"]
+                                             + scores["alignment"]) / 3)
+
+
+def test_failed_trials_are_recorded_and_the_study_goes_on(tiny_actg, tmp_path,
+                                                          fake_generators) -> None:
+    result = tune(str(tiny_actg), generator="fake_raise", n_trials=2, out=tmp_path,
+                  show_progress=False, raw_validity="off", extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
+    assert trials[0].user_attrs["fail_reason"] == "exception"
+    assert "refuses to fit" in trials[0].user_attrs["fail_detail"]
+    assert result.best["best"] is None and result.best["failures"] == {"exception": 2}
+
+
+def test_a_trial_over_its_time_limit_fails_as_timeout_and_the_rest_complete(
+        tiny_actg, tmp_path, fake_generators) -> None:
+    result = tune(str(tiny_actg), generator="fake_sleep", n_trials=4, out=tmp_path,
+                  show_progress=False, raw_validity="off", trial_timeout=4, sampler="grid",
+                  extra_paths=fake_generators)
+    states = [(t.state, t.user_attrs.get("fail_reason"), t.params["noise"])
+              for t in load(tmp_path, result.study_name).trials]
+    assert all(state == TrialState.COMPLETE for state, _, noise in states if noise < 0.5)
+    assert all((state, reason) == (TrialState.FAIL, "timeout")
+               for state, reason, noise in states if noise >= 0.5)
+    assert len(states) == 4 and any(noise >= 0.5 for *_, noise in states)
+
+
+@pytest.mark.parametrize("sampler", ["random", "grid", "qmc", "cmaes", "gp"])
+def test_samplers(tiny_actg, tmp_path, fake_generators, sampler: str) -> None:
+    result = tune(str(tiny_actg), generator="fake_copy", n_trials=4, out=tmp_path, sampler=sampler,
+                  show_progress=False, raw_validity="off", extra_paths=fake_generators)
+    study = load(tmp_path, result.study_name)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+    assert len({t.params["noise"] for t in study.trials}) >= 2
+
+
+def test_a_study_of_another_generator_is_not_resumed_by_mistake(tiny_actg, tmp_path,
+                                                                fake_generators) -> None:
+    from gentune.errors import StorageError
+
+    tune(str(tiny_actg), generator="fake_copy", n_trials=1, out=tmp_path, study_name="shared",
+         show_progress=False, raw_validity="off", extra_paths=fake_generators)
+    with pytest.raises(StorageError, match="was made with generator='fake_copy'"):
+        tune(str(tiny_actg), generator="gaussian_copula", n_trials=1, out=tmp_path,
+             study_name="shared", show_progress=False, raw_validity="off")

@@ -1,0 +1,104 @@
+"""Worker processes: limits, failures with reasons, replacement."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from gentune.errors import TrialFailure
+from gentune.generators import get_generator
+from gentune.workers.session import GeneratorSession
+
+
+@pytest.fixture
+def session_for(prepared_actg, fake_generators):
+    sessions = []
+
+    def make(name: str, **kwargs) -> GeneratorSession:
+        processor = prepared_actg.processor
+        session = GeneratorSession(get_generator(name),
+                                   processor.transform(prepared_actg.splits.train),
+                                   processor.transformed_schema, extra_paths=fake_generators,
+                                   **kwargs)
+        sessions.append(session)
+        return session
+
+    yield make
+    for session in sessions:
+        session.close()
+
+
+def test_a_hanging_fit_is_killed_at_the_time_limit(session_for) -> None:
+    session = session_for("fake_sleep")
+    session.start_clock(3.0)
+    started = time.monotonic()
+    with pytest.raises(TrialFailure) as failure:
+        session.fit({"noise": 0.9}, seed=0)
+    assert failure.value.reason == "timeout"
+    assert time.monotonic() - started < 15
+    session.start_clock(None)
+    session.fit({"noise": 0.0}, seed=0)  # a replacement worker serves the next request
+    assert session.worker.restarts == 1
+    assert len(session.sample(10, seed=1)) == 10
+
+
+def test_an_exception_is_reported_with_its_text(session_for) -> None:
+    with pytest.raises(TrialFailure) as failure:
+        session_for("fake_raise").fit({"noise": 0.0}, seed=0)
+    assert failure.value.reason == "exception"
+    assert "ValueError: the fake generator refuses to fit" in failure.value.detail
+
+
+def test_nan_rows_are_bad_output(session_for) -> None:
+    session = session_for("fake_nan")
+    session.fit({"noise": 0.0}, seed=0)
+    with pytest.raises(TrialFailure) as failure:
+        session.sample(40, seed=0)
+    assert failure.value.reason == "bad output"
+    assert "missing values in the generated rows but none in the training data" in \
+        failure.value.detail
+
+
+def test_wrong_columns_are_bad_output(session_for) -> None:
+    session = session_for("fake_columns")
+    session.fit({"noise": 0.0}, seed=0)
+    with pytest.raises(TrialFailure) as failure:
+        session.sample(40, seed=0)
+    assert failure.value.reason == "bad output"
+    assert failure.value.detail.startswith("the generator returned the wrong columns: missing "
+                                           "columns ['age',")
+
+
+def test_memory_limit_kills_the_worker(session_for) -> None:
+    session = session_for("fake_memory", memory_limit_mb=400)
+    with pytest.raises(TrialFailure) as failure:
+        session.fit({"noise": 0.0}, seed=0)
+    assert failure.value.reason == "out of memory"
+    assert "over the limit of 400 MiB" in failure.value.detail
+
+
+def test_a_worker_killed_from_outside_is_replaced(session_for) -> None:
+    session = session_for("fake_copy")
+    session.fit({"noise": 0.0}, seed=0)
+    pid = session.worker.pid
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    session.fit({"noise": 0.0}, seed=0)
+    assert session.worker.pid != pid and session.worker.restarts == 1
+    assert len(session.sample(5, seed=0)) == 5
+
+
+def test_a_worker_killed_during_a_request_fails_the_trial_as_crashed(session_for) -> None:
+    session = session_for("fake_sleep")
+    session.worker.ensure_started()
+    pid = session.worker.pid
+    import threading
+
+    threading.Timer(1.0, lambda: os.kill(pid, signal.SIGKILL)).start()
+    with pytest.raises(TrialFailure) as failure:
+        session.fit({"noise": 0.9}, seed=0)
+    assert failure.value.reason == "crashed"
+    assert "killed by SIGKILL" in failure.value.detail
