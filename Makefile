@@ -14,7 +14,7 @@ synthcity-env: env
 	@scripts/setup-synthcity-env
 
 demo: env
-	$(VENV)/bin/gentune tune --dataset actg320 --generator ctgan --trials 12 --timeout 360 \
+	$(VENV)/bin/gentune tune --dataset actg320 --generator ctgan --trials 30 --timeout 420 \
 		--out runs/demo
 
 test: env synthcity-env

@@ -15,7 +15,7 @@ _API = {
     "tune": "gentune.tuning.api",
     "compare": "gentune.compare",
     "release": "gentune.release",
-    "evaluate": "gentune.metrics.suite",
+    "evaluate": "gentune.evaluation",
     "load_spec": "gentune.spec",
     "load_dataset": "gentune.datasets",
     "split_dataset": "gentune.datasets",

@@ -41,7 +41,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         _spec_argument(args), generator=args.generator, objective=args.objective,
         n_trials=args.trials, timeout=args.timeout, storage=args.storage, seed=args.seed,
         sampler=args.sampler, pruner=args.pruner, workers=args.workers, out=args.out,
-        study_name=args.study, trial_timeout=args.trial_timeout,
+        study_name=args.study, threads=args.threads, trial_timeout=args.trial_timeout,
         memory_limit_mb=args.memory_limit, invalid_rows=args.invalid_rows,
         raw_validity=args.raw_validity, show_progress=not args.quiet)
     from gentune.tuning.report_text import tune_summary
@@ -114,7 +114,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from gentune.metrics import evaluate
+    from gentune.evaluation import evaluate
     from gentune.tuning.best import atomic_write_text
     from gentune.tuning.report_text import scores_table
 
@@ -123,6 +123,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_text(Path(args.json), json.dumps(scores.as_dict(), indent=2, default=str))
         print(f"scores written to {args.json}")
+    return 0
+
+
+def cmd_ablation(args: argparse.Namespace) -> int:
+    from gentune.ablation import ablation_markdown, run_ablation
+
+    table = run_ablation(args.datasets.split(","), args.generators.split(","), Path(args.out),
+                         seed=args.seed)
+    print(ablation_markdown(table), end="")
+    print(f"written: {Path(args.out) / 'ablation.csv'}, {Path(args.out) / 'ablation.md'}")
     return 0
 
 
@@ -146,7 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                                         "postgresql://user:pass@host/db")
     tune.add_argument("--study", help="study name (default: SPEC-GENERATOR-OBJECTIVE)")
     tune.add_argument("--seed", type=int, default=0)
-    tune.add_argument("--workers", type=int, default=1, help="local worker processes")
+    tune.add_argument("--workers", type=int,
+                      help="local worker processes (default: one per core, at most 2)")
+    tune.add_argument("--threads", type=int, default=1,
+                      help="torch/BLAS threads per worker (default 1)")
     tune.add_argument("--trial-timeout", type=float, default=900.0,
                       help="seconds a trial may take before it is killed (default 900)")
     tune.add_argument("--memory-limit", type=float, help="MiB a trial's worker may use")
@@ -163,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--study", required=True)
     worker.add_argument("--storage", help="the study's storage URL (or GENTUNE_STORAGE)")
     worker.add_argument("--out", default="runs/worker", help="folder for logs and scratch")
-    worker.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
+    worker.add_argument("--threads", type=int, default=1,
+                        help="torch/BLAS threads for the generator (default 1)")
     worker.add_argument("--timeout", type=float)
     worker.add_argument("--data", help="where this machine keeps the study's data file")
     worker.add_argument("--extra-path", action="append", help=argparse.SUPPRESS)
@@ -187,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", help="also write the scores to this JSON file")
     evaluate.set_defaults(handler=cmd_evaluate)
 
+    ablation = commands.add_parser(
+        "ablation", help="rule violations without and with pre- and post-processing")
+    ablation.add_argument("--datasets", default="actg320,gbsg2")
+    ablation.add_argument("--generators", default="gaussian_copula,ctgan,tvae,copulagan")
+    ablation.add_argument("--seed", type=int, default=0)
+    ablation.add_argument("--out", default="runs/ablation")
+    ablation.set_defaults(handler=cmd_ablation)
     return parser
 
 

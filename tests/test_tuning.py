@@ -20,13 +20,13 @@ def load(out: Path, name: str) -> optuna.Study:
 def test_defaults_run_first_and_resume_adds_only_missing_trials(tiny_actg, tmp_path) -> None:
     out = tmp_path / "run"
     first = tune(str(tiny_actg), generator="gaussian_copula", n_trials=3, out=out,
-                 show_progress=False, raw_validity="off")
+                 show_progress=False, workers=1, raw_validity="off")
     study = load(out, first.study_name)
     assert len(study.trials) == 3
     assert study.trials[0].user_attrs["role"] == "default"
     assert study.trials[0].params == {"default_distribution": "beta", "enforce_min_max_values": True}
     numbers = {t.number: t.datetime_complete for t in study.trials}
-    tune(str(tiny_actg), generator="gaussian_copula", n_trials=5, out=out, show_progress=False,
+    tune(str(tiny_actg), generator="gaussian_copula", n_trials=5, out=out, show_progress=False, workers=1,
          raw_validity="off")
     study = load(out, first.study_name)
     assert len(study.trials) == 5
@@ -40,7 +40,7 @@ def test_defaults_run_first_and_resume_adds_only_missing_trials(tiny_actg, tmp_p
 
 def test_every_trial_records_raw_and_normalised_metrics(tiny_actg, tmp_path) -> None:
     result = tune(str(tiny_actg), generator="gaussian_copula", n_trials=1, out=tmp_path,
-                  show_progress=False)
+                  show_progress=False, workers=1)
     trial = load(tmp_path, result.study_name).trials[0]
     scores = trial.user_attrs["scores"]
     for metric in ("quality", "tstr", "hpo_alignment", "dcr", "validity"):
@@ -54,7 +54,7 @@ def test_every_trial_records_raw_and_normalised_metrics(tiny_actg, tmp_path) -> 
 def test_failed_trials_are_recorded_and_the_study_goes_on(tiny_actg, tmp_path,
                                                           fake_generators) -> None:
     result = tune(str(tiny_actg), generator="fake_raise", n_trials=2, out=tmp_path,
-                  show_progress=False, raw_validity="off", extra_paths=fake_generators)
+                  show_progress=False, workers=1, raw_validity="off", extra_paths=fake_generators)
     trials = load(tmp_path, result.study_name).trials
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
     assert trials[0].user_attrs["fail_reason"] == "exception"
@@ -65,7 +65,7 @@ def test_failed_trials_are_recorded_and_the_study_goes_on(tiny_actg, tmp_path,
 def test_a_trial_over_its_time_limit_fails_as_timeout_and_the_rest_complete(
         tiny_actg, tmp_path, fake_generators) -> None:
     result = tune(str(tiny_actg), generator="fake_sleep", n_trials=4, out=tmp_path,
-                  show_progress=False, raw_validity="off", trial_timeout=4, sampler="grid",
+                  show_progress=False, workers=1, raw_validity="off", trial_timeout=4, sampler="grid",
                   extra_paths=fake_generators)
     states = [(t.state, t.user_attrs.get("fail_reason"), t.params["noise"])
               for t in load(tmp_path, result.study_name).trials]
@@ -78,7 +78,7 @@ def test_a_trial_over_its_time_limit_fails_as_timeout_and_the_rest_complete(
 @pytest.mark.parametrize("sampler", ["random", "grid", "qmc", "cmaes", "gp"])
 def test_samplers(tiny_actg, tmp_path, fake_generators, sampler: str) -> None:
     result = tune(str(tiny_actg), generator="fake_copy", n_trials=4, out=tmp_path, sampler=sampler,
-                  show_progress=False, raw_validity="off", extra_paths=fake_generators)
+                  show_progress=False, workers=1, raw_validity="off", extra_paths=fake_generators)
     study = load(tmp_path, result.study_name)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
     assert len({t.params["noise"] for t in study.trials}) >= 2
@@ -89,7 +89,27 @@ def test_a_study_of_another_generator_is_not_resumed_by_mistake(tiny_actg, tmp_p
     from gentune.errors import StorageError
 
     tune(str(tiny_actg), generator="fake_copy", n_trials=1, out=tmp_path, study_name="shared",
-         show_progress=False, raw_validity="off", extra_paths=fake_generators)
+         show_progress=False, workers=1, raw_validity="off", extra_paths=fake_generators)
     with pytest.raises(StorageError, match="was made with generator='fake_copy'"):
         tune(str(tiny_actg), generator="gaussian_copula", n_trials=1, out=tmp_path,
-             study_name="shared", show_progress=False, raw_validity="off")
+             study_name="shared", show_progress=False, workers=1, raw_validity="off")
+
+
+def test_two_local_workers_share_one_study(tiny_actg, tmp_path, fake_generators) -> None:
+    result = tune(str(tiny_actg), generator="fake_copy", n_trials=6, out=tmp_path, workers=2,
+                  show_progress=False, raw_validity="off", extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
+    assert sorted(t.user_attrs["slot"] for t in trials) == list(range(6))  # none twice
+    assert len({t.user_attrs["worker"]["pid"] for t in trials}) == 2
+
+
+def test_local_workers_that_cannot_start_are_reported_not_restarted_forever(
+        tiny_actg, tmp_path, fake_generators, monkeypatch) -> None:
+    from gentune.errors import GentuneError
+
+    monkeypatch.setenv("GENTUNE_SYNTHCITY_PYTHON", "/nonexistent/python")  # harmless here
+    monkeypatch.setattr("gentune.tuning.workers.sys.executable", "/bin/false")
+    with pytest.raises(GentuneError, match="local workers keep exiting"):
+        tune(str(tiny_actg), generator="fake_copy", n_trials=2, out=tmp_path, workers=2,
+             show_progress=False, raw_validity="off", extra_paths=fake_generators)

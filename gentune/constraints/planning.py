@@ -72,27 +72,43 @@ def _zero_gap_conditions(rules: Sequence[Rule], low: str, high: str,
     return tuple(conditions)
 
 
-def plan_transforms(rules: Sequence[Rule], schema: Mapping[str, str]) -> list[Transform]:
+def plan_transforms(rules: Sequence[Rule], schema: Mapping[str, str],
+                    protected: frozenset[str] = frozenset()) -> list[Transform]:
+    """``protected`` columns reach the generator unchanged (a survival model's endpoint)."""
     derived = {rule.column: rule for rule in rules if isinstance(rule, Derived)}
-    replaced: set[str] = set()
+    replaced: set[str] = set(protected)
     plan: list[Transform] = []
 
     def free(*columns: str) -> bool:
         return all(column in schema and column not in replaced for column in columns)
 
+    def present(*columns: str) -> bool:  # readable at this step, protected or not
+        return all(column in schema and (column in protected or column not in replaced)
+                   for column in columns)
+
     for rule in derived.values():
+        rule.anchor = "column" if rule.column in protected else "dates"
         if free(rule.column, rule.end, rule.start):
             plan.append(DropDerived(rule))
             replaced.add(rule.column)
+        elif rule.column in protected and free(rule.end) and present(rule.start):
+            plan.append(DropDerived(rule, drop="end"))
+            replaced.add(rule.end)
     for rule in rules:
         if isinstance(rule, FixedCombinations) and free(*rule.columns):
             plan.append(CombineCategories(tuple(rule.columns)))
             replaced.update(rule.columns)
     for low, high in _order_pairs(rules, derived):
         kinds = {schema.get(low), schema.get(high)}
-        if free(low, high) and (kinds == {"numerical"} or kinds == {"datetime"}):
-            plan.append(OrderGap(low, high, _zero_gap_conditions(rules, low, high, derived)))
+        if not (kinds == {"numerical"} or kinds == {"datetime"}) or not present(low, high):
+            continue
+        conditions = _zero_gap_conditions(rules, low, high, derived)
+        if free(low):  # keep the later column, model the earlier one as a gap below it
+            plan.append(OrderGap(low, high, conditions))
             replaced.add(low)
+        elif free(high):  # the earlier column is protected: model the later one above it
+            plan.append(OrderGap(low, high, conditions, replace="high"))
+            replaced.add(high)
     for rule in rules:
         if isinstance(rule, Range) and free(rule.column):
             if rule.low is not None and rule.high is not None:
@@ -136,7 +152,7 @@ def _categorical_implication(rule: Rule, schema: Mapping[str, str]) -> tuple[str
 def _keep_readable_conditions(plan: list[Transform]) -> None:
     """A zero-gap condition is read while reversing its gap; transforms planned earlier are
     reversed later, so the condition may not use the columns they replace."""
-    unavailable: set[str] = set()
+    unavailable: set[str] = set()  # protected columns stay readable throughout
     for transform in plan:
         unavailable.update(transform.replaces)
         if isinstance(transform, OrderGap):

@@ -35,13 +35,15 @@ class ConstraintProcessor:
     """Fit on the real training rows; then transform, reverse and post-process samples.
 
     ``enforce_by_construction=False`` skips the re-parameterisation (the ablation's "raw"
-    and "post only" arms); post-processing works either way.
+    and "post only" arms); post-processing works either way. ``protected`` columns are never
+    re-parameterised (a survival generator needs its endpoint's time and event as they are).
     """
 
     def __init__(self, rules: Sequence[Rule], schema: Mapping[str, str],
                  enforce_by_construction: bool = True, max_rounds: int = 25,
-                 max_oversample: float = 50.0) -> None:
+                 max_oversample: float = 50.0, protected: frozenset[str] = frozenset()) -> None:
         self.rules = list(rules)
+        self.protected = frozenset(protected)  # columns the generator must see unchanged
         self.schema = dict(schema)
         self.enforce_by_construction = enforce_by_construction
         self.max_rounds, self.max_oversample = max_rounds, max_oversample
@@ -55,7 +57,7 @@ class ConstraintProcessor:
         self.dtypes = train.dtypes.to_dict()
         for rule in self.rules:
             rule.fit(train)
-        self.transforms = plan_transforms(self.rules, self.schema) \
+        self.transforms = plan_transforms(self.rules, self.schema, self.protected) \
             if self.enforce_by_construction else []
         frame = train
         for transform in self.transforms:

@@ -290,13 +290,18 @@ class DateOrder(Rule):
 
 
 class Derived(Rule):
-    """``column`` equals ``end - start`` in whole days."""
+    """``column`` equals ``end - start`` in whole days.
+
+    The fix recomputes the day count from the dates, unless ``anchor == "column"`` (the day
+    count is what a survival generator modelled): then the end date moves to match it.
+    """
 
     kind = "derived"
     fixes = ("repair",)
 
     def __init__(self, column: str, end: str, start: str, policy: str | None = None) -> None:
         self.column, self.end, self.start = column, end, start
+        self.anchor = "dates"
         super().__init__(policy)
 
     @property
@@ -310,11 +315,19 @@ class Derived(Rule):
     def days(self, frame: pd.DataFrame) -> pd.Series:
         return (frame[self.end] - frame[self.start]).dt.days
 
+    def end_date(self, frame: pd.DataFrame) -> pd.Series:
+        return frame[self.start] + pd.to_timedelta(np.round(frame[self.column].astype(float)),
+                                                   unit="D")
+
     def is_valid(self, frame: pd.DataFrame) -> pd.Series:
         return (frame[self.column] == self.days(frame)).fillna(False).astype(bool)
 
     def fix(self, frame: pd.DataFrame, broken: pd.Series) -> pd.DataFrame:
         frame = frame.copy()
+        if self.anchor == "column":
+            mask = broken & frame[self.column].notna()
+            frame.loc[mask, self.end] = self.end_date(frame)[mask]
+            return frame
         days = self.days(frame)
         _assign(frame, self.column, broken & days.notna(), days)
         return frame

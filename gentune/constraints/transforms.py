@@ -56,23 +56,32 @@ def _restore_dtype(values: pd.Series, dtype: Any) -> pd.Series:
 
 @dataclass
 class DropDerived(Transform):
-    """A day count derived from two dates is not modelled; it is recomputed after sampling."""
+    """A day count derived from two dates is not modelled; it is recomputed after sampling.
+
+    With ``drop="end"`` the day count is modelled instead and the end date is recomputed
+    (for a survival generator, whose endpoint time must stay a modelled column).
+    """
 
     rule: Derived
+    drop: str = "column"
     dtype: Any = None
 
     def __post_init__(self) -> None:
-        self.replaces, self.adds = (self.rule.column,), {}
+        self.target = self.rule.column if self.drop == "column" else self.rule.end
+        self.replaces, self.adds = (self.target,), {}
 
     def fit(self, frame: pd.DataFrame) -> None:
-        self.dtype = frame[self.rule.column].dtype
+        self.dtype = frame[self.target].dtype
 
     def forward(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.drop(columns=[self.rule.column])
+        return frame.drop(columns=[self.target])
 
     def reverse(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.copy()
-        frame[self.rule.column] = _restore_dtype(self.rule.days(frame).astype(float), self.dtype)
+        if self.drop == "column":
+            frame[self.target] = _restore_dtype(self.rule.days(frame).astype(float), self.dtype)
+        else:
+            frame[self.target] = self.rule.end_date(frame).astype(self.dtype)
         return frame
 
 
@@ -116,7 +125,9 @@ class CombineCategories(Transform):
 
 @dataclass
 class OrderGap(Transform):
-    """``low <= high`` becomes ``high`` and log1p(high - low); the gap is >= 0 by construction.
+    """``low <= high`` becomes one of them and log1p(high - low); the gap is >= 0 by
+    construction. By default ``low`` is replaced (``high`` kept); ``replace="high"`` keeps
+    ``low`` instead, for when ``low`` must reach the generator unchanged.
 
     ``zero_when`` holds implications such as "censor == 0 => time == time_d": on rows where
     one holds, the restored gap is exactly zero.
@@ -125,31 +136,34 @@ class OrderGap(Transform):
     low: str
     high: str
     zero_when: tuple[Expression, ...] = ()
+    replace: str = "low"
     dtype: Any = None
     whole_days: bool = True
     max_gap: float = float("inf")  # restored gaps are capped: a wild draw must stay a date
 
     def __post_init__(self) -> None:
-        self.replaces = (self.low,)
+        self.target = self.low if self.replace == "low" else self.high
+        self.kept = self.high if self.replace == "low" else self.low
+        self.replaces = (self.target,)
         self.gap = f"{self.low}__gap_to__{self.high}"
         self.adds = {self.gap: "numerical"}
 
     def _is_date(self, frame: pd.DataFrame) -> bool:
-        return pd.api.types.is_datetime64_any_dtype(frame[self.high])
+        return pd.api.types.is_datetime64_any_dtype(frame[self.kept])
 
     def fit(self, frame: pd.DataFrame) -> None:
-        self.dtype = frame[self.low].dtype
+        self.dtype = frame[self.target].dtype
         self.max_gap = 10 * max(float(np.expm1(self.forward(frame)[self.gap].max())), 1.0)
         if self._is_date(frame):
-            self.whole_days = bool((frame[self.low].dropna().dt.normalize()
-                                    == frame[self.low].dropna()).all())
+            self.whole_days = bool((frame[self.target].dropna().dt.normalize()
+                                    == frame[self.target].dropna()).all())
 
     def forward(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.copy()
         gap = frame[self.high] - frame[self.low]
         gap = _days(gap) if self._is_date(frame) else gap.astype(float)
         frame[self.gap] = np.log1p(gap.clip(lower=0))
-        return frame.drop(columns=[self.low])
+        return frame.drop(columns=[self.target])
 
     def reverse(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.copy()
@@ -158,16 +172,17 @@ class OrderGap(Transform):
             holds = condition.evaluate(frame)
             if isinstance(holds, pd.Series):
                 gap = gap.where(~holds.fillna(False).astype(bool), 0.0)
+        sign = -1.0 if self.replace == "low" else 1.0  # low = high - gap, high = low + gap
         if self._is_date(frame):
             unit = "D" if self.whole_days else "s"
             delta = pd.to_timedelta(gap.round() if self.whole_days else gap * 86400, unit=unit)
-            frame[self.low] = frame[self.high] - delta
+            frame[self.target] = frame[self.kept] + sign * delta
         else:
-            low = frame[self.high].astype(float) - gap
             if pd.api.types.is_integer_dtype(self.dtype):
                 # Round the gap, not the value: the order must survive the rounding.
-                low = frame[self.high].astype(float) - np.round(gap)
-            frame[self.low] = _restore_dtype(low, self.dtype)
+                gap = np.round(gap)
+            frame[self.target] = _restore_dtype(frame[self.kept].astype(float) + sign * gap,
+                                                self.dtype)
         return frame
 
 

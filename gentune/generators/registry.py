@@ -23,6 +23,9 @@ GENERATORS: dict[str, str] = {
     "ctgan": f"{_SDV}:CTGAN",
     "tvae": f"{_SDV}:TVAE",
     "copulagan": f"{_SDV}:CopulaGAN",
+    **{name: f"{_SYNTHCITY}:Synthcity_{name}" for name in (
+        "ddpm", "arf", "nflow", "bayesian_network", "synthcity_tvae", "synthcity_ctgan", "rtvae",
+        "adsgan", "pategan", "survival_gan", "survival_ctgan", "survae", "survival_nflow")},
 }
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,7 @@ from gentune.metrics.survival import HazardRatioAgreement, KaplanMeierDistance
 from gentune.metrics.utility import Utility
 from gentune.metrics.validity import Validity
 
-__all__ = ["ALL_METRICS", "MetricSuite", "Scores", "evaluate"]
+__all__ = ["ALL_METRICS", "MetricSuite", "Scores"]
 
 ALL_METRICS: tuple[type[Metric], ...] = (
     Quality, Detection, KaplanMeierDistance, HazardRatioAgreement, Utility, HPOAlignment,
@@ -91,33 +90,3 @@ class MetricSuite:
                                       result.breakdown, time.perf_counter() - started)
             scores.results[metric.name] = result
         return scores
-
-
-def evaluate(spec: Any, synthetic: pd.DataFrame | str | Path, against: str = "test",
-             seed: int = 0) -> Scores:
-    """Score a synthetic table against the spec's real data.
-
-    The generator is assumed to have seen train + validation (as a release does); the
-    reference is the held-out ``test`` split, or ``validation`` (then train is what it saw).
-    """
-    from gentune.constraints import rules_from_spec
-    from gentune.datasets import load_dataset, read_table, split_dataset
-    from gentune.validation import apply_spec
-
-    data = load_dataset(spec)
-    splits = split_dataset(data)
-    if not isinstance(synthetic, pd.DataFrame):
-        raw = read_table(Path(synthetic))
-        synthetic, _ = apply_spec(data.spec, raw)
-    missing = [column for column in data.frame.columns if column not in synthetic.columns]
-    if missing:
-        raise MetricError(f"the synthetic table lacks the columns {missing} of the real data")
-    synthetic = synthetic[list(data.frame.columns)]
-    rules = rules_from_spec(data.spec, data.schema)
-    train = splits.train_and_validation if against == "test" else splits.train
-    for rule in rules:
-        rule.fit(train)
-    reference = splits.test if against == "test" else splits.validation
-    context = MetricContext(data.spec, data.schema, train, reference_name=against, rules=rules,
-                            seed=seed)
-    return MetricSuite().compute(reference, synthetic, context)

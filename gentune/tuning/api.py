@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gentune.errors import GentuneError
-from gentune.generators import availability, get_generator
+from gentune.generators import GENERATORS, availability, get_generator
 from gentune.metrics import make_strategy
 from gentune.spec import Spec, load_spec
 from gentune.tuning.best import write_best
@@ -23,7 +23,7 @@ from gentune.tuning.storage import is_shared, open_storage, redact
 from gentune.tuning.study import budget_state, ensure_slots, recover_orphans
 from gentune.tuning.workers import LocalWorkers
 
-__all__ = ["tune", "TuneResult", "default_study_name"]
+__all__ = ["tune", "TuneResult", "default_study_name", "default_workers"]
 
 log = logging.getLogger("gentune")
 
@@ -40,6 +40,10 @@ def default_study_name(spec: Spec, generator: str, objective: str) -> str:
     return f"{spec.name}-{generator}-{objective}"
 
 
+def default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def _memory_limit(workers: int) -> float:
     import psutil
 
@@ -49,7 +53,8 @@ def _memory_limit(workers: int) -> float:
 def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
          objective: str = "compound", n_trials: int = 20, timeout: float | None = None,
          storage: str | None = None, seed: int = 0, sampler: str = "tpe", pruner: str = "sha",
-         workers: int = 1, out: str | Path = "runs/gentune", study_name: str | None = None,
+         workers: int | None = None, out: str | Path = "runs/gentune",
+         study_name: str | None = None, threads: int = 1,
          trial_timeout: float | None = 900.0, memory_limit_mb: float | None = None,
          invalid_rows: str | None = None, raw_validity: str = "default",
          show_progress: bool = True, extra_paths: tuple[str, ...] = ()) -> TuneResult:
@@ -57,21 +62,28 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
 
     ``n_trials`` is the total the study should hold: re-running with a larger number adds
     only the missing trials. ``timeout`` bounds this call's wall time; unfinished trials stay
-    queued for the next run.
+    queued for the next run. ``workers`` local processes share the study (default: one per
+    core, at most two); each generator trains with ``threads`` torch/BLAS threads. One thread
+    per worker is the default: on a loaded machine a two-thread fit was measured 28x slower
+    (OpenMP threads spin while they wait), a one-thread fit was not slowed at all.
     """
     if n_trials < 1:
         raise GentuneError(f"n_trials must be at least 1, got {n_trials}")
+    workers = workers if workers is not None else default_workers()
     if workers < 1:
         raise GentuneError(f"workers must be at least 1, got {workers}")
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     # Validate everything before anything is written: no partial output on bad input.
-    prepared = prepare(spec, invalid_rows, seed=seed)
     status = availability(generator)
     if not status.available:
         raise GentuneError(f"generator '{generator}' is not available: {status.reason}; install "
                            f"it with: {status.install}")
+    survival = get_generator(generator).survival
+    if survival and not spec.task.endpoint:
+        raise GentuneError(f"generator '{generator}' models a survival endpoint, but the spec's "
+                           f"task is a classification target; use task: {{endpoint: NAME}}")
+    prepared = prepare(spec, invalid_rows, seed=seed, survival_generator=survival)
     strategy = make_strategy(objective, spec.settings.weights)
-    get_generator(generator).search_space()
     out = Path(out)
     store = open_storage(storage, out) if storage else None  # a bad URL fails before any output
     out.mkdir(parents=True, exist_ok=True)
@@ -79,12 +91,12 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     name = study_name or default_study_name(spec, generator, objective)
     config = StudyConfig(
         spec=spec_for_storage(spec), generator=generator, objective=objective,
+        generator_target=GENERATORS[generator],
         data_sha256=prepared.data.sha256, seed=seed, sampler=sampler, pruner=pruner,
         n_trials=n_trials, trial_timeout=trial_timeout,
         memory_limit_mb=memory_limit_mb or _memory_limit(workers), raw_validity=raw_validity,
         invalid_rows=invalid_rows, weights=dict(strategy.weights))
     storage_label = redact(storage) or str(out / "study.journal")
-    threads = max(1, (os.cpu_count() or 1) // workers)
     with Engine(config, out, threads=threads, extra_paths=extra_paths, prepared=prepared) as engine:
         study = engine.open_study(store, name, create=True)
         if not (storage and is_shared(storage)):

@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 
 from gentune.errors import StorageError
-from gentune.generators import get_generator
+from gentune.generators import GENERATORS, get_generator, register
 from gentune.metrics import make_strategy
 from gentune.spec import Spec, load_spec
 from gentune.tuning.prepare import PreparedStudy, prepare
@@ -41,6 +41,7 @@ class StudyConfig:
     spec: dict[str, Any]
     generator: str
     objective: str
+    generator_target: str  # "module:Class", so workers can load a generator registered at run time
     data_sha256: str
     seed: int = 0
     sampler: str = "tpe"
@@ -68,17 +69,22 @@ class Engine:
                  extra_paths: tuple[str, ...] = (), prepared: PreparedStudy | None = None) -> None:
         self.config = config
         self.spec = load_spec(config.spec)
-        self.prepared = prepared or prepare(self.spec, config.invalid_rows, seed=config.seed)
+        if config.generator not in GENERATORS:
+            register(config.generator, config.generator_target)
+        self.generator = get_generator(config.generator)
+        self.prepared = prepared or prepare(self.spec, config.invalid_rows, seed=config.seed,
+                                            survival_generator=self.generator.survival)
         if self.prepared.data.sha256 != config.data_sha256:
             raise StorageError(f"the data of {self.spec.data.describe()} differs from the data the "
                                f"study was started with (SHA-256 {config.data_sha256[:12]}...); "
                                f"a study must run on one dataset")
-        self.generator = get_generator(config.generator)
         self.strategy = make_strategy(config.objective, config.weights or self.spec.settings.weights)
         distributions = self.generator.search_space()
         self.distributions = distributions
         epochs = distributions.get(self.generator.epochs_param or "")
-        self.min_epochs = max(1, int(epochs.low) // 3) if epochs is not None else 1
+        # The first rung is the smallest budget the space allows: fewer epochs say too
+        # little about the final quality to prune on.
+        self.min_epochs = max(1, int(epochs.low)) if epochs is not None else 1
         self.max_epochs = int(epochs.high) if epochs is not None else 1
         checkpoints = epoch_checkpoints(self.min_epochs, self.max_epochs) \
             if epochs is not None and config.pruner != "none" else ()
@@ -86,14 +92,14 @@ class Engine:
         pid = os.getpid()
         processor = self.prepared.processor
         self.session = GeneratorSession(
-            self.generator, processor.transform(self.prepared.splits.train),
+            self.generator, processor.transform(self.prepared.train),
             processor.transformed_schema, threads=threads,
             memory_limit_mb=config.memory_limit_mb, endpoint=self.prepared.endpoint,
             extra_paths=extra_paths, log_path=work_dir / "logs" / f"worker-{pid}.log")
         self.raw_session = None
         if config.raw_validity != "off":
             self.raw_session = GeneratorSession(
-                self.generator, self.prepared.splits.train, self.prepared.data.schema,
+                self.generator, self.prepared.train, self.prepared.data.schema,
                 threads=threads,
                 memory_limit_mb=config.memory_limit_mb, endpoint=self.prepared.endpoint,
                 extra_paths=extra_paths, log_path=work_dir / "logs" / f"worker-{pid}-raw.log")

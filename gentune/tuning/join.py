@@ -6,6 +6,7 @@ the data is the same (by SHA-256), runs waiting trials until none is left, and e
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,11 @@ __all__ = ["join_study"]
 def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
                timeout: float | None = None, data_path: str | None = None,
                extra_paths: tuple[str, ...] = ()) -> int:
-    """Run trials of the study until it is done; returns how many ran in this process."""
+    """Run trials of the study until it is done; returns how many ran in this process.
+
+    ``extra_paths`` make a generator module outside the package importable (here and in the
+    generator's worker)."""
+    sys.path[:0] = [path for path in extra_paths if path not in sys.path]
     store = open_storage(storage, out)
     try:
         summary = optuna.load_study(study_name=study_name, storage=store)

@@ -21,19 +21,34 @@ from gentune.errors import ConstraintError
 from gentune.metrics.context import MetricContext, RealCache
 from gentune.spec import Spec
 
-__all__ = ["PreparedStudy", "prepare", "check_real_rules"]
+__all__ = ["PreparedStudy", "prepare", "check_real_rules", "held_out"]
 
 
 @dataclass
 class PreparedStudy:
+    """The data of a study at one stage: ``tuning`` fits on train and scores against
+    validation; ``held-out`` (compare, release) fits on train + validation and scores
+    against the test split, which tuning never saw."""
+
     data: TrialData
     splits: Splits
     rules: list[Rule]
     real_report: list[RuleViolations]
     processor: ConstraintProcessor  # pre- and post-processing
     raw_processor: ConstraintProcessor  # post-processing only (the "raw" ablation arm)
-    context: MetricContext  # real = validation split
+    context: MetricContext
     notes: list[str] = field(default_factory=list)
+    stage: str = "tuning"
+
+    @property
+    def train(self) -> pd.DataFrame:
+        """The real rows a generator is fitted on."""
+        return self.splits.train if self.stage == "tuning" else self.splits.train_and_validation
+
+    @property
+    def reference(self) -> pd.DataFrame:
+        """The real rows synthetic data is scored against."""
+        return self.splits.validation if self.stage == "tuning" else self.splits.test
 
     @property
     def spec(self) -> Spec:
@@ -83,18 +98,44 @@ def check_real_rules(data: TrialData, invalid_rows: str | None = None
 
 
 def prepare(spec: Spec | str, invalid_rows: str | None = None,
-            cache_values: dict[str, Any] | None = None, seed: int = 0) -> PreparedStudy:
+            cache_values: dict[str, Any] | None = None, seed: int = 0,
+            survival_generator: bool = False) -> PreparedStudy:
+    """``survival_generator``: the generator models the task's endpoint itself, so its time
+    and event columns reach it unchanged."""
     data = load_dataset(spec)
     data, rules, report, notes = check_real_rules(data, invalid_rows)
     splits = split_dataset(data)
     for rule in rules:  # what may appear in synthetic rows is learned from training rows only
         rule.fit(splits.train)
-    processor = ConstraintProcessor(rules, data.schema).fit(splits.train)
-    raw_processor = ConstraintProcessor(rules, data.schema, enforce_by_construction=False)
-    raw_processor.fit(splits.train)
-    context = MetricContext(data.spec, data.schema, splits.train, "validation", rules,
-                            RealCache(cache_values), seed=seed)
-    return PreparedStudy(data, splits, rules, report, processor, raw_processor, context, notes)
+    protected = frozenset()
+    if survival_generator and data.spec.task.endpoint:
+        endpoint = data.spec.endpoint(data.spec.task.endpoint)
+        protected = frozenset((endpoint.time, endpoint.event))
+    study = PreparedStudy(data, splits, rules, report, *_processing(
+        rules, data.schema, protected, splits.train), MetricContext(
+        data.spec, data.schema, splits.train, "validation", rules, RealCache(cache_values),
+        seed=seed), notes)
+    return study
+
+
+def _processing(rules: list[Rule], schema: dict[str, str], protected: frozenset[str],
+                train: pd.DataFrame) -> tuple[ConstraintProcessor, ConstraintProcessor]:
+    processor = ConstraintProcessor(rules, schema, protected=protected).fit(train)
+    raw_processor = ConstraintProcessor(rules, schema, enforce_by_construction=False)
+    return processor, raw_processor.fit(train)
+
+
+def held_out(study: PreparedStudy, seed: int | None = None) -> PreparedStudy:
+    """The same data at the held-out stage: processors refitted on train + validation."""
+    train = study.splits.train_and_validation
+    for rule in study.rules:
+        rule.fit(train)
+    processor, raw_processor = _processing(study.rules, study.data.schema,
+                                           study.processor.protected, train)
+    context = MetricContext(study.spec, study.data.schema, train, "test", study.rules,
+                            seed=study.context.seed if seed is None else seed)
+    return PreparedStudy(study.data, study.splits, study.rules, study.real_report, processor,
+                         raw_processor, context, study.notes, stage="held-out")
 
 
 def describe_report(report: list[RuleViolations]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 import optuna
@@ -19,6 +20,7 @@ class Progress:
         self.study, self.total, self.strategy = study, total, strategy
         self.bar: Any = None
         self._seen = 0
+        self._stop = threading.Event()
         if enabled:
             from tqdm import tqdm
 
@@ -27,6 +29,12 @@ class Progress:
                             bar_format="{desc}: {n_fmt}/{total_fmt} trials |{bar}| "
                                        "{elapsed} elapsed{postfix}")
             self.update()
+            # Trials take minutes: keep the elapsed time moving between them.
+            threading.Thread(target=self._refresh, daemon=True).start()
+
+    def _refresh(self) -> None:
+        while not self._stop.wait(1.0):
+            self.bar.refresh()
 
     def update(self) -> None:
         if self.bar is None:
@@ -48,6 +56,7 @@ class Progress:
         self._seen = done
 
     def close(self) -> None:
+        self._stop.set()
         if self.bar is not None:
             self.update()
             self.bar.close()

@@ -21,7 +21,7 @@ from gentune.workers.session import GeneratorSession
 
 __all__ = ["TrialRunner", "TrialSettings", "generate_valid"]
 
-CHECKPOINT_ROWS = 400
+CHECKPOINT_ROWS = 1000  # at most; as many rows as the training split, to keep noise low
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,8 @@ class TrialRunner:
         use_checkpoints = self.generator.epochs_param and not self.strategy.multi_objective
         checkpoints = tuple(epoch for epoch in self.settings.checkpoints
                             if use_checkpoints and epoch < int(params[self.generator.epochs_param]))
-        fit = self.session.fit(params, seed, checkpoints, on_checkpoint, CHECKPOINT_ROWS)
+        fit = self.session.fit(params, seed, checkpoints, on_checkpoint,
+                               min(CHECKPOINT_ROWS, len(self.study.train)))
         trial.set_user_attr("fit_seconds", fit.seconds)
         trial.set_user_attr("checkpoint_seconds", checkpoint_seconds)
         if fit.pruned_at is not None:
@@ -89,7 +90,7 @@ class TrialRunner:
             trial.set_user_attr("trial_seconds", time.perf_counter() - started)
             raise optuna.TrialPruned(f"pruned after {fit.pruned_at} epochs")
         sampled = time.perf_counter()
-        n = len(self.study.splits.train)
+        n = len(self.study.train)
         try:
             generated, synthetic, post = generate_valid(self.session, self.study, n, seed)
         except ConstraintError as exc:
@@ -135,7 +136,7 @@ class TrialRunner:
         context = self.study.context
         context.unprocessed, context.validity_stages = generated, stages
         try:
-            return self.suite.compute(self.study.splits.validation, synthetic, context)
+            return self.suite.compute(self.study.reference, synthetic, context)
         finally:
             context.unprocessed, context.validity_stages = None, {}
 
@@ -147,7 +148,7 @@ class TrialRunner:
         valid = repaired[processor.valid_rows(repaired)]
         if len(valid) < 20:
             return 0.0
-        scores = self.checkpoint_suite.compute(self.study.splits.validation, valid,
+        scores = self.checkpoint_suite.compute(self.study.reference, valid,
                                                self.study.context)
         families = scores.families
         present = {family: families.get(family, 0.0) for family in self.strategy.families

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gentune.errors import GentuneError
 from gentune.tuning.progress import Progress
 from gentune.tuning.study import budget_state, recover_orphans
 
@@ -30,6 +31,8 @@ class LocalWorkers:
         self.out, self.threads, self.extra_paths = out, threads, extra_paths
         self.processes: list[subprocess.Popen[bytes]] = []
         self.restarts = 0
+        self.max_restarts = 3 * count
+        self._logs: dict[int, Path] = {}
 
     def _spawn(self, index: int) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
@@ -38,16 +41,30 @@ class LocalWorkers:
             env[variable] = str(self.threads)
         log_dir = self.out / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        log = (log_dir / f"tune-worker-{index}.log").open("ab")
+        path = log_dir / f"tune-worker-{index}.log"
+        log = path.open("ab")
         command = [sys.executable, "-m", "gentune.cli", "worker", "--study", self.study_name,
                    "--out", str(self.out), "--threads", str(self.threads), "--quiet"]
-        for path in self.extra_paths:
-            command += ["--extra-path", path]
+        for extra in self.extra_paths:
+            command += ["--extra-path", extra]
         try:
-            return subprocess.Popen(command, env=env, stdout=log, stderr=log,
-                                    stdin=subprocess.DEVNULL)
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=log,
+                                       stdin=subprocess.DEVNULL)
         finally:
             log.close()
+        self._logs[process.pid] = path
+        return process
+
+    def _give_up(self, dead: list[subprocess.Popen[bytes]]) -> None:
+        """Workers that keep dying (or refuse their input) are a problem to report."""
+        path = self._logs.get(dead[-1].pid)
+        last = ""
+        if path is not None and path.exists():
+            lines = [line for line in path.read_text(errors="replace").splitlines() if line]
+            last = lines[-1] if lines else ""
+        self.stop()
+        raise GentuneError(f"local workers keep exiting (code {dead[-1].returncode}); the last "
+                           f"one said: {last or 'nothing'} (log: {path})")
 
     def __enter__(self) -> LocalWorkers:
         self.processes = [self._spawn(index) for index in range(self.count)]
@@ -67,14 +84,17 @@ class LocalWorkers:
                 recover_orphans(study, storage)
                 state = budget_state(study)
                 self.processes = alive
+                if any(process.returncode == 2 for process in dead) or \
+                        self.restarts + len(dead) > self.max_restarts:
+                    self._give_up(dead)
                 if state["waiting"] or state["running"]:
-                    self.restarts += len(dead)
-                    self.processes += [self._spawn(self.count + self.restarts + i)
-                                       for i in range(len(dead))]
+                    for _ in dead:
+                        self.restarts += 1
+                        self.processes.append(self._spawn(self.count + self.restarts))
                 continue
             if not alive:
                 state = budget_state(study)
-                if state["waiting"] and self.restarts < 3 * self.count:
+                if state["waiting"] and self.restarts < self.max_restarts:
                     self.restarts += 1
                     self.processes = [self._spawn(self.count + self.restarts)]
                     continue

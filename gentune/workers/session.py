@@ -21,7 +21,7 @@ from gentune.errors import TrialFailure
 from gentune.generators.base import Generator
 from gentune.workers.process import WorkerProcess
 
-__all__ = ["GeneratorSession", "FitOutcome", "check_output"]
+__all__ = ["GeneratorSession", "FitOutcome", "check_output", "worker_for"]
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,23 @@ def check_output(frame: pd.DataFrame, train: pd.DataFrame, n: int) -> pd.DataFra
     return frame
 
 
+def worker_for(environment: str, extra_paths: tuple[str, ...] = (), **kwargs: Any
+               ) -> WorkerProcess:
+    """A worker process for ``environment`` that several sessions can share."""
+    python, pythonpath = worker_python(environment)
+    return WorkerProcess(python, [*pythonpath, *extra_paths], **kwargs)
+
+
 class GeneratorSession:
     """A generator, its warm worker, and the training table it is fitted on."""
 
     def __init__(self, generator: Generator, train: pd.DataFrame, schema: Mapping[str, str],
                  work_dir: Path | None = None, threads: int = 1,
                  memory_limit_mb: float | None = None, endpoint: Mapping[str, str] | None = None,
-                 extra_paths: tuple[str, ...] = (), log_path: Path | None = None) -> None:
+                 extra_paths: tuple[str, ...] = (), log_path: Path | None = None,
+                 worker: WorkerProcess | None = None) -> None:
+        """``worker``: a warm worker to share (its environment must be the generator's); the
+        session then leaves it running when it closes."""
         self.generator, self.train, self.schema = generator, train, dict(schema)
         self.endpoint = dict(endpoint) if endpoint else None
         self._tmp = None if work_dir else tempfile.TemporaryDirectory(prefix="gentune-")
@@ -73,9 +83,11 @@ class GeneratorSession:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.train_path = self.work_dir / "train.parquet"
         train.to_parquet(self.train_path)
-        python, pythonpath = worker_python(generator.environment)
-        self.worker = WorkerProcess(python, [*pythonpath, *extra_paths], threads=threads,
-                                    memory_limit_mb=memory_limit_mb, log_path=log_path)
+        self._owns_worker = worker is None
+        if worker is None:
+            worker = worker_for(generator.environment, extra_paths, threads=threads,
+                                memory_limit_mb=memory_limit_mb, log_path=log_path)
+        self.worker = worker
         self._deadline: float | None = None
         self._samples = 0
 
@@ -122,7 +134,8 @@ class GeneratorSession:
         return check_output(frame, self.train, n)
 
     def close(self) -> None:
-        self.worker.close()
+        if self._owns_worker:
+            self.worker.close()
         if self._tmp is not None:
             self._tmp.cleanup()
 
