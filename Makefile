@@ -5,10 +5,13 @@ PYTHON ?= python3.11
 VENV ?= .venv
 export PYTHON
 
-.PHONY: env synthcity-env demo test test-fast benchmark clean
+.PHONY: env synthcity-env browser demo test test-fast clean
 
 env:
 	@scripts/setup-env
+
+browser:
+	@scripts/setup-browser
 
 synthcity-env: env
 	@scripts/setup-synthcity-env
@@ -17,7 +20,7 @@ demo: env
 	$(VENV)/bin/gentune tune --dataset actg320 --generator ctgan --trials 30 --timeout 420 \
 		--out runs/demo
 
-test: env synthcity-env
+test: env synthcity-env browser
 	$(VENV)/bin/python -m pytest -q -ra
 
 test-fast: env

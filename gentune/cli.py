@@ -126,6 +126,61 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from gentune.compare import compare
+
+    result = compare(_spec_argument(args), _names(args.generators), _names(args.strategies),
+                     n_trials=args.trials, seeds=args.seeds, out=args.out, storage=args.storage,
+                     seed=args.seed, workers=args.workers, show_progress=not args.quiet)
+    compound = result.summary[result.summary["measure"] == "compound"] \
+        if not result.summary.empty else result.summary
+    for row in compound.itertuples():
+        print(f"{row.generator:16} {row.strategy:10} held-out compound {row.mean:.4f} "
+              f"[{row.ci_low:.4f}, {row.ci_high:.4f}]"
+              + (f"  {row.improvement_percent:+.1f}% vs default" if row.strategy != "default"
+                 else "") + ("  <- best" if row.winner else ""))
+    for generator, reason in result.failures.items():
+        print(f"{generator}: failed: {reason}", file=sys.stderr)
+    print(f"written: {result.out / 'comparison.csv'}, {result.out / 'summary.csv'}, "
+          f"{result.out / 'report.html'}")
+    return 1 if result.failures else 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from gentune.release import release
+
+    storage = args.storage or os.environ.get("GENTUNE_STORAGE")
+    result = release(best_json=Path(args.source) if args.source else None, study=args.study,
+                     storage=storage, rows=args.rows, out=Path(args.out), seed=args.seed)
+    manifest = result.manifest
+    print(f"released {manifest['rows']} rows of {manifest['generator']} to {result.out} "
+          f"(gate passed; {manifest['real_rows_redrawn']} rows equal to a real patient were "
+          f"drawn again; report: {result.out / 'report.html'})")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from gentune.verify import verify
+
+    checks = verify(Path(args.release), args.real)
+    for check in checks:
+        print(f"{'ok  ' if check.passed else 'FAIL'} {check.name}: {check.detail}")
+    failed = [check for check in checks if not check.passed]
+    print(f"{len(checks) - len(failed)} of {len(checks)} checks passed")
+    return 1 if failed else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from gentune.report.study_report import write_study_report
+
+    print(f"report: {write_study_report(Path(args.out), args.storage)}")
+    return 0
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def cmd_ablation(args: argparse.Namespace) -> int:
     from gentune.ablation import ablation_markdown, run_ablation
 
@@ -200,6 +255,40 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--json", help="also write the scores to this JSON file")
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    compare = commands.add_parser("compare", help="single-metric vs compound tuning, "
+                                                  "judged on held-out data")
+    _add_spec_options(compare)
+    compare.add_argument("--generators", default="gaussian_copula,tvae,ctgan")
+    compare.add_argument("--strategies", default="fidelity,utility,alignment,compound")
+    compare.add_argument("--trials", type=int, default=20)
+    compare.add_argument("--seeds", type=int, default=3, help="refits per configuration")
+    compare.add_argument("--storage", help="default: a journal file in --out")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--workers", type=int)
+    compare.add_argument("--out", default="runs/compare")
+    compare.add_argument("--quiet", action="store_true")
+    compare.set_defaults(handler=cmd_compare)
+
+    release = commands.add_parser("release", help="write a constraint-checked synthetic release")
+    release.add_argument("--from", dest="source", help="a best.json written by 'gentune tune'")
+    release.add_argument("--study", help="or: a study name (with --storage)")
+    release.add_argument("--storage", help="the study's storage URL (or GENTUNE_STORAGE)")
+    release.add_argument("--rows", type=int, help="rows to release (default: as many as the real data)")
+    release.add_argument("--seed", type=int, default=0)
+    release.add_argument("--out", required=True, help="the release folder (must not exist)")
+    release.set_defaults(handler=cmd_release)
+
+    verify = commands.add_parser("verify", help="check a release against its manifest")
+    verify.add_argument("release", help="the release folder")
+    verify.add_argument("--real", help="the real data (a file, or 'builtin') for the "
+                                       "exact-copy check")
+    verify.set_defaults(handler=cmd_verify)
+
+    report = commands.add_parser("report", help="rebuild the report of a tuning study")
+    report.add_argument("--out", required=True, help="the --out folder of 'gentune tune'")
+    report.add_argument("--storage", help="the study's storage, if not the journal in --out")
+    report.set_defaults(handler=cmd_report)
 
     ablation = commands.add_parser(
         "ablation", help="rule violations without and with pre- and post-processing")

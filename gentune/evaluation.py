@@ -56,12 +56,16 @@ class Refit:
     validity: dict[str, dict[str, float]]  # per stage (raw, pre, post): share per rule
     repaired: dict[str, int]
     rejected: int
+    excluded: int  # rows drawn again because they equalled an excluded (real) row
 
 
 def refit_and_score(view: PreparedStudy, generator: Generator, params: dict[str, Any],
                     seed: int, rows: int | None = None, worker: WorkerProcess | None = None,
-                    measure_raw: bool = False, time_limit: float | None = None) -> Refit:
-    """Fit ``params`` on ``view.train``, draw valid rows and score them on ``view.reference``."""
+                    measure_raw: bool = False, time_limit: float | None = None,
+                    exclude: set[str] | None = None) -> Refit:
+    """Fit ``params`` on ``view.train``, draw valid rows and score them on ``view.reference``.
+
+    ``exclude``: row keys (``gentune.rowkeys``) that may not appear in the output."""
     n = rows or len(view.train)
     processor = view.processor
     with GeneratorSession(generator, processor.transform(view.train),
@@ -69,7 +73,7 @@ def refit_and_score(view: PreparedStudy, generator: Generator, params: dict[str,
                           worker=worker) as session:
         session.start_clock(time_limit)
         session.fit(params, seed)
-        generated, synthetic, post = generate_valid(session, view, n, seed)
+        generated, synthetic, post = generate_valid(session, view, n, seed, exclude=exclude)
     validity = {"pre": processor.violations(generated), "post": processor.violations(synthetic)}
     if measure_raw:
         with GeneratorSession(generator, view.train, view.data.schema, endpoint=view.endpoint,
@@ -84,5 +88,6 @@ def refit_and_score(view: PreparedStudy, generator: Generator, params: dict[str,
         scores = MetricSuite().compute(view.reference, synthetic, context)
     finally:
         context.unprocessed, context.validity_stages = None, {}
-    return Refit(scores, synthetic, generated, validity, post.repaired, post.rejected)
+    return Refit(scores, synthetic, generated, validity, post.repaired, post.rejected,
+                 post.excluded)
 

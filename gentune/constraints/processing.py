@@ -18,6 +18,7 @@ from gentune.constraints.report import violation_shares
 from gentune.constraints.rules import Derived, Rule
 from gentune.constraints.transforms import Transform
 from gentune.errors import ConstraintError
+from gentune.rowkeys import row_keys
 
 __all__ = ["ConstraintProcessor", "PostprocessResult"]
 
@@ -26,9 +27,9 @@ class PostprocessResult:
     """Valid rows and what it took: repairs per rule, rejected rows, sampling rounds."""
 
     def __init__(self, frame: pd.DataFrame, repaired: dict[str, int], rejected: int,
-                 rounds: int, drawn: int) -> None:
+                 rounds: int, drawn: int, excluded: int = 0) -> None:
         self.frame, self.repaired, self.rejected = frame, repaired, rejected
-        self.rounds, self.drawn = rounds, drawn
+        self.rounds, self.drawn, self.excluded = rounds, drawn, excluded
 
 
 class ConstraintProcessor:
@@ -123,14 +124,16 @@ class ConstraintProcessor:
         return frame, repaired
 
     def postprocess(self, frame: pd.DataFrame, n: int,
-                    sample_more: Callable[[int], pd.DataFrame] | None = None) -> PostprocessResult:
+                    sample_more: Callable[[int], pd.DataFrame] | None = None,
+                    exclude: set[str] | None = None) -> PostprocessResult:
         """Repair what can be repaired, reject the rest and draw more until ``n`` rows hold.
 
         ``frame`` and whatever ``sample_more(k)`` returns are reverse-transformed rows.
+        Rows whose ``row_keys`` are in ``exclude`` (real patients) are rejected too.
         """
         self._require_fitted()
         kept: list[pd.DataFrame] = []
-        have, rejected, rounds, drawn = 0, 0, 0, len(frame)
+        have, rejected, rounds, drawn, excluded = 0, 0, 0, len(frame), 0
         repaired_total: dict[str, int] = {}
         batch = frame
         while True:
@@ -139,6 +142,10 @@ class ConstraintProcessor:
             for rule, count in repaired.items():
                 repaired_total[rule] = repaired_total.get(rule, 0) + count
             valid = self.valid_rows(batch)
+            if exclude:
+                copies = row_keys(batch[self.columns]).isin(exclude).to_numpy()
+                excluded += int((copies & valid.to_numpy()).sum())
+                valid &= ~copies
             rejected += int((~valid).sum())
             kept.append(batch[valid])
             have += int(valid.sum())
@@ -153,7 +160,7 @@ class ConstraintProcessor:
             drawn += len(batch)
         result = pd.concat(kept, ignore_index=True).iloc[:n]
         return PostprocessResult(self._restore_dtypes(result), repaired_total, rejected, rounds,
-                                 drawn)
+                                 drawn, excluded)
 
     def _restore_dtypes(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.reset_index(drop=True)

@@ -23,27 +23,9 @@ import pandas as pd
 
 from gentune.metrics.base import Metric, MetricError, MetricResult, clip01
 from gentune.metrics.context import MetricContext
+from gentune.rowkeys import row_keys
 
-__all__ = ["ExactCopies", "DistanceToClosestRecord", "NearestNeighbourDistanceRatio",
-           "row_keys"]
-
-
-def row_keys(frame: pd.DataFrame) -> pd.Series:
-    """One canonical string per row, equal for equal rows whatever their dtypes."""
-    parts = []
-    for column in frame.columns:
-        values = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            text = values.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("NA")
-        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            text = values.astype(float).map(lambda v: "NA" if np.isnan(v) else f"{v:.10g}")
-        else:
-            text = values.astype(str)
-        parts.append(text.reset_index(drop=True))
-    keys = parts[0]
-    for part in parts[1:]:
-        keys = keys + "\x1f" + part
-    return keys
+__all__ = ["ExactCopies", "DistanceToClosestRecord", "NearestNeighbourDistanceRatio"]
 
 
 def _index(rows: np.ndarray) -> object:

@@ -57,7 +57,8 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
          study_name: str | None = None, threads: int = 1,
          trial_timeout: float | None = 900.0, memory_limit_mb: float | None = None,
          invalid_rows: str | None = None, raw_validity: str = "default",
-         show_progress: bool = True, extra_paths: tuple[str, ...] = ()) -> TuneResult:
+         show_progress: bool = True, extra_paths: tuple[str, ...] = (),
+         report: bool = True) -> TuneResult:
     """Tune ``generator`` on the spec's data; resume the study if it exists.
 
     ``n_trials`` is the total the study should hold: re-running with a larger number adds
@@ -122,6 +123,10 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
             progress.close()
     states = budget_state(study)
     best_path, best = write_best(study, out, storage_label, strategy)
+    if report:
+        from gentune.report.study_report import write_study_report
+
+        write_study_report(out, storage)
     if states["waiting"]:
         log.warning("%d trials are still queued; run the same command again to finish them",
                     states["waiting"])

@@ -88,6 +88,7 @@ def write_best(study: optuna.Study, out: Path, storage_label: str,
         "study": study.study_name,
         "storage": storage_label,
         "generator": meta.get("generator"),
+        "generator_target": meta.get("generator_target"),
         "objective": strategy.name,
         "weights": dict(strategy.weights),
         "selection": ("Pareto front member with the highest weighted mean"

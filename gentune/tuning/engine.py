@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.trial import TrialState
 
 from gentune.errors import StorageError
 from gentune.generators import GENERATORS, get_generator, register
@@ -67,7 +68,7 @@ class Engine:
 
     def __init__(self, config: StudyConfig, work_dir: Path, threads: int = 1,
                  extra_paths: tuple[str, ...] = (), prepared: PreparedStudy | None = None) -> None:
-        self.config = config
+        self.config, self.out = config, work_dir
         self.spec = load_spec(config.spec)
         if config.generator not in GENERATORS:
             register(config.generator, config.generator_target)
@@ -132,7 +133,29 @@ class Engine:
             study.set_user_attr(CACHE_KEY, {**stored, **values})
 
     def run(self, trial: optuna.trial.Trial) -> list[float]:
-        return self.runner.run(trial, self.config.trial_timeout)
+        self.runner.last_sample = None
+        values = self.runner.run(trial, self.config.trial_timeout)
+        self._keep_sample_if_best(trial)
+        return values
+
+    def _keep_sample_if_best(self, trial: optuna.trial.Trial) -> None:
+        """The report draws the best trial's own rows: keep them while it is the best."""
+        sample = self.runner.last_sample
+        objective = trial.user_attrs.get("objective")
+        if sample is None or objective is None:
+            return
+        complete = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if any(other.user_attrs.get("objective", -1.0) > objective for other in complete):
+            return
+        folder = self.out / "samples"
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = folder / f".trial-{trial.number}.parquet"
+        sample.to_parquet(staging, index=False)
+        kept = folder / f"trial-{trial.number}.parquet"
+        staging.replace(kept)
+        for older in folder.glob("trial-*.parquet"):
+            if older != kept:
+                older.unlink(missing_ok=True)
 
     def close(self) -> None:
         self.session.close()

@@ -19,7 +19,19 @@ from gentune.tuning.loop import run_trials
 from gentune.tuning.storage import open_storage, redact
 from gentune.tuning.study import study_meta
 
-__all__ = ["join_study"]
+__all__ = ["join_study", "load_study_config"]
+
+
+def load_study_config(study_name: str, storage: str, out: Path | None = None
+                      ) -> tuple[optuna.Study, StudyConfig]:
+    """A gentune study and its configuration, from the storage alone."""
+    store = open_storage(storage, out)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=store)
+    except KeyError:
+        raise StorageError(f"no study named '{study_name}' in {redact(storage)}; start it with "
+                           f"'gentune tune ... --storage URL' first") from None
+    return study, StudyConfig.from_meta(study_meta(study))
 
 
 def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
@@ -30,13 +42,8 @@ def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
     ``extra_paths`` make a generator module outside the package importable (here and in the
     generator's worker)."""
     sys.path[:0] = [path for path in extra_paths if path not in sys.path]
+    _, config = load_study_config(study_name, storage, out)
     store = open_storage(storage, out)
-    try:
-        summary = optuna.load_study(study_name=study_name, storage=store)
-    except KeyError:
-        raise StorageError(f"no study named '{study_name}' in {redact(storage)}; start it with "
-                           f"'gentune tune ... --storage URL' first") from None
-    config = StudyConfig.from_meta(study_meta(summary))
     if data_path:  # this machine keeps the data somewhere else; the hash must still match
         config.spec = {**config.spec, "data": {"path": str(Path(data_path).resolve())}}
     deadline = time.monotonic() + timeout if timeout else None

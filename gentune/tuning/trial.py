@@ -32,8 +32,10 @@ class TrialSettings:
 
 
 def generate_valid(session: GeneratorSession, study: PreparedStudy, n: int, seed: int,
-                   processor: Any = None) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
-    """Sample ``n`` rows, reverse the pre-processing and post-process them.
+                   processor: Any = None, exclude: set[str] | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """Sample ``n`` rows, reverse the pre-processing and post-process them (rows whose key is
+    in ``exclude`` are drawn again).
 
     Returns (rows as generated, reverse-transformed; valid rows; post-processing result).
     """
@@ -44,7 +46,7 @@ def generate_valid(session: GeneratorSession, study: PreparedStudy, n: int, seed
     def more(k: int) -> pd.DataFrame:
         return processor.reverse_transform(session.sample(k, seed + 7919 * next(draws)))
 
-    result = processor.postprocess(generated, n, more)
+    result = processor.postprocess(generated, n, more, exclude)
     return generated, result.frame, result
 
 
@@ -60,6 +62,7 @@ class TrialRunner:
         self.distributions = generator.search_space()
         self.suite = MetricSuite()
         self.checkpoint_suite = MetricSuite(families=strategy.families, cheap_only=True)
+        self.last_sample: pd.DataFrame | None = None  # the valid rows of the last scored trial
 
     def run(self, trial: optuna.trial.Trial, time_limit: float | None) -> list[float]:
         """The values to tell the study; raises TrialPruned, or TrialFailure with a reason."""
@@ -105,6 +108,7 @@ class TrialRunner:
         trial.set_user_attr("validity", stages)
         scored = time.perf_counter()
         scores = self._score(synthetic, generated, stages)
+        self.last_sample = synthetic
         trial.set_user_attr("metric_seconds", time.perf_counter() - scored)
         trial.set_user_attr("scores", scores.flat())
         trial.set_user_attr("metric_errors", scores.errors)

@@ -1,0 +1,140 @@
+"""The three reports: a tuning study, a release, and a comparison of strategies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from gentune.report.figures import (
+    alignment_figure, correlation_figure, history_figure, importance_figure,
+    improvement_figure, km_figure, marginals_figure,
+)
+from gentune.report.html import Section, page, table
+from gentune.spec import Spec
+
+__all__ = ["tune_report", "release_report", "compare_report", "data_section",
+           "validity_table", "metrics_table"]
+
+
+def data_section(real: pd.DataFrame, synthetic: pd.DataFrame, spec: Spec,
+                 schema: Mapping[str, str], real_label: str) -> Section:
+    figures = [figure for figure in (
+        km_figure(real, synthetic, spec.endpoints, spec.treatment),
+        marginals_figure(real, synthetic, schema),
+        correlation_figure(real, synthetic, schema)) if figure is not None]
+    return Section("Synthetic vs real data", [f"Real rows: the {real_label} "
+                   f"({len(real)} patients); synthetic rows: {len(synthetic)}."],
+                   figures=figures)
+
+
+def metrics_table(columns: Mapping[str, Mapping[str, float]]) -> str:
+    """One row per family and metric score; one column per configuration."""
+    names: list[str] = []
+    for scores in columns.values():
+        names += [name for name in scores if name not in names]
+    families = [name for name in names if "." not in name]
+    metrics = [name for name in names if name.endswith(".score")]
+    rows = [{"measure": name, **{label: scores.get(name) for label, scores in columns.items()}}
+            for name in families + metrics]
+    return table(rows, ["measure", *columns], caption="Scores in [0, 1], 1 best")
+
+
+def validity_table(stages: Mapping[str, Mapping[str, float]]) -> str:
+    order = [stage for stage in ("raw", "pre", "post") if stage in stages]
+    rules = list(next(iter(stages.values()), {}))
+    rows = [{"rule": rule, **{f"{stage} (share broken)": stages[stage].get(rule) for stage in order}}
+            for rule in rules]
+    return table(rows, caption="raw: no pre- or post-processing; pre: pre-processing only; "
+                               "post: both (what is released)")
+
+
+def tune_report(best: Mapping[str, Any], trials: Sequence[Any], importances: Mapping[str, float],
+                real: pd.DataFrame | None, synthetic: pd.DataFrame | None, spec: Spec,
+                schema: Mapping[str, str]) -> str:
+    chosen, default = best.get("best") or {}, best.get("default") or {}
+    summary = Section("Study", [
+        f"Study {best['study']} in {best['storage']}: generator {best['generator']}, objective "
+        f"{best['objective']} ({best['selection']}).",
+        "Trials: " + ", ".join(f"{count} {state}" for state, count in best["trials"].items()
+                               if count) + ".",
+    ] + ([f"Best trial {chosen['number']}: objective {chosen['objective']:.4f}; library "
+          f"defaults (trial {default.get('number')}): "
+          f"{default.get('objective') if default.get('objective') is None else round(default['objective'], 4)}."]
+         if chosen else ["No trial completed."]),
+        tables=[table([{"parameter": k, "best": v, "default": (default.get("params") or {}).get(k)}
+                       for k, v in (chosen.get("params") or {}).items()],
+                      caption="Hyperparameters")] if chosen else [])
+    sections = [summary]
+    if chosen:
+        sections.append(Section("Metrics on the validation split", tables=[metrics_table({
+            "default": {**default.get("families", {}), **default.get("metrics", {})},
+            "best": {**chosen.get("families", {}), **chosen.get("metrics", {})}})]))
+    sections.append(Section("Optimisation", figures=[figure for figure in (
+        history_figure(trials), importance_figure(importances)) if figure is not None]))
+    if chosen.get("alignment", {}).get("figure"):
+        sections.append(Section("HPO-alignment (best trial)", [
+            f"regret {chosen['alignment']['regret']:.4f}, Spearman rank correlation of the "
+            f"candidates' scores {chosen['alignment'].get('spearman')}"],
+            figures=[alignment_figure(chosen["alignment"]["figure"])]))
+    if chosen.get("validity"):
+        sections.append(Section("Rule violations (best trial)",
+                                tables=[validity_table(chosen["validity"])]))
+    if real is not None and synthetic is not None:
+        sections.append(data_section(real, synthetic, spec, schema, "validation split"))
+    return page(f"gentune study report: {best['study']}", sections)
+
+
+def release_report(manifest: Mapping[str, Any], real: pd.DataFrame, synthetic: pd.DataFrame,
+                   spec: Spec, schema: Mapping[str, str]) -> str:
+    gate = manifest["gate"]
+    scores = manifest["metrics"]
+    sections = [
+        Section("Release", [
+            f"{manifest['rows']} synthetic rows of {spec.name} from {manifest['generator']} "
+            f"(seed {manifest['seed']}), fitted on the training and validation splits.",
+            "Gate: " + "; ".join(f"{check['check']}: {'passed' if check['passed'] else 'FAILED'}"
+                                 f" ({check['value']:.4g} against {check['threshold']})"
+                                 for check in gate) + ".",
+        ], tables=[table([{"parameter": k, "value": v} for k, v in manifest["params"].items()],
+                         caption="Hyperparameters")]),
+        Section("Metrics on the held-out test split", tables=[metrics_table(
+            {"release": {**scores["families"],
+                         **{f"{k}.score": v["score"] for k, v in scores["metrics"].items()}}})]),
+    ]
+    figure = (scores["metrics"].get("hpo_alignment") or {}).get("breakdown", {}).get("figure")
+    if figure:
+        sections.append(Section("HPO-alignment", figures=[alignment_figure(figure)]))
+    sections.append(Section("Rule violations", tables=[validity_table(manifest["validity"])]))
+    sections.append(data_section(real, synthetic, spec, schema, "held-out test split"))
+    return page(f"gentune release report: {spec.name}", sections)
+
+
+def compare_report(summary: pd.DataFrame, failures: Mapping[str, str], title: str) -> str:
+    compound = summary[summary["measure"] == "compound"]
+    rows = [{"generator": r.generator, "strategy": r.strategy, "held-out compound": r.mean,
+             "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
+             "vs default (%)": r.improvement_percent, "best for generator": r.winner}
+            for r in compound.itertuples()]
+    families = summary[summary["measure"].isin(["fidelity", "utility", "alignment", "privacy",
+                                                "validity"])]
+    family_rows = [{"generator": r.generator, "strategy": r.strategy, "measure": r.measure,
+                    "mean": r.mean, "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
+                    "vs default (%)": r.improvement_percent, "best": r.winner}
+                   for r in families.itertuples()]
+    chart = summary[(summary["strategy"] != "default") & summary["measure"].isin(
+        ["compound", "fidelity", "utility", "alignment", "privacy"])].assign(
+        label=lambda t: t["generator"] + " / " + t["strategy"])
+    sections = [
+        Section("Held-out compound, strategy x generator", [
+            "Each strategy's best configuration and the library defaults are refitted on train "
+            "+ validation with several seeds and scored on the test split, which tuning never "
+            "saw. Intervals are 95% t-intervals over seeds."], tables=[table(rows)]),
+        Section("Improvement over defaults", figures=[f for f in [improvement_figure(chart)] if f]),
+        Section("Per family", tables=[table(family_rows)]),
+    ]
+    if failures:
+        sections.append(Section("Failures", tables=[table(
+            [{"generator": name, "reason": reason} for name, reason in failures.items()])]))
+    return page(title, sections)
