@@ -81,3 +81,45 @@ class MemoryHog(_Fake):
     def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
         self.hog = np.ones((64, 1024, 1024))  # 512 MiB, touched
         time.sleep(30)
+
+
+class EpochFake(_Fake):
+    """Trains for ``epochs``, reporting at checkpoints; ``quality`` < 0.5 draws junk rows."""
+
+    name = "fake_epochs"
+    epochs_param = "epochs"
+
+    def search_space(self) -> dict[str, Any]:
+        from gentune.generators.space import Int
+
+        return to_distributions({"epochs": Int(3, 27), "quality": Float(0.0, 1.0)})
+
+    def defaults(self) -> dict[str, Any]:
+        return {"epochs": 27, "quality": 1.0}
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        self.train, self.quality = train, params["quality"]
+        for epoch in range(1, int(params["epochs"]) + 1):
+            time.sleep(0.02)
+            if monitor is not None:
+                monitor(epoch, self.sample_now)
+        self.epochs_done = epoch
+
+    def sample_now(self, n: int) -> pd.DataFrame:
+        return self.sample(n, 0)
+
+    def sample(self, n: int, seed: int) -> pd.DataFrame:
+        rows = super().sample(n, seed)
+        if self.quality < 0.5:  # every row the same: useless for every metric
+            rows = pd.concat([rows.iloc[[0]]] * n, ignore_index=True)
+        return rows
+
+
+class Slow(_Fake):
+    """Takes a few seconds to fit: long enough to kill its worker in the middle."""
+
+    name = "fake_slow"
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        time.sleep(3)
+        super().fit(train, schema, params, seed)

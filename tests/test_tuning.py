@@ -113,3 +113,35 @@ def test_local_workers_that_cannot_start_are_reported_not_restarted_forever(
     with pytest.raises(GentuneError, match="local workers keep exiting"):
         tune(str(tiny_actg), generator="fake_copy", n_trials=2, out=tmp_path, workers=2,
              show_progress=False, raw_validity="off", extra_paths=fake_generators)
+
+
+def test_poor_trials_are_pruned_at_a_checkpoint(tiny_actg, tmp_path, fake_generators) -> None:
+    result = tune(str(tiny_actg), generator="fake_epochs", n_trials=8, out=tmp_path, workers=1,
+                  sampler="grid", show_progress=False, raw_validity="off",
+                  extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    assert trials[0].state == TrialState.COMPLETE and set(trials[0].intermediate_values) == {3, 9}
+    junk = [t for t in trials[1:] if t.params["quality"] < 0.5 and t.params["epochs"] > 3]
+    assert junk, "the grid should hold junk trials with checkpoints"
+    for trial in junk:
+        assert trial.state == TrialState.PRUNED
+        assert trial.user_attrs["pruned_at_epoch"] == 3 and list(trial.intermediate_values) == [3]
+    assert result.best["trials"]["pruned"] == len([t for t in trials
+                                                   if t.state == TrialState.PRUNED])
+
+
+def test_pareto_trains_every_trial_to_the_end(tiny_actg, tmp_path, fake_generators) -> None:
+    result = tune(str(tiny_actg), generator="fake_epochs", objective="pareto", n_trials=3,
+                  out=tmp_path, workers=1, show_progress=False, raw_validity="off",
+                  extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    assert all(t.state == TrialState.COMPLETE and len(t.values) == 3 for t in trials)
+    assert all(not t.intermediate_values for t in trials)  # Optuna cannot prune it
+    assert result.best["selection"] == "Pareto front member with the highest weighted mean"
+
+
+def test_workers_do_not_oversubscribe_threads(tiny_actg, tmp_path, fake_generators) -> None:
+    result = tune(str(tiny_actg), generator="fake_copy", n_trials=4, out=tmp_path, workers=2,
+                  show_progress=False, raw_validity="off", extra_paths=fake_generators)
+    for trial in load(tmp_path, result.study_name).trials:
+        assert trial.user_attrs["worker_threads"] == {"omp": "1", "torch": 1}

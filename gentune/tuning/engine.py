@@ -109,7 +109,10 @@ class Engine:
                                   self.raw_session)
 
     def open_study(self, storage: Any, name: str, create: bool) -> optuna.Study:
-        sampler = make_sampler(self.config.sampler, self.config.seed, self.distributions,
+        # A joining worker seeds its sampler apart from the others: with equal seeds, two
+        # workers would draw the same random (start-up) configurations for different trials.
+        seed = self.config.seed if create else self.config.seed + 1 + os.getpid() % 100_000
+        sampler = make_sampler(self.config.sampler, seed, self.distributions,
                                self.config.n_trials, self.strategy.multi_objective)
         pruner = make_pruner(self.config.pruner if not self.strategy.multi_objective else "none",
                              self.min_epochs, self.max_epochs)

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import optuna
-from optuna.storages import RetryFailedTrialCallback
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from gentune.errors import TrialFailure
-from gentune.tuning.storage import HEARTBEAT_SECONDS
+from gentune.tuning.storage import heartbeat_seconds
 from gentune.tuning.study import budget_state, pop_waiting_trial
 
 __all__ = ["run_trials"]
@@ -42,7 +42,7 @@ def _heartbeat(storage: Any, trial_id: int, enabled: bool) -> Iterator[None]:
     stop = threading.Event()
 
     def beat() -> None:
-        while not stop.wait(HEARTBEAT_SECONDS):
+        while not stop.wait(heartbeat_seconds()):
             try:
                 storage.record_heartbeat(trial_id)
             except Exception:  # a lost beat is retried; the grace period covers a few
@@ -96,7 +96,7 @@ def _run_one(study: optuna.Study, storage: Any, trial: optuna.trial.Trial,
         # Nothing is lost: the interrupted trial is queued again for the next run.
         trial.set_user_attr("fail_reason", "interrupted")
         frozen = study.tell(trial, state=TrialState.FAIL)
-        RetryFailedTrialCallback()(study, frozen)
+        RetryHeartbeatStaleTrialCallback()(study, frozen)
         raise
     except Exception as exc:  # a bug, recorded on the trial so the study can go on
         log.error("trial %s failed unexpectedly:\n%s", trial.number, traceback.format_exc())

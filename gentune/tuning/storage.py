@@ -16,9 +16,17 @@ from pathlib import Path
 
 from gentune.errors import StorageError
 
-__all__ = ["open_storage", "redact", "is_shared", "HEARTBEAT_SECONDS"]
+__all__ = ["open_storage", "redact", "is_shared", "heartbeat_seconds"]
 
-HEARTBEAT_SECONDS = 10
+
+def heartbeat_seconds() -> int:
+    """Seconds between heartbeats (GENTUNE_HEARTBEAT_SECONDS, default 10); a worker silent for
+    three intervals is taken for dead."""
+    import os
+
+    return max(1, int(os.environ.get("GENTUNE_HEARTBEAT_SECONDS", "10")))
+
+
 _PASSWORD = re.compile(r"(://[^:/@]+):([^@]*)@")
 
 
@@ -33,7 +41,7 @@ def is_shared(url: str) -> bool:
 
 def open_storage(url: str | None, out_dir: Path | None = None):  # -> optuna BaseStorage
     import optuna
-    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
 
     if url is None:
@@ -56,12 +64,12 @@ def open_storage(url: str | None, out_dir: Path | None = None):  # -> optuna Bas
             return RDBStorage(url)
         return RDBStorage(
             url, engine_kwargs={"pool_pre_ping": True},
-            heartbeat_interval=HEARTBEAT_SECONDS, grace_period=3 * HEARTBEAT_SECONDS,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=3),
+            heartbeat_interval=heartbeat_seconds(), grace_period=3 * heartbeat_seconds(),
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
         )
     except ImportError as exc:
         raise StorageError(f"the storage '{redact(url)}' needs a database driver that is not "
-                           f"installed ({exc}); for PostgreSQL: pip install psycopg2-binary") from None
+                           f"installed ({exc}); for PostgreSQL: pip install 'psycopg[binary]'") from None
     except Exception as exc:  # sqlalchemy raises many types for a bad URL or a server that is down
         message = redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         raise StorageError(f"cannot open the storage '{redact(url)}': {message}") from None

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import optuna
-from optuna.storages import RetryFailedTrialCallback
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from gentune.errors import StorageError
@@ -88,8 +88,8 @@ def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any]
 
 def pop_waiting_trial(study: optuna.Study, storage: Any) -> optuna.trial.Trial | None:
     """Take the oldest waiting trial, or None. Never creates a trial."""
-    study_id = storage.get_study_id_from_name(study.study_name)
-    waiting = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,))
+    # Listed through the study, so that its storage cache knows these trials.
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
     for frozen in sorted(waiting, key=lambda t: t.number):
         try:
             if not storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING):
@@ -115,7 +115,7 @@ def recover_orphans(study: optuna.Study, storage: Any) -> int:
 
     host = socket.gethostname()
     recovered = 0
-    retry = RetryFailedTrialCallback(max_retry=3)
+    retry = RetryHeartbeatStaleTrialCallback(max_retry=3)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker") or {}
         if worker.get("host") != host or psutil.pid_exists(int(worker.get("pid", -1))):

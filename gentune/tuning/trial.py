@@ -86,6 +86,7 @@ class TrialRunner:
                             if use_checkpoints and epoch < int(params[self.generator.epochs_param]))
         fit = self.session.fit(params, seed, checkpoints, on_checkpoint,
                                min(CHECKPOINT_ROWS, len(self.study.train)))
+        trial.set_user_attr("worker_threads", self.session.thread_counts())
         trial.set_user_attr("fit_seconds", fit.seconds)
         trial.set_user_attr("checkpoint_seconds", checkpoint_seconds)
         if fit.pruned_at is not None:

@@ -31,7 +31,7 @@ class _Child:
         self.generator: Any = None
 
     def send(self, message: dict[str, Any]) -> None:
-        self.channel.write(json.dumps(message) + "\n")
+        self.channel.write(json.dumps(message, default=str) + "\n")
         self.channel.flush()
 
     def receive(self) -> dict[str, Any] | None:
@@ -41,11 +41,16 @@ class _Child:
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         command = request.get("cmd")
         if command == "ping":
-            return {"ok": True, "pid": os.getpid(), "python": sys.executable}
+            return {"ok": True, "pid": os.getpid(), "python": sys.executable,
+                    "threads": _thread_counts()}
         if command == "fit":
             return self.fit(request)
         if command == "sample":
             return self.sample(request)
+        if command == "import":  # warm the worker: pay a library's import before timing starts
+            for name in request.get("modules", []):
+                importlib.import_module(name)
+            return {"ok": True}
         if command == "call":  # a module-level helper, e.g. describing a library's space
             return {"ok": True, "result": _load(request["target"])(**request.get("kwargs", {}))}
         return {"ok": False, "error": f"unknown command {command!r}"}
@@ -93,6 +98,13 @@ class _Child:
         frame.reset_index(drop=True).to_parquet(request["out"])
         return {"ok": True, "path": request["out"], "rows": len(frame),
                 "seconds": time.perf_counter() - started}
+
+
+def _thread_counts() -> dict[str, Any]:
+    counts: dict[str, Any] = {"omp": os.environ.get("OMP_NUM_THREADS")}
+    if "torch" in sys.modules:
+        counts["torch"] = sys.modules["torch"].get_num_threads()
+    return counts
 
 
 def _limit_threads() -> None:

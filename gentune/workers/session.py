@@ -122,6 +122,10 @@ class GeneratorSession:
             raise TrialFailure("exception", str(reply.get("error", "unknown error")))
         return FitOutcome(float(reply["seconds"]))
 
+    def thread_counts(self) -> dict[str, Any]:
+        """The worker's torch and OpenMP thread counts (checked so workers never oversubscribe)."""
+        return self.worker.call({"cmd": "ping"}, timeout=120).get("threads", {})
+
     def sample(self, n: int, seed: int) -> pd.DataFrame:
         self._samples += 1
         out = self.work_dir / f"sample-{self._samples}.parquet"

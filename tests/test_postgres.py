@@ -1,0 +1,109 @@
+"""Several workers on one study in PostgreSQL: nothing lost, nothing run twice, no password
+anywhere. Needs the server at 127.0.0.1:5432 (trust auth, database ``test``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from gentune.tuning.api import tune
+from gentune.tuning.storage import open_storage
+
+PASSWORD = "s3cret-never-shown"
+URL = os.environ.get("GENTUNE_TEST_POSTGRES",
+                     f"postgresql://postgres:{PASSWORD}@127.0.0.1:5432/test")
+
+
+def _server_answers() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(URL.replace("postgresql://", "postgresql://", 1), connect_timeout=3).close()
+        return True
+    except Exception:
+        return False
+
+
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(
+    not _server_answers(), reason="no PostgreSQL server answers at 127.0.0.1:5432 (database "
+                                  "'test'); these tests need one")]
+
+
+def _start_study(spec: Path, generator: str, n_trials: int, out: Path, extra) -> str:
+    name = f"pg-{uuid.uuid4().hex[:10]}"
+    # timeout=0: create the study and queue its trials; the workers below run them.
+    tune(str(spec), generator=generator, n_trials=n_trials, storage=URL, study_name=name,
+         out=out, workers=1, timeout=1e-9, show_progress=False, raw_validity="off",
+         extra_paths=extra, report=False)
+    return name
+
+
+def _worker(name: str, out: Path, extra) -> subprocess.Popen[str]:
+    env = {**os.environ, "GENTUNE_HEARTBEAT_SECONDS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "gentune.cli", "worker", "--study", name, "--storage", URL,
+         "--out", str(out), "--extra-path", extra[0]],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def _trials(name: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=name, storage=open_storage(URL)).trials
+
+
+def test_two_workers_run_every_trial_once(tiny_actg, tmp_path, fake_generators) -> None:
+    name = _start_study(tiny_actg, "fake_copy", 8, tmp_path / "a", fake_generators)
+    workers = [_worker(name, tmp_path / f"w{i}", fake_generators) for i in range(2)]
+    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    trials = _trials(name)
+    assert len(trials) == 8 and all(t.state == TrialState.COMPLETE for t in trials)
+    assert sorted(t.user_attrs["slot"] for t in trials) == list(range(8))
+    assert len({t.user_attrs["worker"]["pid"] for t in trials}) == 2  # both took part
+    # A later tune call finds the work done and writes best.json and the report.
+    result = tune(str(tiny_actg), generator="fake_copy", n_trials=8, storage=URL,
+                  study_name=name, out=tmp_path / "a", workers=1, show_progress=False,
+                  raw_validity="off", extra_paths=fake_generators)
+    assert result.best["trials"]["complete"] == 8
+    written = "".join(outputs) + (tmp_path / "a" / "best.json").read_text() + \
+        (tmp_path / "a" / "report.html").read_text() + "".join(
+            path.read_text(errors="replace") for path in tmp_path.rglob("*.log"))
+    assert PASSWORD not in written
+    assert json.loads((tmp_path / "a" / "best.json").read_text())["storage"] == \
+        URL.replace(PASSWORD, "***")
+
+
+def test_a_worker_killed_mid_trial_loses_nothing(tiny_actg, tmp_path, fake_generators) -> None:
+    name = _start_study(tiny_actg, "fake_slow", 5, tmp_path / "a", fake_generators)
+    victim = _worker(name, tmp_path / "victim", fake_generators)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until the victim is inside a trial
+        running = [t for t in _trials(name) if t.state == TrialState.RUNNING
+                   and t.user_attrs.get("worker", {}).get("pid") == victim.pid]
+        completed = [t for t in _trials(name) if t.state == TrialState.COMPLETE]
+        if running and completed:
+            break
+        time.sleep(0.2)
+    assert running, "the victim never started a trial"
+    completed_before = {t.number for t in completed}
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    survivor = _worker(name, tmp_path / "survivor", fake_generators)
+    output = survivor.communicate(timeout=300)[0]
+    assert survivor.returncode == 0, output
+    trials = _trials(name)
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert sorted(t.user_attrs["slot"] for t in done) == list(range(5))  # every slot, once
+    assert completed_before <= {t.number for t in done}  # completed trials are kept
+    killed = [t for t in trials if t.state == TrialState.FAIL]
+    assert [t.number for t in killed] == [running[0].number]
+    assert any(t.system_attrs.get("failed_trial") == running[0].number for t in done)
