@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 
 def gentune(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

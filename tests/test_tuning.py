@@ -98,10 +98,15 @@ def test_a_study_of_another_generator_is_not_resumed_by_mistake(tiny_actg, tmp_p
 def test_two_local_workers_share_one_study(tiny_actg, tmp_path, fake_generators) -> None:
     result = tune(str(tiny_actg), generator="fake_copy", n_trials=6, out=tmp_path, workers=2,
                   show_progress=False, raw_validity="off", extra_paths=fake_generators)
-    trials = load(tmp_path, result.study_name).trials
+    study = load(tmp_path, result.study_name)
+    trials = study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
     assert sorted(t.user_attrs["slot"] for t in trials) == list(range(6))  # none twice
     assert len({t.user_attrs["worker"]["pid"] for t in trials}) == 2
+    assert len({t.params["noise"] for t in trials}) == 6  # workers do not draw the same points
+    # Real-data values (TRTR, Hreal's candidate scores, KM curves) are shared via the study.
+    shared = study.user_attrs["gentune_real_cache"]
+    assert {"trtr@validation", "alignment:4:0@validation"} <= set(shared)
 
 
 def test_local_workers_that_cannot_start_are_reported_not_restarted_forever(

@@ -136,10 +136,12 @@ def _gan_defaults() -> dict[str, Any]:
     }
 
 
-def _gan_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
+def _network_kwargs(params: Mapping[str, Any], layers: Mapping[str, str]) -> dict[str, Any]:
+    """Library keywords: each ``<prefix>_depth`` / ``<prefix>_width`` pair becomes the tuple
+    the library takes (``layers`` maps prefix to keyword); training stays on the CPU."""
     kwargs = {key: value for key, value in params.items() if not key.endswith(("_depth", "_width"))}
-    kwargs["generator_dim"] = _layers(params, "generator")
-    kwargs["discriminator_dim"] = _layers(params, "discriminator")
+    for prefix, keyword in layers.items():
+        kwargs[keyword] = _layers(params, prefix)
     kwargs["enable_gpu"] = False
     return kwargs
 
@@ -157,7 +159,8 @@ class CTGAN(_SDVGenerator):
         return _gan_defaults()
 
     def library_kwargs(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        return _gan_kwargs(params)
+        return _network_kwargs(params, {"generator": "generator_dim",
+                                        "discriminator": "discriminator_dim"})
 
 
 class CopulaGAN(CTGAN):
@@ -198,10 +201,6 @@ class TVAE(_SDVGenerator):
                 "l2scale": 1e-5, "loss_factor": 2.0}
 
     def library_kwargs(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        kwargs = {key: value for key, value in params.items()
-                  if not key.endswith(("_depth", "_width"))}
-        kwargs["compress_dims"] = _layers(params, "compress")
-        kwargs["decompress_dims"] = _layers(params, "decompress")
-        kwargs["enable_gpu"] = False
-        return kwargs
+        return _network_kwargs(params, {"compress": "compress_dims",
+                                        "decompress": "decompress_dims"})
 

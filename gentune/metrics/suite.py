@@ -6,6 +6,7 @@ test split), and by ``gentune evaluate``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -85,8 +86,6 @@ class MetricSuite:
             except MetricError as exc:
                 scores.errors[metric.name] = str(exc)
                 continue
-            if not result.seconds:
-                result = MetricResult(result.name, result.family, result.raw, result.score,
-                                      result.breakdown, time.perf_counter() - started)
-            scores.results[metric.name] = result
+            scores.results[metric.name] = dataclasses.replace(
+                result, seconds=time.perf_counter() - started)
         return scores
