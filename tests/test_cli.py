@@ -155,3 +155,12 @@ def test_storage_that_cannot_be_reached_hides_the_password(tmp_path: Path) -> No
                      "--out", str(tmp_path / "x"))
     line = one_line_error(result)
     assert "s3cret" not in result.stderr + result.stdout and "user:***@" in line
+
+
+def test_unknown_sampler_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    line = one_line_error(gentune("tune", "--dataset", "gbsg2", "--generator", "gaussian_copula",
+                                  "--sampler", "tpee", "--out", str(out)))
+    assert line == ("gentune: error: unknown sampler 'tpee'; choose one of tpe, random, grid, "
+                    "gp, cmaes, qmc, nsga2")
+    assert not out.exists()

@@ -54,18 +54,22 @@ def tune_report(best: Mapping[str, Any], trials: Sequence[Any], importances: Map
                 real: pd.DataFrame | None, synthetic: pd.DataFrame | None, spec: Spec,
                 schema: Mapping[str, str]) -> str:
     chosen, default = best.get("best") or {}, best.get("default") or {}
-    summary = Section("Study", [
-        f"Study {best['study']} in {best['storage']}: generator {best['generator']}, objective "
-        f"{best['objective']} ({best['selection']}).",
-        "Trials: " + ", ".join(f"{count} {state}" for state, count in best["trials"].items()
-                               if count) + ".",
-    ] + ([f"Best trial {chosen['number']}: objective {chosen['objective']:.4f}; library "
-          f"defaults (trial {default.get('number')}): "
-          f"{default.get('objective') if default.get('objective') is None else round(default['objective'], 4)}."]
-         if chosen else ["No trial completed."]),
-        tables=[table([{"parameter": k, "best": v, "default": (default.get("params") or {}).get(k)}
-                       for k, v in (chosen.get("params") or {}).items()],
-                      caption="Hyperparameters")] if chosen else [])
+    lines = [f"Study {best['study']} in {best['storage']}: generator {best['generator']}, "
+             f"objective {best['objective']} ({best['selection']}).",
+             "Trials: " + ", ".join(f"{count} {state}" for state, count in best["trials"].items()
+                                    if count) + "."]
+    if chosen:
+        baseline = default.get("objective")
+        lines.append(f"Best trial {chosen['number']}: objective {chosen['objective']:.4f}; "
+                     f"library defaults (trial {default.get('number')}): "
+                     + (f"{baseline:.4f}." if baseline is not None else "did not complete."))
+    else:
+        lines.append("No trial completed.")
+    parameters = [{"parameter": key, "best": value,
+                   "default": (default.get("params") or {}).get(key)}
+                  for key, value in (chosen.get("params") or {}).items()]
+    summary = Section("Study", lines, tables=[table(parameters, caption="Hyperparameters")]
+                      if chosen else [])
     sections = [summary]
     if chosen:
         sections.append(Section("Metrics on the validation split", tables=[metrics_table({
