@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 
 from gentune.datasets import TrialData, load_dataset, split_dataset
@@ -39,3 +42,12 @@ def test_splits_are_disjoint() -> None:
     ids = [set(part["uid"]) for part in (splits.train, splits.validation, splits.test)]
     assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
     assert len(ids[0] | ids[1] | ids[2]) == 1151
+
+
+def test_importing_gentune_does_not_import_torch() -> None:
+    # Generators run in worker processes; the tuner's own process never needs torch.
+    probe = ("import sys, gentune, gentune.datasets, gentune.spec; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sdv')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
