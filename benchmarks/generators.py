@@ -46,12 +46,13 @@ def time_generator(name: str, limit: float, study_cache: dict) -> list[str]:
         "actg320", survival_generator=generator.survival))
     processor = study.processor
     worker = worker_for(generator.environment)
-    worker.ensure_started()
-    worker.call({"cmd": "import", "modules": ["sdv.single_table" if generator.library == "sdv"
-                                              else "synthcity.plugins"]}, timeout=300)
+    modules = ["sdv.single_table" if generator.library == "sdv" else "synthcity.plugins"]
     rows = []
     try:
         for label, params in (("defaults", generator.defaults()), ("small", small_params(generator))):
+            # A fit stopped at the limit kills the worker: warm its replacement before timing.
+            worker.ensure_started()
+            worker.call({"cmd": "import", "modules": modules}, timeout=300)
             with GeneratorSession(generator, processor.transform(study.train),
                                   processor.transformed_schema, endpoint=study.endpoint,
                                   worker=worker) as session:

@@ -139,10 +139,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
               f"[{row.ci_low:.4f}, {row.ci_high:.4f}]"
               + (f"  {row.improvement_percent:+.1f}% vs default" if row.strategy != "default"
                  else "") + ("  <- best" if row.winner else ""))
+    held_out_compound = result.verdicts[result.verdicts["measure"] == "compound"]
+    for row in held_out_compound.itertuples():
+        print(f"{row.generator:16} compound vs {row.rival:10} {row.difference:+.4f} "
+              f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}]: {row.verdict}")
     for generator, reason in result.failures.items():
         print(f"{generator}: failed: {reason}", file=sys.stderr)
     print(f"written: {result.out / 'comparison.csv'}, {result.out / 'summary.csv'}, "
-          f"{result.out / 'report.html'}")
+          f"{result.out / 'verdicts.csv'}, {result.out / 'report.html'}")
     return 1 if result.failures else 0
 
 

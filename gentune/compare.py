@@ -2,7 +2,8 @@
 
 For each generator and strategy, a study with the same budget (resumed if it exists). Each
 strategy's best configuration and the library defaults are then refitted with K seeds on
-train + validation and scored, every family, on the test split. A generator that fails is
+train + validation and scored, every family, on the test split; compound is then set against
+each single-metric strategy seed by seed (gentune.verdicts). A generator that fails is
 recorded with the reason and the others go on. Refits already scored are kept on disk, so a
 re-run only does what is missing.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from gentune.spec import Spec, load_spec
 from gentune.tuning.api import tune
 from gentune.tuning.best import atomic_write_text
 from gentune.tuning.prepare import held_out, prepare
+from gentune.verdicts import compound_verdicts, mean_interval
 from gentune.workers.session import worker_for
 
 __all__ = ["compare", "CompareResult", "summarise"]
@@ -37,6 +38,7 @@ __all__ = ["compare", "CompareResult", "summarise"]
 class CompareResult:
     comparison: pd.DataFrame
     summary: pd.DataFrame
+    verdicts: pd.DataFrame
     failures: dict[str, str]
     out: Path
 
@@ -92,15 +94,6 @@ def _refit_records(spec: Spec, generator_name: str, configs: dict[str, dict[str,
     return records
 
 
-def _interval(values: np.ndarray) -> tuple[float, float]:
-    from scipy import stats
-
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
-    return float(values.mean() - half), float(values.mean() + half)
-
-
 def summarise(comparison: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% interval per generator x strategy x measure, the change against the
     defaults, and which strategy wins each measure for each generator."""
@@ -109,7 +102,7 @@ def summarise(comparison: pd.DataFrame) -> pd.DataFrame:
     for (generator, strategy, measure), group in scores.groupby(
             ["generator", "strategy", "measure"], sort=False):
         values = group["value"].to_numpy(float)
-        low, high = _interval(values)
+        low, high = mean_interval(values)
         rows.append({"generator": generator, "strategy": strategy, "measure": measure,
                      "mean": float(values.mean()), "ci_low": low, "ci_high": high,
                      "seeds": len(values)})
@@ -157,13 +150,14 @@ def compare(spec: Spec | str | Path, generators: Sequence[str], strategies: Sequ
             failures[generator] = str(exc)
     comparison = pd.DataFrame.from_records(
         records, columns=["generator", "strategy", "seed", "measure", "kind", "value"])
-    summary = summarise(comparison)
+    summary, verdicts = summarise(comparison), compound_verdicts(comparison)
     atomic_write_text(out / "comparison.csv", comparison.to_csv(index=False))
     atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
+    atomic_write_text(out / "verdicts.csv", verdicts.to_csv(index=False))
     atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
     from gentune.report.builders import compare_report
 
     if not summary.empty:
         atomic_write_text(out / "report.html", compare_report(
-            summary, failures, f"gentune comparison: {spec.name}"))
-    return CompareResult(comparison, summary, failures, out)
+            summary, failures, f"gentune comparison: {spec.name}", verdicts))
+    return CompareResult(comparison, summary, verdicts, failures, out)

@@ -110,7 +110,10 @@ def test_compare_scores_strategies_on_held_out_data(tiny_actg: Path, tmp_path: P
     assert compound[compound["strategy"] != "default"]["winner"].sum() == 1
     table = pd.read_csv(tmp_path / "comparison.csv")
     assert len(table[(table["measure"] == "compound")]) == 3 * 2
-    assert (tmp_path / "report.html").exists()
+    verdicts = pd.read_csv(tmp_path / "verdicts.csv")
+    assert set(verdicts["rival"]) == {"fidelity"} and "compound" in set(verdicts["measure"])
+    assert set(verdicts["verdict"]) <= {"compound better", "compound worse", "no clear difference"}
+    assert "Does compound beat single-metric tuning?" in (tmp_path / "report.html").read_text()
     cached = len(list((tmp_path / "heldout").iterdir()))
     again = compare(str(tiny_actg), ["gaussian_copula"], ["fidelity", "compound"], n_trials=2,
                     seeds=2, out=tmp_path, workers=1, show_progress=False, raw_validity="off")

@@ -115,7 +115,8 @@ def release_report(manifest: Mapping[str, Any], real: pd.DataFrame, synthetic: p
     return page(f"gentune release report: {spec.name}", sections)
 
 
-def compare_report(summary: pd.DataFrame, failures: Mapping[str, str], title: str) -> str:
+def compare_report(summary: pd.DataFrame, failures: Mapping[str, str], title: str,
+                   verdicts: pd.DataFrame | None = None) -> str:
     compound = summary[summary["measure"] == "compound"]
     rows = [{"generator": r.generator, "strategy": r.strategy, "held-out compound": r.mean,
              "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
@@ -138,6 +139,15 @@ def compare_report(summary: pd.DataFrame, failures: Mapping[str, str], title: st
         Section("Improvement over defaults", figures=[f for f in [improvement_figure(chart)] if f]),
         Section("Per family", tables=[table(family_rows)]),
     ]
+    if verdicts is not None and not verdicts.empty:
+        sections.insert(1, Section("Does compound beat single-metric tuning?", [
+            "Compound minus each single-metric strategy, seed by seed (every configuration is "
+            "refitted with the same seeds), with the 95% t-interval of the mean difference; "
+            "'better' or 'worse' only when the interval excludes zero."], tables=[table([
+                {"generator": r.generator, "measure": r.measure, "rival": r.rival,
+                 "compound": r.compound_mean, "rival mean": r.rival_mean,
+                 "difference": r.difference, "95% CI": f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
+                 "verdict": r.verdict} for r in verdicts.itertuples()])]))
     if failures:
         sections.append(Section("Failures", tables=[table(
             [{"generator": name, "reason": reason} for name, reason in failures.items()])]))

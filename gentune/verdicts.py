@@ -1,0 +1,64 @@
+"""Does compound tuning beat single-metric tuning? A paired answer per generator and measure.
+
+Every configuration in a comparison is refitted with the same seeds, so strategies can be
+compared seed by seed: the difference compound - rival per seed, with its 95% t-interval.
+The verdict is "better" or "worse" only when that interval excludes zero; otherwise the
+seeds cannot tell the two apart.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SINGLE_METRIC", "compound_verdicts", "mean_interval"]
+
+SINGLE_METRIC = ("fidelity", "utility", "alignment", "privacy", "validity")
+_COLUMNS = ["generator", "measure", "rival", "seeds", "compound_mean", "rival_mean",
+            "difference", "ci_low", "ci_high", "verdict"]
+
+
+def mean_interval(values: np.ndarray) -> tuple[float, float]:
+    """95% t-interval of a mean over seeds; NaN with fewer than two values."""
+    from scipy import stats
+
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    mean = float(values.mean())
+    return mean - half, mean + half
+
+
+def _verdict(low: float, high: float) -> str:
+    if math.isnan(low):
+        return "too few seeds"
+    if low > 0:
+        return "compound better"
+    if high < 0:
+        return "compound worse"
+    return "no clear difference"
+
+
+def compound_verdicts(comparison: pd.DataFrame) -> pd.DataFrame:
+    """One row per generator x measure x single-metric rival, from ``comparison.csv``'s rows."""
+    scores = comparison[comparison["kind"] == "score"]
+    if scores.empty or "compound" not in set(scores["strategy"]):
+        return pd.DataFrame(columns=_COLUMNS)
+    wide = scores.pivot_table(index=["generator", "measure", "seed"], columns="strategy",
+                              values="value", aggfunc="first")
+    rows = []
+    for (generator, measure), block in wide.groupby(level=["generator", "measure"], sort=False):
+        for rival in (name for name in SINGLE_METRIC if name in block.columns):
+            pairs = block[["compound", rival]].dropna()
+            if pairs.empty:
+                continue
+            differences = (pairs["compound"] - pairs[rival]).to_numpy(float)
+            low, high = mean_interval(differences)
+            rows.append({"generator": generator, "measure": measure, "rival": rival,
+                         "seeds": len(pairs), "compound_mean": float(pairs["compound"].mean()),
+                         "rival_mean": float(pairs[rival].mean()),
+                         "difference": float(differences.mean()), "ci_low": low,
+                         "ci_high": high, "verdict": _verdict(low, high)})
+    return pd.DataFrame(rows, columns=_COLUMNS)
