@@ -74,6 +74,7 @@ def test_generator_contract(name: str, dataset: str, worker, request: pytest.Fix
         assert list(first.columns) == list(train.columns)
         assert first.dtypes.to_dict() == train.dtypes.to_dict()
         pd.testing.assert_frame_equal(first, again)  # the same seed gives the same sample
+        assert not first.equals(session.sample(50, seed=12))  # another seed, other rows
         generated, valid, _ = generate_valid(session, study, 80, seed=5)
         assert list(valid.columns) == list(study.splits.train.columns)
         assert len(valid) == 80

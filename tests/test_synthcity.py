@@ -83,5 +83,6 @@ def test_synthcity_contract(name: str, dataset: str, worker, request) -> None:
         assert list(first.columns) == list(train.columns)
         assert first.dtypes.to_dict() == train.dtypes.to_dict()
         pd.testing.assert_frame_equal(first, again)  # seeded generation is reproducible
+        assert not first.equals(session.sample(40, seed=12))  # another seed, other rows
         _, valid, _ = generate_valid(session, study, 60, seed=5)
         assert len(valid) == 60 and processor.violations(valid)["any"] == 0.0

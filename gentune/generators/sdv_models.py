@@ -90,6 +90,9 @@ class _SDVGenerator(Generator):
             raise RuntimeError(f"{self.name} is not fitted yet; call 'fit' first")
         seed_everything(seed)
         self._synthesizer.reset_sampling()
+        # SDV seeds every sampling run with one fixed number, so without this every seed would
+        # give the same rows (refits over seeds, resampling of rejected rows, release redraws).
+        self._synthesizer._set_random_state(seed)
         return self._synthesizer.sample(n)[_TABLE]
 
 
