@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gentune.errors import GentuneError
+from gentune.tuning.search import RAW_VALIDITY
 
 __all__ = ["main"]
 
@@ -224,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--memory-limit", type=float, help="MiB a trial's worker may use")
     tune.add_argument("--invalid-rows", choices=("refuse", "drop", "keep"),
                       help="what to do with real rows that break a rule (default: the spec's)")
-    tune.add_argument("--raw-validity", choices=("default", "every", "off"), default="default",
+    tune.add_argument("--raw-validity", choices=RAW_VALIDITY, default="default",
                       help="also fit without pre-processing to measure raw rule violations: "
                            "in the default trial (default), every trial, or never")
     tune.add_argument("--out", default="runs/gentune", help="output folder (default runs/gentune)")

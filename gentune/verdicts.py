@@ -13,9 +13,10 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["SINGLE_METRIC", "compound_verdicts", "mean_interval"]
+from gentune.metrics.base import FAMILIES
 
-SINGLE_METRIC = ("fidelity", "utility", "alignment", "privacy", "validity")
+__all__ = ["compound_verdicts", "mean_interval"]
+
 _COLUMNS = ["generator", "measure", "rival", "seeds", "compound_mean", "rival_mean",
             "difference", "ci_low", "ci_high", "verdict"]
 
@@ -50,7 +51,7 @@ def compound_verdicts(comparison: pd.DataFrame) -> pd.DataFrame:
                               values="value", aggfunc="first")
     rows = []
     for (generator, measure), block in wide.groupby(level=["generator", "measure"], sort=False):
-        for rival in (name for name in SINGLE_METRIC if name in block.columns):
+        for rival in (name for name in FAMILIES if name in block.columns):
             pairs = block[["compound", rival]].dropna()
             if pairs.empty:
                 continue

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from gentune.metrics.base import FAMILIES
 from gentune.report.figures import (
     alignment_figure, correlation_figure, history_figure, importance_figure,
     improvement_figure, km_figure, marginals_figure,
@@ -122,8 +123,7 @@ def compare_report(summary: pd.DataFrame, failures: Mapping[str, str], title: st
              "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
              "vs default (%)": r.improvement_percent, "best for generator": r.winner}
             for r in compound.itertuples()]
-    families = summary[summary["measure"].isin(["fidelity", "utility", "alignment", "privacy",
-                                                "validity"])]
+    families = summary[summary["measure"].isin(FAMILIES)]
     family_rows = [{"generator": r.generator, "strategy": r.strategy, "measure": r.measure,
                     "mean": r.mean, "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
                     "vs default (%)": r.improvement_percent, "best": r.winner}

@@ -18,7 +18,7 @@ from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage
 from gentune.tuning.loop import run_trials
 from gentune.tuning.prepare import prepare
 from gentune.tuning.progress import Progress
-from gentune.tuning.search import PRUNERS, SAMPLERS, grid_points
+from gentune.tuning.search import check_search, grid_points
 from gentune.tuning.storage import is_shared, open_storage, redact
 from gentune.tuning.study import budget_state, ensure_slots, recover_orphans
 from gentune.tuning.workers import LocalWorkers
@@ -85,10 +85,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
                            f"task is a classification target; use task: {{endpoint: NAME}}")
     prepared = prepare(spec, invalid_rows, seed=seed, survival_generator=survival)
     strategy = make_strategy(objective, spec.settings.weights)
-    for label, value, allowed in (("sampler", sampler, SAMPLERS), ("pruner", pruner, PRUNERS),
-                                  ("raw_validity", raw_validity, ("default", "every", "off"))):
-        if value not in allowed:
-            raise GentuneError(f"unknown {label} '{value}'; choose one of {', '.join(allowed)}")
+    check_search(sampler, pruner, raw_validity, strategy.multi_objective)
     out = Path(out)
     store = open_storage(storage, out) if storage else None  # a bad URL fails before any output
     out.mkdir(parents=True, exist_ok=True)

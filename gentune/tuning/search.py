@@ -9,16 +9,18 @@ studies, so a Pareto study trains every trial to its end.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gentune.errors import SpecError
 
-__all__ = ["SAMPLERS", "PRUNERS", "make_sampler", "make_pruner", "epoch_checkpoints",
+__all__ = ["SAMPLERS", "PRUNERS", "RAW_VALIDITY", "check_search", "make_sampler", "make_pruner",
+           "epoch_checkpoints",
            "grid_points"]
 
 SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
 PRUNERS = ("sha", "hyperband", "none")
+RAW_VALIDITY = ("default", "every", "off")  # which trials also fit the untransformed data
 REDUCTION_FACTOR = 3
 
 
@@ -61,15 +63,31 @@ def grid_points(distributions: Mapping[str, Any], seed: int, count: int) -> list
     return [dict(zip(names, point)) for point in chosen]
 
 
+def _require(label: str, name: str, allowed: Sequence[str]) -> None:
+    if name not in allowed:
+        raise SpecError(f"unknown {label} '{name}'; choose one of {', '.join(allowed)}")
+
+
+def _check_sampler(name: str, multi_objective: bool) -> None:
+    _require("sampler", name, SAMPLERS)
+    if multi_objective and name in ("gp", "cmaes", "grid"):
+        raise SpecError(f"the sampler '{name}' does not support the pareto objective; use tpe, "
+                        f"nsga2, random or qmc")
+
+
+def check_search(sampler: str, pruner: str, raw_validity: str = "default",
+                 multi_objective: bool = False) -> None:
+    """Refuse an unknown name or a sampler the objective cannot use, before any file exists."""
+    _check_sampler(sampler, multi_objective)
+    _require("pruner", pruner, PRUNERS)
+    _require("raw_validity", raw_validity, RAW_VALIDITY)
+
+
 def make_sampler(name: str, seed: int, distributions: Mapping[str, Any], n_trials: int,
                  multi_objective: bool = False) -> Any:
     import optuna.samplers as samplers
 
-    if name not in SAMPLERS:
-        raise SpecError(f"unknown sampler '{name}'; choose one of {', '.join(SAMPLERS)}")
-    if multi_objective and name in ("gp", "cmaes", "grid"):
-        raise SpecError(f"the sampler '{name}' does not support the pareto objective; use tpe, "
-                        f"nsga2, random or qmc")
+    _check_sampler(name, multi_objective)
     startup = max(3, min(10, n_trials // 3))  # small budgets leave the random phase early
     if name == "tpe":
         return samplers.TPESampler(seed=seed, n_startup_trials=startup)
@@ -100,8 +118,7 @@ def epoch_checkpoints(min_epochs: int, max_epochs: int) -> tuple[int, ...]:
 def make_pruner(name: str, min_epochs: int, max_epochs: int) -> Any:
     import optuna.pruners as pruners
 
-    if name not in PRUNERS:
-        raise SpecError(f"unknown pruner '{name}'; choose one of {', '.join(PRUNERS)}")
+    _require("pruner", name, PRUNERS)
     if name == "none":
         return pruners.NopPruner()
     if name == "hyperband":
