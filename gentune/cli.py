@@ -13,6 +13,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 from pathlib import Path
 
 from gentune.errors import GentuneError
@@ -196,8 +197,15 @@ def cmd_ablation(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line like every other bad input (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"gentune: error: {message}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gentune", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="gentune", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks and warnings")
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -164,3 +164,13 @@ def test_unknown_sampler_writes_nothing(tmp_path: Path) -> None:
     assert line == ("gentune: error: unknown sampler 'tpee'; choose one of tpe, random, grid, "
                     "gp, cmaes, qmc, nsga2")
     assert not out.exists()
+
+
+def test_a_usage_mistake_is_one_line_naming_the_option(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    line = one_line_error(gentune("tune", "--dataset", "gbsg2", "--raw-validity", "sometimes",
+                                  "--out", str(out)))
+    assert line.startswith("gentune: error: argument --raw-validity: invalid choice: "
+                           "'sometimes'")
+    assert line.endswith("see 'gentune tune --help'")
+    assert not out.exists()
