@@ -107,6 +107,8 @@ def test_two_local_workers_share_one_study(tiny_actg, tmp_path, fake_generators)
     # Real-data values (TRTR, Hreal's candidate scores, KM curves) are shared via the study.
     shared = study.user_attrs["gentune_real_cache"]
     assert {"trtr@validation", "alignment:4:0@validation"} <= set(shared)
+    # ... and computed once, before the workers start: no trial recomputes any of them.
+    assert [t.user_attrs["real_cache_misses"] for t in trials] == [0] * 6
 
 
 def test_local_workers_that_cannot_start_are_reported_not_restarted_forever(
