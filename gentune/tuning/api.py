@@ -106,8 +106,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         points = grid_points(engine.distributions, seed, n_trials) if sampler == "grid" else None
         ensure_slots(study, n_trials, engine.generator.defaults(), points)
         engine.load_cache(study)
-        if engine.runner.warm_real_cache():  # once per study, before any worker starts
-            engine.store_cache(study)
+        engine.warm_cache(study)
         deadline = time.monotonic() + timeout if timeout else None
         progress = Progress(study, n_trials, strategy, enabled=show_progress)
         try:

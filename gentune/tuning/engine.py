@@ -128,6 +128,14 @@ class Engine:
     def load_cache(self, study: optuna.Study) -> None:
         self.prepared.context.cache.values.update(study.user_attrs.get(CACHE_KEY) or {})
 
+    def warm_cache(self, study: optuna.Study) -> None:
+        """Fill and store the real-data cache once per study, before any worker starts.
+
+        A study that already holds a cache was warmed by an earlier call (or filled by its
+        trials): scoring the real rows again on every resume would only repeat that work."""
+        if not study.user_attrs.get(CACHE_KEY) and self.runner.warm_real_cache():
+            self.store_cache(study)
+
     def store_cache(self, study: optuna.Study) -> None:
         """Share real-data values with every worker (and later runs) through the study."""
         values = self.prepared.context.cache.values
