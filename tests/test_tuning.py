@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import optuna
@@ -96,13 +97,16 @@ def test_a_study_of_another_generator_is_not_resumed_by_mistake(tiny_actg, tmp_p
 
 
 def test_two_local_workers_share_one_study(tiny_actg, tmp_path, fake_generators) -> None:
-    result = tune(str(tiny_actg), generator="fake_copy", n_trials=6, out=tmp_path, workers=2,
+    # fake_slow fits for 3 s: long enough for the second worker to start and take trials.
+    result = tune(str(tiny_actg), generator="fake_slow", n_trials=6, out=tmp_path, workers=2,
                   show_progress=False, raw_validity="off", extra_paths=fake_generators)
     study = load(tmp_path, result.study_name)
     trials = study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
     assert sorted(t.user_attrs["slot"] for t in trials) == list(range(6))  # none twice
-    assert len({t.user_attrs["worker"]["pid"] for t in trials}) == 2
+    # The calling process is one of the two workers; one more process was started.
+    pids = {t.user_attrs["worker"]["pid"] for t in trials}
+    assert len(pids) == 2 and os.getpid() in pids
     assert len({t.params["noise"] for t in trials}) == 6  # workers do not draw the same points
     # Real-data values (TRTR, Hreal's candidate scores, KM curves) are shared via the study.
     shared = study.user_attrs["gentune_real_cache"]
@@ -115,26 +119,43 @@ def test_local_workers_that_cannot_start_are_reported_not_restarted_forever(
         tiny_actg, tmp_path, fake_generators, monkeypatch) -> None:
     from gentune.errors import GentuneError
 
-    monkeypatch.setenv("GENTUNE_SYNTHCITY_PYTHON", "/nonexistent/python")  # harmless here
-    monkeypatch.setattr("gentune.tuning.workers.sys.executable", "/bin/false")
+    from gentune.tuning.workers import LocalWorkers
+
+    monkeypatch.setattr(LocalWorkers, "python", "/bin/false")
     with pytest.raises(GentuneError, match="local workers keep exiting"):
-        tune(str(tiny_actg), generator="fake_copy", n_trials=2, out=tmp_path, workers=2,
+        tune(str(tiny_actg), generator="fake_slow", n_trials=6, out=tmp_path, workers=2,
              show_progress=False, raw_validity="off", extra_paths=fake_generators)
+    # This process, itself a worker, stopped after its current trial; the rest stay queued.
+    states = [t.state for t in load(tmp_path, "tiny-actg320-fake_slow-compound").trials]
+    assert states.count(TrialState.COMPLETE) < 6 and TrialState.WAITING in states
 
 
 def test_poor_trials_are_pruned_at_a_checkpoint(tiny_actg, tmp_path, fake_generators) -> None:
     result = tune(str(tiny_actg), generator="fake_epochs", n_trials=8, out=tmp_path, workers=1,
-                  sampler="grid", show_progress=False, raw_validity="off",
+                  sampler="random", show_progress=False, raw_validity="off",
                   extra_paths=fake_generators)
     trials = load(tmp_path, result.study_name).trials
+    # Pruning spends epochs as its budget: every trial is set to the top of the range (27).
+    assert {t.params["epochs"] for t in trials} == {27}
     assert trials[0].state == TrialState.COMPLETE and set(trials[0].intermediate_values) == {3, 9}
-    junk = [t for t in trials[1:] if t.params["quality"] < 0.5 and t.params["epochs"] > 3]
-    assert junk, "the grid should hold junk trials with checkpoints"
+    # Junk rows score below any real sample, so junk behind a good trial stops at the first rung.
+    first_good = next(t.number for t in trials if t.params["quality"] >= 0.5)
+    junk = [t for t in trials[first_good + 1:] if t.params["quality"] < 0.5]
+    assert junk, "the seeded draws should hold junk trials after a good one"
     for trial in junk:
         assert trial.state == TrialState.PRUNED
         assert trial.user_attrs["pruned_at_epoch"] == 3 and list(trial.intermediate_values) == [3]
     assert result.best["trials"]["pruned"] == len([t for t in trials
                                                    if t.state == TrialState.PRUNED])
+
+
+def test_without_pruning_epochs_are_searched(tiny_actg, tmp_path, fake_generators) -> None:
+    result = tune(str(tiny_actg), generator="fake_epochs", n_trials=4, out=tmp_path, workers=1,
+                  sampler="random", pruner="none", show_progress=False, raw_validity="off",
+                  extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    assert len({t.params["epochs"] for t in trials}) > 1
+    assert all(t.state == TrialState.COMPLETE and not t.intermediate_values for t in trials)
 
 
 def test_pareto_trains_every_trial_to_the_end(tiny_actg, tmp_path, fake_generators) -> None:
@@ -151,4 +172,5 @@ def test_workers_do_not_oversubscribe_threads(tiny_actg, tmp_path, fake_generato
     result = tune(str(tiny_actg), generator="fake_copy", n_trials=4, out=tmp_path, workers=2,
                   show_progress=False, raw_validity="off", extra_paths=fake_generators)
     for trial in load(tmp_path, result.study_name).trials:
-        assert trial.user_attrs["worker_threads"] == {"omp": "1", "torch": 1}
+        # The generator's process and the scoring process (the caller's included) alike.
+        assert trial.user_attrs["worker_threads"] == {"omp": "1", "torch": 1, "scoring": 1}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,8 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     ``n_trials`` is the total the study should hold: re-running with a larger number adds
     only the missing trials. ``timeout`` bounds this call's wall time; unfinished trials stay
     queued for the next run. ``workers`` local processes share the study (default: one per
-    core, at most two); each generator trains with ``threads`` torch/BLAS threads. One thread
+    core, at most two), this one among them; each trains and scores with ``threads``
+    torch/BLAS threads. One thread
     per worker is the default: on a loaded machine a two-thread fit was measured 28x slower
     (OpenMP threads spin while they wait), a one-thread fit was not slowed at all.
     """
@@ -109,18 +111,22 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         engine.warm_cache(study)
         deadline = time.monotonic() + timeout if timeout else None
         progress = Progress(study, n_trials, strategy, enabled=show_progress)
+        def done(_: Any) -> None:
+            engine.store_cache(study)
+            progress.update()
+
+        def run_here(stop: threading.Event | None = None) -> None:
+            run_trials(study, store, engine.run, deadline=deadline, on_done=done, stop=stop)
+
         try:
             if workers == 1:
-                def done(_: Any) -> None:
-                    engine.store_cache(study)
-                    progress.update()
-
-                run_trials(study, store, engine.run, deadline=deadline, on_done=done)
+                run_here()
             else:
-                engine.close()  # the local workers bring their own engines
-                with LocalWorkers(workers, name, storage or str(out / "study.journal"), out,
-                                  threads, extra_paths) as pool:
-                    pool.wait(study, store, deadline, progress)
+                # This process is one of the workers: its engine and warm generator process
+                # are ready, so only the other workers - 1 pay the start-up.
+                with LocalWorkers(workers - 1, name, storage or str(out / "study.journal"),
+                                  out, threads, extra_paths) as pool:
+                    pool.run_beside(run_here, study, store, deadline, progress)
         finally:
             progress.close()
     states = budget_state(study)

@@ -21,7 +21,9 @@ from gentune.generators import GENERATORS, get_generator, register
 from gentune.metrics import make_strategy
 from gentune.spec import Spec, load_spec
 from gentune.tuning.prepare import PreparedStudy, prepare
-from gentune.tuning.search import epoch_checkpoints, make_pruner, make_sampler
+from gentune.tuning.search import (
+    epoch_checkpoints, epochs_as_budget, first_rung, make_pruner, make_sampler,
+)
 from gentune.tuning.study import CACHE_KEY, load_or_create_study
 from gentune.tuning.trial import TrialRunner, TrialSettings
 from gentune.workers.session import GeneratorSession
@@ -80,15 +82,15 @@ class Engine:
                                f"study was started with (SHA-256 {config.data_sha256[:12]}...); "
                                f"a study must run on one dataset")
         self.strategy = make_strategy(config.objective, config.weights or self.spec.settings.weights)
-        distributions = self.generator.search_space()
-        self.distributions = distributions
-        epochs = distributions.get(self.generator.epochs_param or "")
-        # The first rung is the smallest budget the space allows: fewer epochs say too
-        # little about the final quality to prune on.
-        self.min_epochs = max(1, int(epochs.low)) if epochs is not None else 1
+        space = self.generator.search_space()
+        epochs = space.get(self.generator.epochs_param or "")
         self.max_epochs = int(epochs.high) if epochs is not None else 1
-        checkpoints = epoch_checkpoints(self.min_epochs, self.max_epochs) \
-            if epochs is not None and config.pruner != "none" else ()
+        self.min_epochs = first_rung(int(epochs.low), self.max_epochs) if epochs is not None else 1
+        self.prunes = (epochs is not None and config.pruner != "none"
+                       and not self.strategy.multi_objective)
+        self.distributions = epochs_as_budget(space, self.generator.epochs_param) \
+            if self.prunes else space
+        checkpoints = epoch_checkpoints(self.min_epochs, self.max_epochs) if self.prunes else ()
         work_dir.mkdir(parents=True, exist_ok=True)
         pid = os.getpid()
         processor = self.prepared.processor
@@ -106,7 +108,7 @@ class Engine:
                 extra_paths=extra_paths, log_path=work_dir / "logs" / f"worker-{pid}-raw.log")
         self.runner = TrialRunner(self.prepared, self.generator, self.session, self.strategy,
                                   TrialSettings(config.seed, checkpoints, config.raw_validity),
-                                  self.raw_session)
+                                  self.raw_session, self.distributions)
 
     def open_study(self, storage: Any, name: str, create: bool) -> optuna.Study:
         # A joining worker seeds its sampler apart from the others: with equal seeds, two
@@ -114,7 +116,7 @@ class Engine:
         seed = self.config.seed if create else self.config.seed + 1 + os.getpid() % 100_000
         sampler = make_sampler(self.config.sampler, seed, self.distributions,
                                self.config.n_trials, self.strategy.multi_objective)
-        pruner = make_pruner(self.config.pruner if not self.strategy.multi_objective else "none",
+        pruner = make_pruner(self.config.pruner if self.prunes else "none",
                              self.min_epochs, self.max_epochs)
         if not create:
             try:

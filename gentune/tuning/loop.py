@@ -61,11 +61,12 @@ def _heartbeat(storage: Any, trial_id: int, enabled: bool) -> Iterator[None]:
 def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Trial], list[float]],
                deadline: float | None = None, wait_for_others: bool = True,
                on_done: Callable[[optuna.trial.FrozenTrial], None] | None = None,
-               poll_seconds: float = 1.0) -> int:
-    """Run waiting trials until none is left (or ``deadline``); returns how many ran here."""
+               poll_seconds: float = 1.0, stop: threading.Event | None = None) -> int:
+    """Run waiting trials until none is left (or ``deadline``, or ``stop`` is set between
+    trials); returns how many ran here."""
     heartbeat = _heartbeat_enabled(storage)
     ran = 0
-    while deadline is None or time.monotonic() < deadline:
+    while (deadline is None or time.monotonic() < deadline) and not (stop and stop.is_set()):
         if heartbeat:
             optuna.storages.fail_stale_trials(study)
         trial = pop_waiting_trial(study, storage)

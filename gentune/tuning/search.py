@@ -4,6 +4,12 @@ Samplers: ``tpe`` (default), ``random``, ``grid``, ``gp``, ``cmaes``, ``qmc``, a
 for the Pareto objective. Pruning is successive halving over training epochs (``sha``,
 default), ``hyperband``, or ``none``; Optuna's pruners do not apply to multi-objective
 studies, so a Pareto study trains every trial to its end.
+
+Where a study prunes, the epoch count is the budget the pruner hands out rather than a
+searched hyperparameter (as in Hyperband): every trial is set to the top of the space's
+epoch range and the rungs decide how much of it it gets. Searched as well, epochs would be
+read by the sampler through the pruner's verdicts: long configurations are the ones stopped
+early, so TPE would learn to propose short ones.
 """
 
 from __future__ import annotations
@@ -15,8 +21,7 @@ from typing import Any
 from gentune.errors import SpecError
 
 __all__ = ["SAMPLERS", "PRUNERS", "RAW_VALIDITY", "check_search", "make_sampler", "make_pruner",
-           "epoch_checkpoints",
-           "grid_points"]
+           "epoch_checkpoints", "epochs_as_budget", "first_rung", "grid_points"]
 
 SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
 PRUNERS = ("sha", "hyperband", "none")
@@ -106,13 +111,30 @@ def make_sampler(name: str, seed: int, distributions: Mapping[str, Any], n_trial
     return samplers.NSGAIISampler(seed=seed)
 
 
+def first_rung(low: int, high: int) -> int:
+    """A ninth of the budget, so trials report after 1/9 and 1/3 of it, and never fewer
+    epochs than the space allows: a GAN's score after 30 of 600 epochs was measured to say
+    little about its score at the end (benchmarks/RESULTS.md, time to quality)."""
+    return max(1, low, math.ceil(high / REDUCTION_FACTOR ** 2))
+
+
 def epoch_checkpoints(min_epochs: int, max_epochs: int) -> tuple[int, ...]:
-    """Rungs of successive halving: min_epochs x 3^k below the largest budget."""
+    """Rungs of successive halving: min_epochs x 3^k below the largest budget (the rungs
+    Optuna's pruners use with ``min_resource=min_epochs``, so every report meets one)."""
     rungs, epoch = [], max(1, min_epochs)
     while epoch < max_epochs:
         rungs.append(epoch)
         epoch *= REDUCTION_FACTOR
     return tuple(rungs)
+
+
+def epochs_as_budget(distributions: Mapping[str, Any], epochs_param: str) -> dict[str, Any]:
+    """The space of a pruned study: ``epochs_param`` fixed at the top of its range."""
+    from optuna.distributions import IntDistribution
+
+    epochs = distributions[epochs_param]
+    return {**distributions,
+            epochs_param: IntDistribution(epochs.high, epochs.high, log=epochs.log)}
 
 
 def make_pruner(name: str, min_epochs: int, max_epochs: int) -> Any:

@@ -31,6 +31,13 @@ class TrialSettings:
     raw_validity: str = "default"  # measure raw (unprocessed) validity: default | every | off
 
 
+def _scoring_threads() -> int | None:
+    """The most threads a BLAS/OpenMP pool of this (scoring) process may use now."""
+    from threadpoolctl import threadpool_info
+
+    return max((pool["num_threads"] for pool in threadpool_info()), default=None)
+
+
 def generate_valid(session: GeneratorSession, study: PreparedStudy, n: int, seed: int,
                    processor: Any = None, exclude: set[str] | None = None
                    ) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
@@ -55,11 +62,12 @@ class TrialRunner:
 
     def __init__(self, study: PreparedStudy, generator: Generator, session: GeneratorSession,
                  strategy: Strategy, settings: TrialSettings,
-                 raw_session: GeneratorSession | None = None) -> None:
+                 raw_session: GeneratorSession | None = None,
+                 distributions: dict[str, Any] | None = None) -> None:
         self.study, self.generator, self.session = study, generator, session
         self.raw_session = raw_session
         self.strategy, self.settings = strategy, settings
-        self.distributions = generator.search_space()
+        self.distributions = distributions or generator.search_space()
         self.suite = MetricSuite()
         self.checkpoint_suite = MetricSuite(families=strategy.families, cheap_only=True)
         self.last_sample: pd.DataFrame | None = None  # the valid rows of the last scored trial
@@ -107,7 +115,8 @@ class TrialRunner:
                             if use_checkpoints and epoch < int(params[self.generator.epochs_param]))
         fit = self.session.fit(params, seed, checkpoints, on_checkpoint,
                                min(CHECKPOINT_ROWS, len(self.study.train)))
-        trial.set_user_attr("worker_threads", self.session.thread_counts())
+        trial.set_user_attr("worker_threads", {**self.session.thread_counts(),
+                                               "scoring": _scoring_threads()})
         trial.set_user_attr("fit_seconds", fit.seconds)
         trial.set_user_attr("checkpoint_seconds", checkpoint_seconds)
         if fit.pruned_at is not None:

@@ -1,8 +1,9 @@
 """Several local worker processes on one study (``gentune tune --workers K``).
 
-Each process is a ``gentune worker`` on the same storage with its share of the cores
-(torch and BLAS threads limited so K workers do not oversubscribe them). The coordinator
-shows progress, and when a worker dies it re-queues that worker's trial and starts another.
+The ``gentune tune`` process runs trials itself, beside K - 1 ``gentune worker`` processes on
+the same storage; every one of them has its share of the cores (torch and BLAS threads
+limited so K workers do not oversubscribe them). A watcher thread shows progress, and when
+a worker dies it re-queues that worker's trial and starts another.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,8 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 
 
 class LocalWorkers:
+    python = sys.executable  # the interpreter a worker process runs
+
     def __init__(self, count: int, study_name: str, storage: str, out: Path, threads: int,
                  extra_paths: tuple[str, ...] = ()) -> None:
         self.count, self.study_name, self.storage = count, study_name, storage
@@ -43,7 +48,7 @@ class LocalWorkers:
         log_dir.mkdir(parents=True, exist_ok=True)
         path = log_dir / f"tune-worker-{index}.log"
         log = path.open("ab")
-        command = [sys.executable, "-m", "gentune.cli", "worker", "--study", self.study_name,
+        command = [self.python, "-m", "gentune.cli", "worker", "--study", self.study_name,
                    "--out", str(self.out), "--threads", str(self.threads), "--quiet"]
         for extra in self.extra_paths:
             command += ["--extra-path", extra]
@@ -70,8 +75,41 @@ class LocalWorkers:
         self.processes = [self._spawn(index) for index in range(self.count)]
         return self
 
-    def wait(self, study: Any, storage: Any, deadline: float | None, progress: Progress) -> None:
-        while True:
+    def run_beside(self, work: Callable[[threading.Event], None], study: Any, storage: Any,
+                   deadline: float | None, progress: Progress) -> None:
+        """Run ``work`` (this process's own trials) while a thread watches the workers.
+
+        Returns when both are done. If the watcher gives up (workers keep exiting), the event
+        given to ``work`` is set, so it stops after its current trial, and the error is raised
+        here."""
+        from threadpoolctl import threadpool_limits
+
+        errors: list[BaseException] = []
+        failed, stop = threading.Event(), threading.Event()
+
+        def watch() -> None:
+            try:
+                self.wait(study, storage, deadline, progress, stop)
+            except BaseException as exc:  # re-raised below, in the calling thread
+                errors.append(exc)
+                failed.set()
+
+        watcher = threading.Thread(target=watch, name="gentune-workers", daemon=True)
+        watcher.start()
+        try:
+            # The metrics computed here get the same share of the cores as a worker's.
+            with threadpool_limits(limits=self.threads):
+                work(failed)
+            watcher.join()
+        finally:
+            stop.set()
+            watcher.join()
+        if errors:
+            raise errors[0]
+
+    def wait(self, study: Any, storage: Any, deadline: float | None, progress: Progress,
+             stop: threading.Event | None = None) -> None:
+        while stop is None or not stop.is_set():
             progress.update()
             if deadline is not None and time.monotonic() > deadline:
                 self.stop()
