@@ -66,9 +66,9 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     only the missing trials. ``timeout`` bounds this call's wall time; unfinished trials stay
     queued for the next run. ``workers`` local processes share the study (default: one per
     core, at most two), this one among them; each trains and scores with ``threads``
-    torch/BLAS threads. One thread
-    per worker is the default: on a loaded machine a two-thread fit was measured 28x slower
-    (OpenMP threads spin while they wait), a one-thread fit was not slowed at all.
+    torch/BLAS threads. One thread per worker is the default: on a loaded machine a
+    two-thread fit was measured 28x slower (OpenMP threads spin while they wait), a
+    one-thread fit was not slowed at all.
     """
     if n_trials < 1:
         raise GentuneError(f"n_trials must be at least 1, got {n_trials}")
@@ -111,6 +111,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         engine.warm_cache(study)
         deadline = time.monotonic() + timeout if timeout else None
         progress = Progress(study, n_trials, strategy, enabled=show_progress)
+
         def done(_: Any) -> None:
             engine.store_cache(study)
             progress.update()

@@ -62,12 +62,12 @@ class TrialRunner:
 
     def __init__(self, study: PreparedStudy, generator: Generator, session: GeneratorSession,
                  strategy: Strategy, settings: TrialSettings,
-                 raw_session: GeneratorSession | None = None,
-                 distributions: dict[str, Any] | None = None) -> None:
+                 raw_session: GeneratorSession | None,
+                 distributions: dict[str, Any]) -> None:
         self.study, self.generator, self.session = study, generator, session
         self.raw_session = raw_session
         self.strategy, self.settings = strategy, settings
-        self.distributions = distributions or generator.search_space()
+        self.distributions = distributions  # the study's: epochs fixed where it prunes
         self.suite = MetricSuite()
         self.checkpoint_suite = MetricSuite(families=strategy.families, cheap_only=True)
         self.last_sample: pd.DataFrame | None = None  # the valid rows of the last scored trial
@@ -110,9 +110,10 @@ class TrialRunner:
             checkpoint_seconds += time.perf_counter() - begun
             return not trial.should_prune()
 
-        use_checkpoints = self.generator.epochs_param and not self.strategy.multi_objective
+        # The engine gives checkpoints only to a study that prunes (an epoch-based generator,
+        # one objective); the default trial may train fewer epochs than the last rung.
         checkpoints = tuple(epoch for epoch in self.settings.checkpoints
-                            if use_checkpoints and epoch < int(params[self.generator.epochs_param]))
+                            if epoch < int(params[self.generator.epochs_param]))
         fit = self.session.fit(params, seed, checkpoints, on_checkpoint,
                                min(CHECKPOINT_ROWS, len(self.study.train)))
         trial.set_user_attr("worker_threads", {**self.session.thread_counts(),
