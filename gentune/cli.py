@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from typing import NoReturn
@@ -58,8 +59,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     storage = args.storage or os.environ.get("GENTUNE_STORAGE")
     if not storage:
         raise GentuneError("give --storage URL (or set GENTUNE_STORAGE) to join a study")
+    timeout = args.timeout
+    if timeout is not None:  # counted from this process's start: its imports spend it too
+        import psutil
+
+        timeout -= time.time() - psutil.Process().create_time()
     ran = join_study(args.study, storage, Path(args.out), threads=args.threads,
-                     timeout=args.timeout, data_path=args.data,
+                     timeout=timeout, data_path=args.data,
                      extra_paths=tuple(args.extra_path or ()))
     if not args.quiet:
         print(f"worker finished: ran {ran} trial(s) of study '{args.study}'")
@@ -216,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="fidelity | utility | alignment | privacy | validity | compound | "
                            "geometric | worst | pareto (default: compound)")
     tune.add_argument("--trials", type=int, default=20, help="total trials (default 20)")
-    tune.add_argument("--timeout", type=float, help="stop starting trials after S seconds")
+    tune.add_argument("--timeout", type=float, help="start no trial after S seconds (running trials finish)")
     tune.add_argument("--sampler", default="tpe",
                       help="tpe | random | grid | gp | cmaes | qmc | nsga2 (default tpe)")
     tune.add_argument("--pruner", default="sha", help="sha | hyperband | none (default sha)")
@@ -246,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--out", default="runs/worker", help="folder for logs and scratch")
     worker.add_argument("--threads", type=int, default=1,
                         help="torch/BLAS threads for the generator (default 1)")
-    worker.add_argument("--timeout", type=float)
+    worker.add_argument("--timeout", type=float,
+                        help="start no trial after S seconds (the running one finishes)")
     worker.add_argument("--data", help="where this machine keeps the study's data file")
     worker.add_argument("--extra-path", action="append", help=argparse.SUPPRESS)
     worker.add_argument("--quiet", action="store_true")

@@ -174,3 +174,11 @@ def test_a_usage_mistake_is_one_line_naming_the_option(tmp_path: Path) -> None:
                            "'sometimes'")
     assert line.endswith("see 'gentune tune --help'")
     assert not out.exists()
+
+
+def test_a_timeout_that_is_not_positive_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    line = one_line_error(gentune("tune", "--dataset", "gbsg2", "--generator", "gaussian_copula",
+                                  "--timeout", "0", "--out", str(out)))
+    assert line == "gentune: error: timeout must be a positive number of seconds, got 0.0"
+    assert not out.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import optuna
@@ -168,9 +169,31 @@ def test_pareto_trains_every_trial_to_the_end(tiny_actg, tmp_path, fake_generato
     assert result.best["selection"] == "Pareto front member with the highest weighted mean"
 
 
-def test_workers_do_not_oversubscribe_threads(tiny_actg, tmp_path, fake_generators) -> None:
-    result = tune(str(tiny_actg), generator="fake_copy", n_trials=4, out=tmp_path, workers=2,
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_do_not_oversubscribe_threads(tiny_actg, tmp_path, fake_generators,
+                                              workers: int) -> None:
+    result = tune(str(tiny_actg), generator="fake_copy", n_trials=4, out=tmp_path, workers=workers,
                   show_progress=False, raw_validity="off", extra_paths=fake_generators)
     for trial in load(tmp_path, result.study_name).trials:
         # The generator's process and the scoring process (the caller's included) alike.
         assert trial.user_attrs["worker_threads"] == {"omp": "1", "torch": 1, "scoring": 1}
+
+
+def test_at_the_timeout_every_worker_finishes_its_trial_and_starts_no_other(
+        tiny_actg, tmp_path, fake_generators) -> None:
+    # fake_slow fits for 3 s; the other worker takes a few seconds to start, then runs trials
+    # beside this process. At the deadline both are most likely in the middle of one.
+    timeout = 14.0
+    started = time.time()
+    result = tune(str(tiny_actg), generator="fake_slow", n_trials=30, timeout=timeout,
+                  out=tmp_path, workers=2, show_progress=False, raw_validity="off",
+                  extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    states = [t.state for t in trials]
+    # Nothing was stopped half-way (a stopped trial is recorded as failed and queued again).
+    assert TrialState.FAIL not in states and TrialState.RUNNING not in states
+    assert states.count(TrialState.WAITING) > 0 and len(trials) == 30
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert {t.user_attrs["worker"]["pid"] for t in complete} - {os.getpid()}  # the other one's
+    # No trial started after the deadline, in either process.
+    assert max(t.datetime_start.timestamp() for t in complete) <= started + timeout + 1.0

@@ -63,15 +63,19 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     """Tune ``generator`` on the spec's data; resume the study if it exists.
 
     ``n_trials`` is the total the study should hold: re-running with a larger number adds
-    only the missing trials. ``timeout`` bounds this call's wall time; unfinished trials stay
-    queued for the next run. ``workers`` local processes share the study (default: one per
-    core, at most two), this one among them; each trains and scores with ``threads``
-    torch/BLAS threads. One thread per worker is the default: on a loaded machine a
-    two-thread fit was measured 28x slower (OpenMP threads spin while they wait), a
-    one-thread fit was not slowed at all.
+    only the missing trials. No trial starts after ``timeout`` seconds (the running ones
+    finish, in every local worker); the rest stay queued for the next run. ``workers`` local
+    processes share the study (default: one per core, at most two), this one among them;
+    each trains and scores with ``threads`` torch/BLAS threads. One thread per worker is the
+    default: on a loaded machine a two-thread fit was measured 28x slower (OpenMP threads
+    spin while they wait), a one-thread fit was not slowed at all.
     """
     if n_trials < 1:
         raise GentuneError(f"n_trials must be at least 1, got {n_trials}")
+    if timeout is not None and timeout <= 0:
+        raise GentuneError(f"timeout must be a positive number of seconds, got {timeout}")
+    # The clock starts now: preparing the data and starting the generator count against it.
+    deadline = time.monotonic() + timeout if timeout is not None else None
     workers = workers if workers is not None else default_workers()
     if workers < 1:
         raise GentuneError(f"workers must be at least 1, got {workers}")
@@ -109,7 +113,6 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         ensure_slots(study, n_trials, engine.generator.defaults(), points)
         engine.load_cache(study)
         engine.warm_cache(study)
-        deadline = time.monotonic() + timeout if timeout else None
         progress = Progress(study, n_trials, strategy, enabled=show_progress)
 
         def done(_: Any) -> None:
@@ -119,15 +122,20 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         def run_here(stop: threading.Event | None = None) -> None:
             run_trials(study, store, engine.run, deadline=deadline, on_done=done, stop=stop)
 
+        from threadpoolctl import threadpool_limits
+
         try:
-            if workers == 1:
-                run_here()
-            else:
-                # This process is one of the workers: its engine and warm generator process
-                # are ready, so only the other workers - 1 pay the start-up.
-                with LocalWorkers(workers - 1, name, storage or str(out / "study.journal"),
-                                  out, threads, extra_paths) as pool:
-                    pool.run_beside(run_here, study, store, deadline, progress)
+            # The metrics computed here get the share of the cores that the generator's
+            # process and every other worker get: ``threads``.
+            with threadpool_limits(limits=threads):
+                if workers == 1:
+                    run_here()
+                else:
+                    # This process is one of the workers: its engine and warm generator
+                    # process are ready, so only the other workers - 1 pay the start-up.
+                    with LocalWorkers(workers - 1, name, storage or str(out / "study.journal"),
+                                      out, threads, extra_paths, deadline) as pool:
+                        pool.run_beside(run_here, study, store, progress)
         finally:
             progress.close()
     states = budget_state(study)

@@ -3,7 +3,9 @@
 The ``gentune tune`` process runs trials itself, beside K - 1 ``gentune worker`` processes on
 the same storage; every one of them has its share of the cores (torch and BLAS threads
 limited so K workers do not oversubscribe them). A watcher thread shows progress, and when
-a worker dies it re-queues that worker's trial and starts another.
+a worker dies it re-queues that worker's trial and starts another. With a deadline
+(``gentune tune --timeout``), each worker gets the time left as its own ``--timeout``: like
+the calling process, it starts no trial after the deadline and finishes the one it runs.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ class LocalWorkers:
     python = sys.executable  # the interpreter a worker process runs
 
     def __init__(self, count: int, study_name: str, storage: str, out: Path, threads: int,
-                 extra_paths: tuple[str, ...] = ()) -> None:
+                 extra_paths: tuple[str, ...] = (), deadline: float | None = None) -> None:
         self.count, self.study_name, self.storage = count, study_name, storage
         self.out, self.threads, self.extra_paths = out, threads, extra_paths
+        self.deadline = deadline  # time.monotonic() after which no trial starts
         self.processes: list[subprocess.Popen[bytes]] = []
         self.restarts = 0
         self.max_restarts = 3 * count
@@ -50,6 +53,9 @@ class LocalWorkers:
         log = path.open("ab")
         command = [self.python, "-m", "gentune.cli", "worker", "--study", self.study_name,
                    "--out", str(self.out), "--threads", str(self.threads), "--quiet"]
+        if self.deadline is not None:
+            # Counted by the worker from its own start, so its imports spend it too.
+            command += ["--timeout", f"{max(0.0, self.deadline - time.monotonic()):.1f}"]
         for extra in self.extra_paths:
             command += ["--extra-path", extra]
         try:
@@ -71,25 +77,26 @@ class LocalWorkers:
         raise GentuneError(f"local workers keep exiting (code {dead[-1].returncode}); the last "
                            f"one said: {last or 'nothing'} (log: {path})")
 
+    def _expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
     def __enter__(self) -> LocalWorkers:
         self.processes = [self._spawn(index) for index in range(self.count)]
         return self
 
     def run_beside(self, work: Callable[[threading.Event], None], study: Any, storage: Any,
-                   deadline: float | None, progress: Progress) -> None:
+                   progress: Progress) -> None:
         """Run ``work`` (this process's own trials) while a thread watches the workers.
 
         Returns when both are done. If the watcher gives up (workers keep exiting), the event
         given to ``work`` is set, so it stops after its current trial, and the error is raised
         here."""
-        from threadpoolctl import threadpool_limits
-
         errors: list[BaseException] = []
         failed, stop = threading.Event(), threading.Event()
 
         def watch() -> None:
             try:
-                self.wait(study, storage, deadline, progress, stop)
+                self.wait(study, storage, progress, stop)
             except BaseException as exc:  # re-raised below, in the calling thread
                 errors.append(exc)
                 failed.set()
@@ -97,9 +104,7 @@ class LocalWorkers:
         watcher = threading.Thread(target=watch, name="gentune-workers", daemon=True)
         watcher.start()
         try:
-            # The metrics computed here get the same share of the cores as a worker's.
-            with threadpool_limits(limits=self.threads):
-                work(failed)
+            work(failed)
             watcher.join()
         finally:
             stop.set()
@@ -107,14 +112,12 @@ class LocalWorkers:
         if errors:
             raise errors[0]
 
-    def wait(self, study: Any, storage: Any, deadline: float | None, progress: Progress,
+    def wait(self, study: Any, storage: Any, progress: Progress,
              stop: threading.Event | None = None) -> None:
+        """Watch the workers until every one has exited (past the deadline: until each has
+        finished the trial it was running), restarting those that die while trials wait."""
         while stop is None or not stop.is_set():
             progress.update()
-            if deadline is not None and time.monotonic() > deadline:
-                self.stop()
-                recover_orphans(study, storage)
-                return
             alive = [process for process in self.processes if process.poll() is None]
             dead = [process for process in self.processes if process.poll() not in (None, 0)]
             if dead:
@@ -125,14 +128,15 @@ class LocalWorkers:
                 if any(process.returncode == 2 for process in dead) or \
                         self.restarts + len(dead) > self.max_restarts:
                     self._give_up(dead)
-                if state["waiting"] or state["running"]:
+                if (state["waiting"] or state["running"]) and not self._expired():
                     for _ in dead:
                         self.restarts += 1
                         self.processes.append(self._spawn(self.count + self.restarts))
                 continue
             if not alive:
                 state = budget_state(study)
-                if state["waiting"] and self.restarts < self.max_restarts:
+                if state["waiting"] and self.restarts < self.max_restarts and \
+                        not self._expired():
                     self.restarts += 1
                     self.processes = [self._spawn(self.count + self.restarts)]
                     continue
