@@ -15,7 +15,11 @@ more (the study resumes), until it reaches the plain loop's best validation comp
 spent the plain loop's whole time. Reported: the wall time gentune needed to reach that
 value, as a ratio of the plain loop's total time, and the held-out compound (refitted on
 train + validation with --seeds seeds, scored on the test split) of the plain loop's best
-configuration and of gentune's (the first that reached the target, else its best).
+configuration and of gentune's (the first that reached the target, else its best). The
+best validation value of 50 noisy trials is a high and lucky bar, so the same held-out
+measure is also reported for the configuration gentune held as its best after
+``--quality-at`` (default 0.35) of the plain loop's time: the goal's question asked of the
+test split.
 """
 
 from __future__ import annotations
@@ -75,8 +79,8 @@ def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
     """gentune's default, run as a user would: ``trials`` trials, then the same command with
     more (the study resumes) until a trial reaches ``target`` or ``budget`` seconds are spent.
 
-    Returns the (seconds since the first call, validation compound) of every completed trial,
-    the configuration to refit (the first that reached the target, else the best), and how
+    Returns the (seconds since the first call, validation compound, configuration) of every
+    completed trial, the configuration to refit (the first that reached the target, else the best), and how
     many trials the study ran (pruned ones included)."""
     out = Path(tempfile.mkdtemp(prefix="gentune-ttq-"))
     called, started, total = datetime.now(), time.perf_counter(), trials  # naive, as Optuna's
@@ -92,8 +96,8 @@ def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
             break
         total += max(1, trials // 2)
     # The clock starts at the first call: study set-up and worker start-up count against gentune.
-    history = [((t.datetime_complete - called).total_seconds(), t.user_attrs["objective"])
-               for t in complete]
+    history = [((t.datetime_complete - called).total_seconds(), t.user_attrs["objective"],
+                t.params) for t in complete]
     params = reached.params if reached else result.best["best"]["params"]
     finished = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
     return history, params, finished
@@ -119,10 +123,19 @@ def measure(dataset: str, name: str, plain: dict, args: argparse.Namespace) -> d
     ours, our_params, our_trials = gentune_run(dataset, name, args.trials, args.seed,
                                                plain["plain_best"],
                                                args.max_ratio * plain["plain_total"])
-    reached = next((elapsed for elapsed, value in ours if value >= plain["plain_best"]), None)
-    return {**plain, "gentune_total": ours[-1][0], "gentune_best": max(v for _, v in ours),
+    reached = next((elapsed for elapsed, value, _ in ours if value >= plain["plain_best"]), None)
+    held = held_out_compound(dataset, name, our_params, args.seeds)
+    # What a user stopping at --quality-at of the plain loop's time would have kept.
+    cut = args.quality_at * plain["plain_total"]
+    by_cut = max((trial for trial in ours if trial[0] <= cut), key=lambda trial: trial[1],
+                 default=None)
+    held_at_cut = None if by_cut is None else (
+        held if by_cut[2] == our_params else held_out_compound(dataset, name, by_cut[2],
+                                                               args.seeds))
+    return {**plain, "gentune_total": ours[-1][0], "gentune_best": max(v for _, v, _ in ours),
             "gentune_trials": our_trials, "reached": reached, "gentune_params": our_params,
-            "held_gentune": held_out_compound(dataset, name, our_params, args.seeds)}
+            "held_gentune": held, "quality_at": args.quality_at, "held_gentune_at": held_at_cut,
+            "gentune_best_at": None if by_cut is None else by_cut[1]}
 
 
 def saved(path: Path, compute: Callable[[], dict]) -> dict:
@@ -137,10 +150,13 @@ def saved(path: Path, compute: Callable[[], dict]) -> dict:
 def row(dataset: str, name: str, r: dict) -> str:
     ratio = "not reached" if r["reached"] is None else f"{r['reached'] / r['plain_total']:.2f}"
     reached = "-" if r["reached"] is None else f"{r['reached']:.0f}"
+    held_at = r.get("held_gentune_at")
+    at_cut = "-" if held_at is None else (f"{held_at[0]:.3f} ± {held_at[1]:.3f} "
+                                          f"(val {r['gentune_best_at']:.4f})")
     return (f"| {dataset} | {name} | {r['plain_total']:.0f} | {r['plain_best']:.4f} | "
             f"{r['gentune_trials']} | {r['gentune_total']:.0f} | {r['gentune_best']:.4f} | "
             f"{reached} | {ratio} | {r['held_plain'][0]:.3f} ± {r['held_plain'][1]:.3f} | "
-            f"{r['held_gentune'][0]:.3f} ± {r['held_gentune'][1]:.3f} |")
+            f"{r['held_gentune'][0]:.3f} ± {r['held_gentune'][1]:.3f} | {at_cut} |")
 
 
 def main() -> None:
@@ -155,6 +171,9 @@ def main() -> None:
                              "those")
     parser.add_argument("--max-ratio", type=float, default=1.0,
                         help="stop gentune after this share of the plain loop's time")
+    parser.add_argument("--quality-at", type=float, default=0.35,
+                        help="also refit gentune's best after this share of the plain loop's "
+                             "time")
     parser.add_argument("--remeasure-gentune", action="store_true",
                         help="run gentune's side again against the saved plain loops")
     args = parser.parse_args()
@@ -164,8 +183,8 @@ def main() -> None:
     results.mkdir(parents=True, exist_ok=True)
     print("| dataset | generator | plain s | plain best val | gentune trials | gentune s | "
           "gentune best val | gentune s to plain's best | ratio | held-out plain | "
-          "held-out gentune |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+          "held-out gentune | held-out gentune's best at --quality-at |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
     for dataset in args.datasets.split(","):
         for name in args.generators.split(","):
             stem = f"{dataset}-{name}-{args.trials}-{args.seeds}-{args.seed}"
