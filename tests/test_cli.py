@@ -182,3 +182,10 @@ def test_a_timeout_that_is_not_positive_writes_nothing(tmp_path: Path) -> None:
                                   "--timeout", "0", "--out", str(out)))
     assert line == "gentune: error: timeout must be a positive number of seconds, got 0.0"
     assert not out.exists()
+
+
+def test_a_worker_timeout_that_is_not_positive_is_refused(tmp_path: Path) -> None:
+    line = one_line_error(gentune("worker", "--study", "s", "--storage",
+                                  f"sqlite:///{tmp_path / 'x.db'}", "--timeout", "-5"))
+    assert line == "gentune: error: --timeout must be a positive number of seconds, got -5.0"
+    assert not (tmp_path / "x.db").exists()

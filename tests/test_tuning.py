@@ -197,3 +197,20 @@ def test_at_the_timeout_every_worker_finishes_its_trial_and_starts_no_other(
     assert {t.user_attrs["worker"]["pid"] for t in complete} - {os.getpid()}  # the other one's
     # No trial started after the deadline, in either process.
     assert max(t.datetime_start.timestamp() for t in complete) <= started + timeout + 1.0
+
+
+def test_progress_says_when_time_is_up_and_trials_are_finishing() -> None:
+    from gentune.metrics import make_strategy
+    from gentune.tuning.progress import Progress
+
+    study = optuna.create_study(direction="maximize")
+    study.ask()  # one trial running
+    strategy = make_strategy("compound", {"fidelity": 1.0, "utility": 1.0, "alignment": 1.0})
+    before = Progress(study, 3, strategy, deadline=time.monotonic() + 60)
+    after = Progress(study, 3, strategy, deadline=time.monotonic() - 1)
+    try:
+        assert "time is up" not in before.bar.postfix
+        assert "time is up: finishing 1 running" in after.bar.postfix
+    finally:
+        before.close()
+        after.close()

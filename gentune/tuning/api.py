@@ -113,7 +113,8 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         ensure_slots(study, n_trials, engine.generator.defaults(), points)
         engine.load_cache(study)
         engine.warm_cache(study)
-        progress = Progress(study, n_trials, strategy, enabled=show_progress)
+        progress = Progress(study, n_trials, strategy, enabled=show_progress,
+                            deadline=deadline)
 
         def done(_: Any) -> None:
             engine.store_cache(study)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from typing import Any
 
 import optuna
@@ -16,8 +17,9 @@ __all__ = ["Progress"]
 
 class Progress:
     def __init__(self, study: optuna.Study, total: int, strategy: Strategy,
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, deadline: float | None = None) -> None:
         self.study, self.total, self.strategy = study, total, strategy
+        self.deadline = deadline  # time.monotonic() after which no trial starts
         self.bar: Any = None
         self._seen = 0
         self._stop = threading.Event()
@@ -50,6 +52,9 @@ class Progress:
         postfix = f", best {self.strategy.name} {best:.4f}" if best is not None else ""
         postfix += f", {pruned} pruned" if pruned else ""
         postfix += f", {failed} failed" if failed else ""
+        running = sum(t.state == TrialState.RUNNING for t in trials)
+        if self.deadline is not None and time.monotonic() > self.deadline and running:
+            postfix += f", time is up: finishing {running} running"
         self.bar.set_postfix_str(postfix.lstrip(", "), refresh=False)
         done = min(len(finished), self.total)
         self.bar.update(done - self._seen)

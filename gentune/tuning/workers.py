@@ -55,7 +55,7 @@ class LocalWorkers:
                    "--out", str(self.out), "--threads", str(self.threads), "--quiet"]
         if self.deadline is not None:
             # Counted by the worker from its own start, so its imports spend it too.
-            command += ["--timeout", f"{max(0.0, self.deadline - time.monotonic()):.1f}"]
+            command += ["--timeout", f"{max(0.1, self.deadline - time.monotonic()):.1f}"]
         for extra in self.extra_paths:
             command += ["--extra-path", extra]
         try:
@@ -81,7 +81,9 @@ class LocalWorkers:
         return self.deadline is not None and time.monotonic() > self.deadline
 
     def __enter__(self) -> LocalWorkers:
-        self.processes = [self._spawn(index) for index in range(self.count)]
+        # A set-up that took the whole timeout leaves nothing for other workers to do.
+        if not self._expired():
+            self.processes = [self._spawn(index) for index in range(self.count)]
         return self
 
     def run_beside(self, work: Callable[[threading.Event], None], study: Any, storage: Any,
