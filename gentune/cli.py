@@ -224,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="fidelity | utility | alignment | privacy | validity | compound | "
                            "geometric | worst | pareto (default: compound)")
     tune.add_argument("--trials", type=int, default=20, help="total trials (default 20)")
-    tune.add_argument("--timeout", type=float, help="start no trial after S seconds (running trials finish)")
+    tune.add_argument("--timeout", type=float,
+                      help="start no trial after S seconds (running trials finish)")
     tune.add_argument("--sampler", default="tpe",
                       help="tpe | random | grid | gp | cmaes | qmc | nsga2 (default tpe)")
     tune.add_argument("--pruner", default="sha", help="sha | hyperband | none (default sha)")

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from gentune.errors import GentuneError
 from gentune.generators import GENERATORS, availability, get_generator
 from gentune.metrics import make_strategy
@@ -122,8 +124,6 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
 
         def run_here(stop: threading.Event | None = None) -> None:
             run_trials(study, store, engine.run, deadline=deadline, on_done=done, stop=stop)
-
-        from threadpoolctl import threadpool_limits
 
         try:
             # The metrics computed here get the share of the cores that the generator's
