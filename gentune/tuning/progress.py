@@ -23,6 +23,7 @@ class Progress:
         self.bar: Any = None
         self._seen = 0
         self._stop = threading.Event()
+        self._lock = threading.Lock()  # the trial loop and the workers' watcher both update
         if enabled:
             from tqdm import tqdm
 
@@ -41,6 +42,10 @@ class Progress:
     def update(self) -> None:
         if self.bar is None:
             return
+        with self._lock:
+            self._update()
+
+    def _update(self) -> None:
         trials = self.study.get_trials(deepcopy=False)
         finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
                     or (t.state == TrialState.FAIL and t.user_attrs.get("fail_reason")
