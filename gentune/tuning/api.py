@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from threadpoolctl import threadpool_limits
-
 from gentune.errors import GentuneError
 from gentune.generators import GENERATORS, availability, get_generator
 from gentune.metrics import make_strategy
@@ -126,17 +124,14 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
             run_trials(study, store, engine.run, deadline=deadline, on_done=done, stop=stop)
 
         try:
-            # The metrics computed here get the share of the cores that the generator's
-            # process and every other worker get: ``threads``.
-            with threadpool_limits(limits=threads):
-                if workers == 1:
-                    run_here()
-                else:
-                    # This process is one of the workers: its engine and warm generator
-                    # process are ready, so only the other workers - 1 pay the start-up.
-                    with LocalWorkers(workers - 1, name, storage or str(out / "study.journal"),
-                                      out, threads, extra_paths, deadline) as pool:
-                        pool.run_beside(run_here, study, store, progress)
+            if workers == 1:
+                run_here()
+            else:
+                # This process is one of the workers: its engine and warm generator process
+                # are ready, so only the other workers - 1 pay the start-up.
+                with LocalWorkers(workers - 1, name, storage or str(out / "study.journal"),
+                                  out, threads, extra_paths, deadline) as pool:
+                    pool.run_beside(run_here, study, store, progress)
         finally:
             progress.close()
     states = budget_state(study)

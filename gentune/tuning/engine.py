@@ -15,6 +15,7 @@ from typing import Any
 
 import optuna
 from optuna.trial import TrialState
+from threadpoolctl import threadpool_limits
 
 from gentune.errors import StorageError
 from gentune.generators import GENERATORS, get_generator, register
@@ -66,11 +67,12 @@ class StudyConfig:
 
 
 class Engine:
-    """Prepared data, a warm generator worker and the trial runner of one study."""
+    """Prepared data, a warm generator worker and the trial runner of one study; while
+    entered, this process's BLAS/OpenMP pools are held to ``threads``."""
 
     def __init__(self, config: StudyConfig, work_dir: Path, threads: int = 1,
                  extra_paths: tuple[str, ...] = (), prepared: PreparedStudy | None = None) -> None:
-        self.config, self.out = config, work_dir
+        self.config, self.out, self.threads = config, work_dir, threads
         self.spec = load_spec(config.spec)
         if config.generator not in GENERATORS:
             register(config.generator, config.generator_target)
@@ -176,7 +178,10 @@ class Engine:
             self.raw_session.close()
 
     def __enter__(self) -> Engine:
+        # The metrics this process computes get the generator's share of the cores too.
+        self._thread_limits = threadpool_limits(limits=self.threads)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._thread_limits.restore_original_limits()
         self.close()

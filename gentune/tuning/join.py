@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from threadpoolctl import threadpool_limits
 
 from gentune.errors import StorageError
 from gentune.tuning.engine import Engine, StudyConfig
@@ -48,8 +47,7 @@ def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
     if data_path:  # this machine keeps the data somewhere else; the hash must still match
         config.spec = {**config.spec, "data": {"path": str(Path(data_path).resolve())}}
     deadline = time.monotonic() + timeout if timeout is not None else None
-    with Engine(config, out, threads=threads, extra_paths=extra_paths) as engine, \
-            threadpool_limits(limits=threads):  # the metrics get the generator's share too
+    with Engine(config, out, threads=threads, extra_paths=extra_paths) as engine:
         study = engine.open_study(store, study_name, create=False)
         engine.load_cache(study)
 

@@ -114,11 +114,10 @@ class LocalWorkers:
         if errors:
             raise errors[0]
 
-    def wait(self, study: Any, storage: Any, progress: Progress,
-             stop: threading.Event | None = None) -> None:
+    def wait(self, study: Any, storage: Any, progress: Progress, stop: threading.Event) -> None:
         """Watch the workers until every one has exited (past the deadline: until each has
         finished the trial it was running), restarting those that die while trials wait."""
-        while stop is None or not stop.is_set():
+        while not stop.is_set():
             progress.update()
             alive = [process for process in self.processes if process.poll() is None]
             dead = [process for process in self.processes if process.poll() not in (None, 0)]
