@@ -184,6 +184,20 @@ def test_a_timeout_that_is_not_positive_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command", ["worker", "release"])
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_storage_file_that_is_not_there_is_not_created(command: str, kind: str,
+                                                          tmp_path: Path) -> None:
+    missing = tmp_path / "studies" / ("new.db" if kind == "sqlite" else "new.journal")
+    storage = f"sqlite:///{missing}" if kind == "sqlite" else str(missing)
+    extra = ["--out", str(tmp_path / "release")] if command == "release" else []
+    line = one_line_error(gentune(command, "--study", "s", "--storage", storage, *extra))
+    assert line == (f"gentune: error: no study storage at '{missing}'; give the file that "
+                    f"'gentune tune --storage' wrote, or start the study there first")
+    assert not missing.parent.exists()
+    assert not (tmp_path / "release").exists()
+
+
 def test_a_worker_timeout_that_is_not_positive_is_refused(tmp_path: Path) -> None:
     line = one_line_error(gentune("worker", "--study", "s", "--storage",
                                   f"sqlite:///{tmp_path / 'x.db'}", "--timeout", "-5"))

@@ -39,7 +39,8 @@ def write_study_report(out: Path, storage: str | None = None) -> Path:
     if not best_path.exists():
         raise GentuneError(f"'{out}' has no best.json; give the --out folder of 'gentune tune'")
     best: dict[str, Any] = json.loads(best_path.read_text())
-    study = optuna.load_study(study_name=best["study"], storage=open_storage(storage, out))
+    store = open_storage(storage, out, existing=True)
+    study = optuna.load_study(study_name=best["study"], storage=store)
     spec = load_spec(best["spec"])
     prepared = prepare(spec, invalid_rows="keep")
     chosen = best.get("best") or {}

@@ -25,7 +25,7 @@ __all__ = ["join_study", "load_study_config"]
 def load_study_config(study_name: str, storage: str, out: Path | None = None
                       ) -> tuple[optuna.Study, StudyConfig]:
     """A gentune study and its configuration, from the storage alone."""
-    store = open_storage(storage, out)
+    store = open_storage(storage, out, existing=True)
     try:
         study = optuna.load_study(study_name=study_name, storage=store)
     except KeyError:
@@ -43,7 +43,7 @@ def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
     generator's worker)."""
     sys.path[:0] = [path for path in extra_paths if path not in sys.path]
     _, config = load_study_config(study_name, storage, out)
-    store = open_storage(storage, out)
+    store = open_storage(storage, out, existing=True)
     if data_path:  # this machine keeps the data somewhere else; the hash must still match
         config.spec = {**config.spec, "data": {"path": str(Path(data_path).resolve())}}
     deadline = time.monotonic() + timeout if timeout is not None else None

@@ -39,7 +39,22 @@ def is_shared(url: str) -> bool:
     return url.startswith(("postgresql", "mysql"))
 
 
-def open_storage(url: str | None, out_dir: Path | None = None):  # -> optuna BaseStorage
+def _local_file(url: str) -> Path | None:
+    """The file a journal or SQLite URL names (None for a server or an in-memory database)."""
+    if "://" not in url:
+        return Path(url).expanduser()
+    if url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        database = make_url(url).database
+        return Path(database).expanduser() if database and database != ":memory:" else None
+    return None
+
+
+def open_storage(url: str | None, out_dir: Path | None = None,
+                 existing: bool = False):  # -> optuna BaseStorage
+    """Open (or create) the storage; with ``existing``, a local file that is not there is an
+    error rather than a new, empty store (Optuna would create it on opening)."""
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
@@ -50,6 +65,10 @@ def open_storage(url: str | None, out_dir: Path | None = None):  # -> optuna Bas
         url = str(out_dir / "study.journal")
     if url.startswith("journal:"):
         url = url[len("journal:"):]
+    local = _local_file(url)
+    if existing and local is not None and not local.is_file():
+        raise StorageError(f"no study storage at '{local}'; give the file that 'gentune tune "
+                           f"--storage' wrote, or start the study there first")
     if "://" not in url:
         path = Path(url).expanduser()
         try:
