@@ -78,14 +78,14 @@ def measure(dataset: str, generator: str, configs: int, seed: int) -> list[dict[
                 continue
             study.tell(trial, final)
             reported = study.trials[trial.number].intermediate_values
-            cheap = [reported[epoch] for epoch in runner.settings.checkpoints]
+            cheap = [reported[step] for step in sorted(reported)]
             rows.append({"params": trial.params, "final": final, "cheap": cheap,
                          "full": list(both.full_values),
                          "seconds": time.perf_counter() - started})
             print(f"config {index}: final {final:.3f} cheap {[round(v, 3) for v in cheap]} "
                   f"full {[round(v, 3) for v in both.full_values]} "
                   f"({rows[-1]['seconds']:.0f} s)", flush=True)
-        rows.append({"checkpoints": list(runner.settings.checkpoints)})
+        rows.append({"checkpoints": list(runner.settings.rungs)})
     return rows
 
 
@@ -97,17 +97,21 @@ def top_third_overlap(values: list[float], finals: list[float]) -> tuple[int, in
 
 
 def summary(rows: list[dict[str, Any]]) -> list[str]:
+    """Per rung and way: rank agreement with the final compound and with the batch size
+    (a rung that measures training progress rather than quality leans on the batch size)."""
     checkpoints = rows[-1]["checkpoints"]
     trials = rows[:-1]
     finals = [row["final"] for row in trials]
-    lines = ["| rung (epochs) | score | Spearman with final | final top third kept |",
-             "|---:|---|---:|---:|"]
-    for position, epoch in enumerate(checkpoints):
+    batches = [row["params"].get("batch_size", 0) for row in trials]
+    lines = ["| rung | score | Spearman with final | final top third kept | "
+             "Spearman with batch size |", "|---:|---|---:|---:|---:|"]
+    for position, rung in enumerate(checkpoints):
         for way in ("cheap", "full"):
             values = [row[way][position] for row in trials]
-            rho = spearmanr(values, finals).statistic
             hit, k = top_third_overlap(values, finals)
-            lines.append(f"| {epoch} | {way} | {rho:.2f} | {hit} of {k} |")
+            lines.append(f"| {rung} | {way} | {spearmanr(values, finals).statistic:.2f} | "
+                         f"{hit} of {k} | {spearmanr(values, batches).statistic:.2f} |")
+    lines.append(f"| final | | 1.00 | | {spearmanr(finals, batches).statistic:.2f} |")
     return lines
 
 
