@@ -85,7 +85,7 @@ def measure(dataset: str, generator: str, configs: int, seed: int) -> list[dict[
             print(f"config {index}: final {final:.3f} cheap {[round(v, 3) for v in cheap]} "
                   f"full {[round(v, 3) for v in both.full_values]} "
                   f"({rows[-1]['seconds']:.0f} s)", flush=True)
-        rows.append({"checkpoints": list(runner.settings.rungs)})
+        rows.append({"checkpoints": list(runner.settings.checkpoints)})
     return rows
 
 

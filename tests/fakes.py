@@ -115,22 +115,6 @@ class EpochFake(_Fake):
         return rows
 
 
-class BatchedEpochFake(EpochFake):
-    """An EpochFake whose epochs take ceil(rows / batch_size) optimizer steps."""
-
-    name = "fake_batches"
-    batch_param = "batch_size"
-
-    def search_space(self) -> dict[str, Any]:
-        from gentune.generators.space import Choice, Int
-
-        return to_distributions({"epochs": Int(3, 27), "quality": Float(0.5, 1.0),
-                                 "batch_size": Choice((8, 64))})
-
-    def defaults(self) -> dict[str, Any]:
-        return {"epochs": 27, "quality": 1.0, "batch_size": 64}
-
-
 class Slow(_Fake):
     """Takes a few seconds to fit: long enough to kill its worker in the middle."""
 

@@ -79,18 +79,3 @@ def test_generator_contract(name: str, dataset: str, worker, request: pytest.Fix
         assert list(valid.columns) == list(study.splits.train.columns)
         assert len(valid) == 80
         assert processor.violations(valid)["any"] == 0.0
-
-
-def test_the_pruning_budget_counts_the_libraries_optimizer_steps() -> None:
-    tvae, ctgan = get_generator("tvae"), get_generator("ctgan")
-    # TVAE's loader keeps the last part-batch, CTGAN's loop drops it.
-    assert tvae.steps_per_epoch({"batch_size": 100}, 450) == 5
-    assert ctgan.steps_per_epoch({"batch_size": 100}, 450) == 4
-    assert ctgan.steps_per_epoch({"batch_size": 800}, 450) == 1
-    space = tvae.search_space()
-    sizes = space["batch_size"].choices
-    epochs = space["epochs"]
-    assert tvae.budget_range(space, 450) == (
-        epochs.low * -(-450 // max(sizes)), epochs.high * -(-450 // min(sizes)))
-    # Without a batch size the budget stays in epochs.
-    assert get_generator("gaussian_copula").steps_per_epoch({}, 450) == 1

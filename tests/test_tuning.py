@@ -150,32 +150,6 @@ def test_poor_trials_are_pruned_at_a_checkpoint(tiny_actg, tmp_path, fake_genera
                                                    if t.state == TrialState.PRUNED])
 
 
-def test_rungs_count_optimizer_steps_not_epochs(tiny_actg, prepared_actg, tmp_path,
-                                                fake_generators) -> None:
-    result = tune(str(tiny_actg), generator="fake_batches", n_trials=6, out=tmp_path, workers=1,
-                  sampler="random", show_progress=False, raw_validity="off",
-                  extra_paths=fake_generators)
-    rows = len(prepared_actg.train)
-    steps = {8: -(-rows // 8), 64: -(-rows // 64)}
-    # The largest budget is 27 epochs of batch 8; rungs at a ninth and a third of it.
-    rungs = (3 * steps[8], 9 * steps[8])
-    reported: dict[int, set[int]] = {8: set(), 64: set()}
-    for trial in load(tmp_path, result.study_name).trials:
-        batch = trial.params["batch_size"]
-        assert trial.params["epochs"] == 27
-        if trial.intermediate_values:
-            assert trial.user_attrs["steps_per_epoch"] == steps[batch]
-        for step in trial.intermediate_values:
-            epoch = step // steps[batch]
-            # Reported at the first epoch that completes a rung's steps, before the end.
-            assert step == epoch * steps[batch] and epoch < 27
-            assert any(rung <= step < rung + steps[batch] for rung in rungs)
-            reported[batch].add(epoch)
-    assert 3 in reported[8], "the seeded draws should hold a batch-8 trial"
-    # A batch-64 model is compared after as many updates, not after as many epochs.
-    assert reported[64] and min(reported[64]) == -(-rungs[0] // steps[64]) > 3
-
-
 def test_without_pruning_epochs_are_searched(tiny_actg, tmp_path, fake_generators) -> None:
     result = tune(str(tiny_actg), generator="fake_epochs", n_trials=4, out=tmp_path, workers=1,
                   sampler="random", pruner="none", show_progress=False, raw_validity="off",

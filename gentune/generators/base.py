@@ -10,7 +10,6 @@ inside ``fit``.
 from __future__ import annotations
 
 import abc
-import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -62,8 +61,6 @@ class Generator(abc.ABC):
     library: ClassVar[str]  # "sdv", "synthcity", ...
     environment: ClassVar[str] = "main"  # which Python environment runs fit and sample
     epochs_param: ClassVar[str | None] = None  # the budget parameter, for pruning
-    # With epochs_param: the batch size, so that the pruning budget counts optimizer steps.
-    batch_param: ClassVar[str | None] = None
     survival: ClassVar[bool] = False  # needs the task's endpoint (time, event)
     note: ClassVar[str] = ""  # shown by `gentune generators`
 
@@ -85,22 +82,3 @@ class Generator(abc.ABC):
     @abc.abstractmethod
     def sample(self, n: int, seed: int) -> pd.DataFrame:
         """``n`` rows with the training columns (dtypes are restored by the caller)."""
-
-    def steps_per_epoch(self, params: Mapping[str, Any], n_rows: int) -> int:
-        """Optimizer steps in one epoch over ``n_rows``: the unit of the pruning budget.
-        1 where the generator names no batch size (the budget then counts epochs)."""
-        if self.batch_param is None:
-            return 1
-        return max(1, math.ceil(n_rows / int(params[self.batch_param])))
-
-    def budget_range(self, space: Mapping[str, BaseDistribution], n_rows: int
-                     ) -> tuple[int, int]:
-        """The fewest and most optimizer steps a configuration of ``space`` trains for."""
-        epochs = space[self.epochs_param or ""]
-        if self.batch_param is None:
-            return int(epochs.low), int(epochs.high)
-        batch = space[self.batch_param]
-        sizes = [int(size) for size in (batch.choices if hasattr(batch, "choices")
-                                        else (batch.low, batch.high))]
-        return (int(epochs.low) * self.steps_per_epoch({self.batch_param: max(sizes)}, n_rows),
-                int(epochs.high) * self.steps_per_epoch({self.batch_param: min(sizes)}, n_rows))

@@ -23,7 +23,7 @@ from gentune.metrics import make_strategy
 from gentune.spec import Spec, load_spec
 from gentune.tuning.prepare import PreparedStudy, prepare
 from gentune.tuning.search import (
-    budget_rungs, epochs_as_budget, first_rung, make_pruner, make_sampler,
+    epoch_checkpoints, epochs_as_budget, first_rung, make_pruner, make_sampler,
 )
 from gentune.tuning.study import CACHE_KEY, load_or_create_study
 from gentune.tuning.trial import TrialRunner, TrialSettings
@@ -85,16 +85,14 @@ class Engine:
                                f"a study must run on one dataset")
         self.strategy = make_strategy(config.objective, config.weights or self.spec.settings.weights)
         space = self.generator.search_space()
-        self.prunes = (self.generator.epochs_param in space and config.pruner != "none"
+        epochs = space.get(self.generator.epochs_param or "")
+        self.max_epochs = int(epochs.high) if epochs is not None else 1
+        self.min_epochs = first_rung(int(epochs.low), self.max_epochs) if epochs is not None else 1
+        self.prunes = (epochs is not None and config.pruner != "none"
                        and not self.strategy.multi_objective)
-        # The pruning budget, in optimizer steps (epochs where no batch size is known).
-        self.min_budget, self.max_budget = 1, 1
-        if self.generator.epochs_param in space:
-            low, self.max_budget = self.generator.budget_range(space, len(self.prepared.train))
-            self.min_budget = first_rung(low, self.max_budget)
         self.distributions = epochs_as_budget(space, self.generator.epochs_param) \
             if self.prunes else space
-        rungs = budget_rungs(self.min_budget, self.max_budget) if self.prunes else ()
+        checkpoints = epoch_checkpoints(self.min_epochs, self.max_epochs) if self.prunes else ()
         work_dir.mkdir(parents=True, exist_ok=True)
         pid = os.getpid()
         processor = self.prepared.processor
@@ -111,7 +109,7 @@ class Engine:
                 memory_limit_mb=config.memory_limit_mb, endpoint=self.prepared.endpoint,
                 extra_paths=extra_paths, log_path=work_dir / "logs" / f"worker-{pid}-raw.log")
         self.runner = TrialRunner(self.prepared, self.generator, self.session, self.strategy,
-                                  TrialSettings(config.seed, rungs, config.raw_validity),
+                                  TrialSettings(config.seed, checkpoints, config.raw_validity),
                                   self.raw_session, self.distributions)
 
     def open_study(self, storage: Any, name: str, create: bool) -> optuna.Study:
@@ -121,7 +119,7 @@ class Engine:
         sampler = make_sampler(self.config.sampler, seed, self.distributions,
                                self.config.n_trials, self.strategy.multi_objective)
         pruner = make_pruner(self.config.pruner if self.prunes else "none",
-                             self.min_budget, self.max_budget)
+                             self.min_epochs, self.max_epochs)
         if not create:
             try:
                 return optuna.load_study(study_name=name, storage=storage, sampler=sampler,

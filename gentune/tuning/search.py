@@ -1,21 +1,15 @@
 """Samplers and pruners, by name.
 
 Samplers: ``tpe`` (default), ``random``, ``grid``, ``gp``, ``cmaes``, ``qmc``, and ``nsga2``
-for the Pareto objective. Pruning is successive halving over training (``sha``, default),
-``hyperband``, or ``none``; Optuna's pruners do not apply to multi-objective studies, so a
-Pareto study trains every trial to its end.
+for the Pareto objective. Pruning is successive halving over training epochs (``sha``,
+default), ``hyperband``, or ``none``; Optuna's pruners do not apply to multi-objective
+studies, so a Pareto study trains every trial to its end.
 
 Where a study prunes, the epoch count is the budget the pruner hands out rather than a
 searched hyperparameter (as in Hyperband): every trial is set to the top of the space's
 epoch range and the rungs decide how much of it it gets. Searched as well, epochs would be
 read by the sampler through the pruner's verdicts: long configurations are the ones stopped
 early, so TPE would learn to propose short ones.
-
-The rungs count optimizer steps where the generator names its batch size, so trials are
-compared after the same number of updates. Counted in epochs, a rung compared a batch-800
-model after a fifth of the updates of a batch-100 one: checkpoint scores fell with the batch
-size while final scores did not, and the pruner kept the slow small-batch configurations
-(benchmarks/RESULTS.md, checkpoint ranking).
 """
 
 from __future__ import annotations
@@ -27,7 +21,7 @@ from typing import Any
 from gentune.errors import SpecError
 
 __all__ = ["SAMPLERS", "PRUNERS", "RAW_VALIDITY", "check_search", "make_sampler", "make_pruner",
-           "budget_rungs", "epochs_as_budget", "first_rung", "grid_points"]
+           "epoch_checkpoints", "epochs_as_budget", "first_rung", "grid_points"]
 
 SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
 PRUNERS = ("sha", "hyperband", "none")
@@ -118,19 +112,19 @@ def make_sampler(name: str, seed: int, distributions: Mapping[str, Any], n_trial
 
 
 def first_rung(low: int, high: int) -> int:
-    """A ninth of the largest budget, so trials report after 1/9 and 1/3 of it, and never
-    less than the smallest budget of a configuration: a GAN's score after 30 of 600 epochs
-    was measured to say little about its score at the end (benchmarks/RESULTS.md)."""
+    """A ninth of the budget, so trials report after 1/9 and 1/3 of it, and never fewer
+    epochs than the space allows: a GAN's score after 30 of 600 epochs was measured to say
+    little about its score at the end (benchmarks/RESULTS.md, time to quality)."""
     return max(1, low, math.ceil(high / REDUCTION_FACTOR ** 2))
 
 
-def budget_rungs(first: int, largest: int) -> tuple[int, ...]:
-    """Rungs of successive halving: first x 3^k below the largest budget (the rungs Optuna's
-    pruners use with ``min_resource=first``, so every report meets one)."""
-    rungs, budget = [], max(1, first)
-    while budget < largest:
-        rungs.append(budget)
-        budget *= REDUCTION_FACTOR
+def epoch_checkpoints(min_epochs: int, max_epochs: int) -> tuple[int, ...]:
+    """Rungs of successive halving: min_epochs x 3^k below the largest budget (the rungs
+    Optuna's pruners use with ``min_resource=min_epochs``, so every report meets one)."""
+    rungs, epoch = [], max(1, min_epochs)
+    while epoch < max_epochs:
+        rungs.append(epoch)
+        epoch *= REDUCTION_FACTOR
     return tuple(rungs)
 
 
@@ -143,14 +137,14 @@ def epochs_as_budget(distributions: Mapping[str, Any], epochs_param: str) -> dic
             epochs_param: IntDistribution(epochs.high, epochs.high, log=epochs.log)}
 
 
-def make_pruner(name: str, first: int, largest: int) -> Any:
+def make_pruner(name: str, min_epochs: int, max_epochs: int) -> Any:
     import optuna.pruners as pruners
 
     _require("pruner", name, PRUNERS)
     if name == "none":
         return pruners.NopPruner()
     if name == "hyperband":
-        return pruners.HyperbandPruner(min_resource=first, max_resource=largest,
+        return pruners.HyperbandPruner(min_resource=min_epochs, max_resource=max_epochs,
                                        reduction_factor=REDUCTION_FACTOR)
-    return pruners.SuccessiveHalvingPruner(min_resource=first,
+    return pruners.SuccessiveHalvingPruner(min_resource=min_epochs,
                                            reduction_factor=REDUCTION_FACTOR)

@@ -4,7 +4,6 @@ post-process, score on the validation split, and record everything on the trial.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ CHECKPOINT_ROWS = 1000  # at most; as many rows as the training split, to keep n
 @dataclass(frozen=True)
 class TrialSettings:
     seed: int = 0
-    rungs: tuple[int, ...] = ()  # optimizer steps after which a fit reports (pruning), if any
+    checkpoints: tuple[int, ...] = ()  # epochs at which a fit reports (pruning), if any
     raw_validity: str = "default"  # measure raw (unprocessed) validity: default | every | off
 
 
@@ -103,19 +102,18 @@ class TrialRunner:
         started = time.perf_counter()
         checkpoint_seconds = 0.0
 
-        steps = self.generator.steps_per_epoch(params, len(self.study.train))
-
         def on_checkpoint(epoch: int, rows: pd.DataFrame) -> bool:
             nonlocal checkpoint_seconds
             begun = time.perf_counter()
             value = self._checkpoint_value(rows)
-            trial.report(value, epoch * steps)  # the pruner's budget counts steps
+            trial.report(value, epoch)
             checkpoint_seconds += time.perf_counter() - begun
             return not trial.should_prune()
 
-        checkpoints = self._checkpoint_epochs(params, steps)
-        if checkpoints:
-            trial.set_user_attr("steps_per_epoch", steps)
+        # The engine gives checkpoints only to a study that prunes (an epoch-based generator,
+        # one objective); the default trial may train fewer epochs than the last rung.
+        checkpoints = tuple(epoch for epoch in self.settings.checkpoints
+                            if epoch < int(params[self.generator.epochs_param]))
         fit = self.session.fit(params, seed, checkpoints, on_checkpoint,
                                min(CHECKPOINT_ROWS, len(self.study.train)))
         trial.set_user_attr("worker_threads", {**self.session.thread_counts(),
@@ -155,17 +153,6 @@ class TrialRunner:
         values = self.strategy.values(scores.families)
         trial.set_user_attr("objective", self.strategy.scalar(scores.families))
         return values
-
-    def _checkpoint_epochs(self, params: dict[str, Any], steps: int) -> tuple[int, ...]:
-        """The first epoch that completes each rung's steps, before the end of training.
-
-        The engine gives rungs only to a study that prunes (an epoch-based generator, one
-        objective); the default trial may train fewer epochs than the last rung."""
-        if not self.settings.rungs:
-            return ()
-        epochs = int(params[self.generator.epochs_param])
-        return tuple(sorted({math.ceil(rung / steps) for rung in self.settings.rungs}
-                            & set(range(1, epochs))))
 
     def _measure_raw(self, trial: optuna.trial.Trial) -> bool:
         mode = self.settings.raw_validity
