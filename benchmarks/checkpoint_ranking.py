@@ -1,6 +1,6 @@
 """How well a checkpoint's score ranks configurations by their final compound.
 
-    .venv/bin/python benchmarks/checkpoint_ranking.py --dataset gbsg2 --generator tvae --configs 16
+    .venv/bin/python benchmarks/checkpoint_ranking.py --dataset gbsg2 --generator tvae --configs 18
 
 Successive halving keeps the top third of the trials at each rung by the value reported
 there, so the pruner is only as good as that value's ranking of the trials' final
@@ -9,7 +9,8 @@ objectives. This draws ``--configs`` random configurations of the pruned search 
 scores every checkpoint two ways: with the cheap metrics only (what trials have reported so
 far: the compound's families without HPO-alignment) and with the strategy's whole suite
 (alignment included). Reported per rung and per way: the Spearman rank correlation with
-the final compound, and how many of the final top third each way's top third holds.
+the final compound, how many of the final top third each way's top third holds, and the
+Spearman rank correlation with the batch size (for the final compound too).
 """
 
 from __future__ import annotations
