@@ -3,6 +3,10 @@
 
 PYTHON ?= python3.11
 VENV ?= .venv
+# Test processes (pytest-xdist). Most tests wait on worker processes of their own, so two
+# pytest processes keep two cores busy; whole files go to one process, as the PostgreSQL
+# tests share one database and a file's fixtures are built once.
+TEST_WORKERS ?= 2
 export PYTHON
 
 .PHONY: env synthcity-env browser demo test test-fast clean
@@ -21,10 +25,10 @@ demo: env
 		--out runs/demo
 
 test: env synthcity-env browser
-	$(VENV)/bin/python -m pytest -q -ra
+	$(VENV)/bin/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: env
-	$(VENV)/bin/python -m pytest -q -ra -m "not slow and not synthcity"
+	$(VENV)/bin/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile -m "not slow and not synthcity"
 
 clean:
 	rm -rf runs .pytest_cache

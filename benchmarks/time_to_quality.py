@@ -33,6 +33,7 @@ import warnings
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
@@ -46,25 +47,46 @@ from gentune.tuning.prepare import held_out, prepare
 from gentune.tuning.storage import open_storage
 
 
-def plain_loop(dataset: str, name: str, trials: int, seed: int) -> tuple[list, dict]:
+Scorer = Callable[[dict, int, int], Any]
+
+
+def validation_scorer(dataset: str, name: str) -> tuple[Scorer, Any]:
+    """What one plain-loop trial does: fit on the training split (with the study's
+    constraint pre-processing), sample, post-process, and score on the validation split.
+    Returns ``score(params, fit_seed, sample_seed)`` -> the metric suite's scores, and the
+    compound strategy of the dataset's spec."""
     study_data = prepare(dataset)
     processor, suite = study_data.processor, MetricSuite()
-    compound = make_strategy("compound", study_data.spec.settings.weights)
     train = processor.transform(study_data.train)
+
+    def score(params: dict, fit_seed: int, sample_seed: int) -> Any:
+        generator = get_generator(name)
+        generator.fit(train, processor.transformed_schema, params, fit_seed)
+        n = len(study_data.train)
+        generated = processor.reverse_transform(generator.sample(n, sample_seed))
+        draws = iter(range(1, 1000))
+        post = processor.postprocess(generated, n, lambda k: processor.reverse_transform(
+            generator.sample(k, sample_seed + next(draws))))
+        return suite.compute(study_data.reference, post.frame, study_data.context)
+
+    return score, make_strategy("compound", study_data.spec.settings.weights)
+
+
+def plain_loop(dataset: str, name: str, trials: int, seed: int,
+               on_trial: Callable[[optuna.trial.Trial, Any], None] | None = None
+               ) -> tuple[list, dict]:
+    """TPE, ``trials`` trials, no pruning, one process; ``on_trial(trial, scores)`` sees
+    every trial's scores."""
+    score, compound = validation_scorer(dataset, name)
     distributions = get_generator(name).search_space()
     started, history = time.perf_counter(), []
 
     def objective(trial: optuna.trial.Trial) -> float:
         params = suggest(trial, distributions)
-        generator = get_generator(name)
-        generator.fit(train, processor.transformed_schema, params, seed + trial.number)
-        n = len(study_data.train)
-        generated = processor.reverse_transform(generator.sample(n, seed))
-        draws = iter(range(1, 1000))
-        post = processor.postprocess(generated, n, lambda k: processor.reverse_transform(
-            generator.sample(k, seed + next(draws))))
-        scores = suite.compute(study_data.reference, post.frame, study_data.context)
+        scores = score(params, seed + trial.number, seed)
         value = compound.scalar(scores.families)
+        if on_trial is not None:
+            on_trial(trial, scores)
         history.append((time.perf_counter() - started, value))
         return value
 

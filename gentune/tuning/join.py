@@ -25,13 +25,19 @@ __all__ = ["join_study", "load_study_config"]
 def load_study_config(study_name: str, storage: str, out: Path | None = None
                       ) -> tuple[optuna.Study, StudyConfig]:
     """A gentune study and its configuration, from the storage alone."""
+    _, study, config = _load(study_name, storage, out)
+    return study, config
+
+
+def _load(study_name: str, storage: str, out: Path | None
+          ) -> tuple[optuna.storages.BaseStorage, optuna.Study, StudyConfig]:
     store = open_storage(storage, out, existing=True)
     try:
         study = optuna.load_study(study_name=study_name, storage=store)
     except KeyError:
         raise StorageError(f"no study named '{study_name}' in {redact(storage)}; start it with "
                            f"'gentune tune ... --storage URL' first") from None
-    return study, StudyConfig.from_meta(study_meta(study))
+    return store, study, StudyConfig.from_meta(study_meta(study))
 
 
 def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
@@ -42,8 +48,7 @@ def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
     ``extra_paths`` make a generator module outside the package importable (here and in the
     generator's worker)."""
     sys.path[:0] = [path for path in extra_paths if path not in sys.path]
-    _, config = load_study_config(study_name, storage, out)
-    store = open_storage(storage, out, existing=True)
+    store, _, config = _load(study_name, storage, out)  # one connection serves both
     if data_path:  # this machine keeps the data somewhere else; the hash must still match
         config.spec = {**config.spec, "data": {"path": str(Path(data_path).resolve())}}
     deadline = time.monotonic() + timeout if timeout is not None else None
