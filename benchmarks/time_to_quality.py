@@ -30,7 +30,7 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,27 +47,30 @@ from gentune.tuning.prepare import held_out, prepare
 from gentune.tuning.storage import open_storage
 
 
-Scorer = Callable[[dict, int, int], Any]
+Scorer = Callable[[dict, int, Sequence[int]], list]
 
 
 def validation_scorer(dataset: str, name: str) -> tuple[Scorer, Any]:
     """What one plain-loop trial does: fit on the training split (with the study's
     constraint pre-processing), sample, post-process, and score on the validation split.
-    Returns ``score(params, fit_seed, sample_seed)`` -> the metric suite's scores, and the
-    compound strategy of the dataset's spec."""
+    Returns ``score(params, fit_seed, sample_seeds)`` -> the metric suite's scores of one
+    sample per seed from one fit, and the compound strategy of the dataset's spec."""
     study_data = prepare(dataset)
     processor, suite = study_data.processor, MetricSuite()
     train = processor.transform(study_data.train)
+    n = len(study_data.train)
 
-    def score(params: dict, fit_seed: int, sample_seed: int) -> Any:
+    def score(params: dict, fit_seed: int, sample_seeds: Sequence[int]) -> list:
         generator = get_generator(name)
         generator.fit(train, processor.transformed_schema, params, fit_seed)
-        n = len(study_data.train)
-        generated = processor.reverse_transform(generator.sample(n, sample_seed))
-        draws = iter(range(1, 1000))
-        post = processor.postprocess(generated, n, lambda k: processor.reverse_transform(
-            generator.sample(k, sample_seed + next(draws))))
-        return suite.compute(study_data.reference, post.frame, study_data.context)
+        results = []
+        for seed in sample_seeds:
+            generated = processor.reverse_transform(generator.sample(n, seed))
+            draws = iter(range(1, 1000))
+            post = processor.postprocess(generated, n, lambda k: processor.reverse_transform(
+                generator.sample(k, seed + next(draws))))
+            results.append(suite.compute(study_data.reference, post.frame, study_data.context))
+        return results
 
     return score, make_strategy("compound", study_data.spec.settings.weights)
 
@@ -83,7 +86,7 @@ def plain_loop(dataset: str, name: str, trials: int, seed: int,
 
     def objective(trial: optuna.trial.Trial) -> float:
         params = suggest(trial, distributions)
-        scores = score(params, seed + trial.number, seed)
+        scores = score(params, seed + trial.number, [seed])[0]
         value = compound.scalar(scores.families)
         if on_trial is not None:
             on_trial(trial, scores)
