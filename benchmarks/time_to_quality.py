@@ -105,8 +105,8 @@ def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
     more (the study resumes) until a trial reaches ``target`` or ``budget`` seconds are spent.
 
     Returns the (seconds since the first call, validation compound, configuration) of every
-    completed trial, the configuration to refit (the first that reached the target, else the best), and how
-    many trials the study ran (pruned ones included)."""
+    completed trial, the configuration to refit (the first that reached the target, else the
+    best), and how many trials the study ran (pruned ones included)."""
     out = Path(tempfile.mkdtemp(prefix="gentune-ttq-"))
     called, started, total = datetime.now(), time.perf_counter(), trials  # naive, as Optuna's
     while True:
