@@ -7,6 +7,7 @@ VENV ?= .venv
 # pytest processes keep two cores busy; whole files go to one process, as the PostgreSQL
 # tests share one database and a file's fixtures are built once.
 TEST_WORKERS ?= 2
+PYTEST = $(VENV)/bin/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile
 export PYTHON
 
 .PHONY: env synthcity-env browser demo test test-fast clean
@@ -25,10 +26,10 @@ demo: env
 		--out runs/demo
 
 test: env synthcity-env browser
-	$(VENV)/bin/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile
+	$(PYTEST)
 
 test-fast: env
-	$(VENV)/bin/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile -m "not slow and not synthcity"
+	$(PYTEST) -m "not slow and not synthcity"
 
 clean:
 	rm -rf runs .pytest_cache
