@@ -176,7 +176,8 @@ def test_workers_do_not_oversubscribe_threads(tiny_actg, tmp_path, fake_generato
                   show_progress=False, raw_validity="off", extra_paths=fake_generators)
     for trial in load(tmp_path, result.study_name).trials:
         # The generator's process and the scoring process (the caller's included) alike.
-        assert trial.user_attrs["worker_threads"] == {"omp": "1", "torch": 1, "scoring": 1}
+        assert trial.user_attrs["worker_threads"] == {"omp": "1", "torch": 1, "joblib": 1,
+                                                      "scoring": 1}
 
 
 def test_at_the_timeout_every_worker_finishes_its_trial_and_starts_no_other(

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from gentune.generators.base import FitMonitor, Generator, seed_everything
+from gentune.generators.encodings import reused_encoding
 from gentune.generators.epochs import epoch_callbacks, preserved_random_state
 from gentune.generators.space import Choice, Float, Int, to_distributions
 
@@ -64,17 +65,20 @@ class _SDVGenerator(Generator):
         for column in data.columns:
             if isinstance(data[column].dtype, pd.CategoricalDtype):
                 data[column] = data[column].astype(str)
-        if monitor is None or self.epochs_param is None:
-            self._synthesizer.fit({_TABLE: data})
-            return
         from ctgan.synthesizers import ctgan as ctgan_module
         from ctgan.synthesizers import tvae as tvae_module
 
-        def on_epoch(completed: int) -> None:
-            monitor(completed, self._sample_while_fitting)
+        loops = [ctgan_module, tvae_module]
+        with reused_encoding(loops):
+            if monitor is None or self.epochs_param is None:
+                self._synthesizer.fit({_TABLE: data})
+                return
 
-        with epoch_callbacks([ctgan_module, tvae_module], on_epoch):
-            self._synthesizer.fit({_TABLE: data})
+            def on_epoch(completed: int) -> None:
+                monitor(completed, self._sample_while_fitting)
+
+            with epoch_callbacks(loops, on_epoch):
+                self._synthesizer.fit({_TABLE: data})
 
     def _sample_while_fitting(self, n: int) -> pd.DataFrame:
         # SDV refuses to sample before fit() returns; the model is usable between epochs.

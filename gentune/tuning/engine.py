@@ -15,7 +15,6 @@ from typing import Any
 
 import optuna
 from optuna.trial import TrialState
-from threadpoolctl import threadpool_limits
 
 from gentune.errors import StorageError
 from gentune.generators import GENERATORS, get_generator, register
@@ -28,6 +27,7 @@ from gentune.tuning.search import (
 from gentune.tuning.study import CACHE_KEY, load_or_create_study
 from gentune.tuning.trial import TrialRunner, TrialSettings
 from gentune.workers.session import GeneratorSession
+from gentune.workers.threads import limited_threads
 
 __all__ = ["StudyConfig", "Engine", "spec_for_storage"]
 
@@ -179,9 +179,10 @@ class Engine:
 
     def __enter__(self) -> Engine:
         # The metrics this process computes get the generator's share of the cores too.
-        self._thread_limits = threadpool_limits(limits=self.threads)
+        self._thread_limits = limited_threads(self.threads)
+        self._thread_limits.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._thread_limits.restore_original_limits()
+        self._thread_limits.__exit__(None, None, None)
         self.close()

@@ -22,11 +22,9 @@ from typing import Any
 from gentune.errors import GentuneError
 from gentune.tuning.progress import Progress
 from gentune.tuning.study import budget_state, recover_orphans
+from gentune.workers.process import THREAD_VARIABLES
 
-__all__ = ["LocalWorkers", "THREAD_VARIABLES"]
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                    "NUMEXPR_NUM_THREADS")
+__all__ = ["LocalWorkers"]
 
 
 class LocalWorkers:

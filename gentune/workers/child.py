@@ -104,6 +104,9 @@ def _thread_counts() -> dict[str, Any]:
     counts: dict[str, Any] = {"omp": os.environ.get("OMP_NUM_THREADS")}
     if "torch" in sys.modules:
         counts["torch"] = sys.modules["torch"].get_num_threads()
+    import joblib
+
+    counts["joblib"] = joblib.cpu_count()  # the processes n_jobs=-1 starts here
     return counts
 
 

@@ -21,10 +21,13 @@ import psutil
 
 from gentune.errors import TrialFailure
 
-__all__ = ["WorkerProcess"]
+__all__ = ["WorkerProcess", "THREAD_VARIABLES"]
 
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+# Each holds a library's pool to the worker's share of the cores. joblib's (through
+# LOKY_MAX_CPU_COUNT) matters too: ctgan encodes tables of 500+ rows with n_jobs=-1, which
+# would start a process per core in every worker.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "LOKY_MAX_CPU_COUNT")
 _POLL_SECONDS = 0.2
 
 
@@ -51,7 +54,7 @@ class WorkerProcess:
 
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        for variable in _THREAD_VARIABLES:
+        for variable in THREAD_VARIABLES:
             env[variable] = str(self.threads)
         env["GENTUNE_THREADS"] = str(self.threads)
         env["PYTHONUNBUFFERED"] = "1"
