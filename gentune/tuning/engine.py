@@ -9,6 +9,7 @@ candidate scores, Kaplan-Meier curves...) is stored there too once computed.
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,10 +180,10 @@ class Engine:
 
     def __enter__(self) -> Engine:
         # The metrics this process computes get the generator's share of the cores too.
-        self._thread_limits = limited_threads(self.threads)
-        self._thread_limits.__enter__()
+        self._thread_limits = ExitStack()
+        self._thread_limits.enter_context(limited_threads(self.threads))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._thread_limits.__exit__(None, None, None)
+        self._thread_limits.close()
         self.close()
