@@ -15,13 +15,15 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any
 
 import pandas as pd
 from ctgan.data_transformer import DataTransformer
+
+from gentune.generators.swap import swapped
 
 __all__ = ["ReusedDataTransformer", "reused_encoding", "encoder_fits"]
 
@@ -64,14 +66,6 @@ class ReusedDataTransformer(DataTransformer):
                 _FITTED.popitem(last=False)
 
 
-@contextmanager
-def reused_encoding(modules: Sequence[ModuleType]) -> Iterator[None]:
+def reused_encoding(modules: Sequence[ModuleType]) -> AbstractContextManager[None]:
     """While active, the training loops of ``modules`` build ``ReusedDataTransformer``s."""
-    originals = {module: module.DataTransformer for module in modules}
-    for module in modules:
-        module.DataTransformer = ReusedDataTransformer
-    try:
-        yield
-    finally:
-        for module, original in originals.items():
-            module.DataTransformer = original
+    return swapped(modules, "DataTransformer", ReusedDataTransformer)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from types import ModuleType
 from typing import Any
 
 import numpy as np
+
+from gentune.generators.swap import swapped
 
 __all__ = ["epoch_callbacks", "preserved_random_state"]
 
@@ -33,20 +35,14 @@ class _CallbackIterator:
         self._bar.set_description(*args, **kwargs)
 
 
-@contextmanager
-def epoch_callbacks(modules: list[ModuleType], on_epoch: Callable[[int], None]) -> Iterator[None]:
-    originals = {module: module.tqdm for module in modules}
+def epoch_callbacks(modules: list[ModuleType], on_epoch: Callable[[int], None]
+                    ) -> AbstractContextManager[None]:
+    original = modules[0].tqdm
 
     def wrapped(iterable: Any, *args: Any, **kwargs: Any) -> _CallbackIterator:
-        return _CallbackIterator(originals[modules[0]](iterable, *args, **kwargs), on_epoch)
+        return _CallbackIterator(original(iterable, *args, **kwargs), on_epoch)
 
-    for module in modules:
-        module.tqdm = wrapped
-    try:
-        yield
-    finally:
-        for module, original in originals.items():
-            module.tqdm = original
+    return swapped(modules, "tqdm", wrapped)
 
 
 @contextmanager
