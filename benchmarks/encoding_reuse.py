@@ -6,8 +6,8 @@ worker's core or not.
 
 Each (dataset, generator) runs in a fresh process set up as a gentune worker (one torch and
 BLAS thread), once with joblib held to one process (LOKY_MAX_CPU_COUNT=1, as workers now
-are) and once not (as before). In each process the same configurations (TPE's first,
-random, draws from the generator's space, seeded) are fitted at each epoch count twice in a
+are) and once not (as before). In each process the same configurations (seeded random
+draws from the generator's space) are fitted at each epoch count twice in a
 row: with the encoder of an earlier fit of the same rows (reuse) and with the cache emptied
 first (a fit from scratch, as before). The first fit of a process is left out (imports,
 joblib's pool start-up). Reported per epoch count: median fit seconds per mode and their
@@ -53,7 +53,7 @@ def child(dataset: str, name: str, configs: int, epochs: list[int]) -> dict:
             samples = []
             for run in RUNS:
                 if run == "scratch":
-                    encodings._FITTED.clear()
+                    encodings.forget_encoders()
                 started = time.perf_counter()
                 generator.fit(train, schema, {**params, generator.epochs_param: count}, k)
                 seconds[run][count].append(time.perf_counter() - started)

@@ -19,9 +19,9 @@ def training(prepared_gbsg):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    encodings._FITTED.clear()
+    encodings.forget_encoders()
     yield
-    encodings._FITTED.clear()
+    encodings.forget_encoders()
 
 
 def fit_and_sample(name: str, frame: pd.DataFrame, schema, seed: int = 5) -> pd.DataFrame:
@@ -40,7 +40,7 @@ def test_a_reused_encoder_gives_the_same_model_bit_for_bit(training, name: str) 
     counts = encodings.encoder_fits()
     assert counts["fitted"] - before["fitted"] == 1
     assert counts["reused"] - before["reused"] == 1
-    encodings._FITTED.clear()  # a fit from scratch, as without reuse
+    encodings.forget_encoders()  # a fit from scratch, as without reuse
     fresh = fit_and_sample(name, frame, schema)
     pd.testing.assert_frame_equal(second, first)
     pd.testing.assert_frame_equal(second, fresh)

@@ -2,7 +2,7 @@
 
 ctgan's CTGAN and TVAE (and so SDV's CTGAN, TVAE and CopulaGAN) start every fit by fitting a
 ``DataTransformer``: a Bayesian Gaussian mixture per continuous column, about half a second
-on the bundled trials, a third of a trial the pruner stops at its first rung. The encoder
+on the bundled trials, a quarter of a fit the pruner stops at its first rung. The encoder
 depends only on the training rows: rdt fits each column's mixture from a fixed random state
 and seeds its transforms from the column's first rows, and restores numpy's global state
 afterwards. So every trial of a study fits the same encoder; here only the first fit of
@@ -25,7 +25,7 @@ from ctgan.data_transformer import DataTransformer
 
 from gentune.generators.swap import swapped
 
-__all__ = ["ReusedDataTransformer", "reused_encoding", "encoder_fits"]
+__all__ = ["ReusedDataTransformer", "reused_encoding", "encoder_fits", "forget_encoders"]
 
 _KEPT = 4  # encoders kept per process: one per training table a worker sees at once
 _FITTED: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -35,6 +35,11 @@ _COUNTS = {"fitted": 0, "reused": 0}
 def encoder_fits() -> dict[str, int]:
     """How many encoders this process fitted and how many fits reused one."""
     return dict(_COUNTS)
+
+
+def forget_encoders() -> None:
+    """Drop the encoders kept: the next fit of any rows fits its own, as without reuse."""
+    _FITTED.clear()
 
 
 def _fingerprint(raw_data: Any, discrete_columns: Sequence[Any]) -> str | None:
