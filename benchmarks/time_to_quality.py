@@ -90,7 +90,7 @@ def plain_loop(dataset: str, name: str, trials: int, seed: int,
         value = compound.scalar(scores.families)
         if on_trial is not None:
             on_trial(trial, scores)
-        history.append((time.perf_counter() - started, value))
+        history.append((time.perf_counter() - started, value, params))
         return value
 
     study = optuna.create_study(direction="maximize",
@@ -139,8 +139,8 @@ def held_out_compound(dataset: str, name: str, params: dict, seeds: int) -> tupl
 
 def measure_plain(dataset: str, name: str, args: argparse.Namespace) -> dict:
     plain, plain_params = plain_loop(dataset, name, args.trials, args.seed)
-    return {"plain_total": plain[-1][0], "plain_best": max(value for _, value in plain),
-            "plain_params": plain_params,
+    return {"plain_total": plain[-1][0], "plain_best": max(value for _, value, _ in plain),
+            "plain_params": plain_params, "plain_trials": plain,
             "held_plain": held_out_compound(dataset, name, plain_params, args.seeds)}
 
 
@@ -160,7 +160,7 @@ def measure(dataset: str, name: str, plain: dict, args: argparse.Namespace) -> d
     return {**plain, "gentune_total": ours[-1][0], "gentune_best": max(v for _, v, _ in ours),
             "gentune_trials": our_trials, "reached": reached, "gentune_params": our_params,
             "held_gentune": held, "quality_at": args.quality_at, "held_gentune_at": held_at_cut,
-            "gentune_best_at": None if by_cut is None else by_cut[1]}
+            "gentune_best_at": None if by_cut is None else by_cut[1], "gentune_complete": ours}
 
 
 def saved(path: Path, compute: Callable[[], dict]) -> dict:
