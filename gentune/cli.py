@@ -46,7 +46,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         sampler=args.sampler, pruner=args.pruner, workers=args.workers, out=args.out,
         study_name=args.study, threads=args.threads, trial_timeout=args.trial_timeout,
         memory_limit_mb=args.memory_limit, invalid_rows=args.invalid_rows,
-        raw_validity=args.raw_validity, show_progress=not args.quiet)
+        raw_validity=args.raw_validity, epoch_budget=args.epoch_budget,
+        show_progress=not args.quiet)
     from gentune.tuning.report_text import tune_summary
 
     print(tune_summary(result.best, result.best_path))
@@ -229,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--sampler", default="tpe",
                       help="tpe | random | grid | gp | cmaes | qmc | nsga2 (default tpe)")
     tune.add_argument("--pruner", default="sha", help="sha | hyperband | none (default sha)")
+    tune.add_argument("--epoch-budget", type=int, metavar="EPOCHS",
+                      help="most epochs a trial trains (default: the top of the generator's "
+                           "range); pruning may stop a trial after about 1/9 and 1/3 of it")
     tune.add_argument("--storage", help="default: a journal file in --out; or sqlite:///F, "
                                         "postgresql://user:pass@host/db")
     tune.add_argument("--study", help="study name (default: SPEC-GENERATOR-OBJECTIVE)")

@@ -166,6 +166,21 @@ def test_unknown_sampler_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.parametrize("generator, budget, expected", [
+    ("tvae", "1000", "--epoch-budget 1000 is not in tvae's epochs range 30-600; choose a "
+                     "value in it"),
+    ("gaussian_copula", "100", "generator 'gaussian_copula' does not train in epochs; drop "
+                               "--epoch-budget"),
+])
+def test_an_epoch_budget_the_generator_cannot_take_writes_nothing(
+        tmp_path: Path, generator: str, budget: str, expected: str) -> None:
+    out = tmp_path / "x"
+    line = one_line_error(gentune("tune", "--dataset", "gbsg2", "--generator", generator,
+                                  "--epoch-budget", budget, "--out", str(out)))
+    assert line == f"gentune: error: {expected}"
+    assert not out.exists()
+
+
 def test_a_usage_mistake_is_one_line_naming_the_option(tmp_path: Path) -> None:
     out = tmp_path / "x"
     line = one_line_error(gentune("tune", "--dataset", "gbsg2", "--raw-validity", "sometimes",

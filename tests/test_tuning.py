@@ -159,6 +159,36 @@ def test_without_pruning_epochs_are_searched(tiny_actg, tmp_path, fake_generator
     assert all(t.state == TrialState.COMPLETE and not t.intermediate_values for t in trials)
 
 
+def test_an_epoch_budget_ends_the_range(tiny_actg, tmp_path, fake_generators) -> None:
+    from gentune.errors import StorageError
+
+    options = dict(generator="fake_epochs", out=tmp_path, workers=1, sampler="random",
+                   show_progress=False, raw_validity="off", extra_paths=fake_generators)
+    result = tune(str(tiny_actg), n_trials=6, epoch_budget=9, **options)
+    trials = load(tmp_path, result.study_name).trials
+    # The first trial keeps the library's defaults; the rest train at most 9 of 3-27 epochs,
+    # so the only rung left below the budget is the first (3).
+    assert trials[0].params["epochs"] == 27
+    assert {t.params["epochs"] for t in trials[1:]} == {9}
+    assert {step for t in trials[1:] for step in t.intermediate_values} == {3}
+    # A study is one experiment: resuming it with another budget is refused.
+    with pytest.raises(StorageError, match="epoch_budget=9, not 27"):
+        tune(str(tiny_actg), n_trials=8, epoch_budget=27, **options)
+    assert len(load(tmp_path, result.study_name).trials) == 6
+
+
+def test_an_epoch_budget_keeps_to_the_range_step() -> None:
+    from optuna.distributions import IntDistribution
+
+    from gentune.errors import SpecError
+    from gentune.tuning.search import capped_epochs
+
+    space = {"n_iter": IntDistribution(100, 1000, step=100)}
+    assert capped_epochs(space, "n_iter", 300, "m")["n_iter"] == IntDistribution(100, 300, step=100)
+    with pytest.raises(SpecError, match="n_iter range 100-1000 in steps of 100"):
+        capped_epochs(space, "n_iter", 250, "m")
+
+
 def test_pareto_trains_every_trial_to_the_end(tiny_actg, tmp_path, fake_generators) -> None:
     result = tune(str(tiny_actg), generator="fake_epochs", objective="pareto", n_trials=3,
                   out=tmp_path, workers=1, show_progress=False, raw_validity="off",

@@ -19,7 +19,7 @@ from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage
 from gentune.tuning.loop import run_trials
 from gentune.tuning.prepare import prepare
 from gentune.tuning.progress import Progress
-from gentune.tuning.search import check_search, grid_points
+from gentune.tuning.search import capped_epochs, check_search, grid_points
 from gentune.tuning.storage import is_shared, open_storage, redact
 from gentune.tuning.study import budget_state, ensure_slots, recover_orphans
 from gentune.tuning.workers import LocalWorkers
@@ -58,7 +58,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
          study_name: str | None = None, threads: int = 1,
          trial_timeout: float | None = 900.0, memory_limit_mb: float | None = None,
          invalid_rows: str | None = None, raw_validity: str = "default",
-         show_progress: bool = True, extra_paths: tuple[str, ...] = (),
+         epoch_budget: int | None = None, show_progress: bool = True, extra_paths: tuple[str, ...] = (),
          report: bool = True) -> TuneResult:
     """Tune ``generator`` on the spec's data; resume the study if it exists.
 
@@ -68,7 +68,8 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     processes share the study (default: one per core, at most two), this one among them;
     each trains and scores with ``threads`` torch/BLAS threads. One thread per worker is the
     default: on a loaded machine a two-thread fit was measured 28x slower (OpenMP threads
-    spin while they wait), a one-thread fit was not slowed at all.
+    spin while they wait), a one-thread fit was not slowed at all. ``epoch_budget`` ends the
+    generator's epoch range lower (the first trial keeps the library's defaults).
     """
     if n_trials < 1:
         raise GentuneError(f"n_trials must be at least 1, got {n_trials}")
@@ -85,7 +86,9 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     if not status.available:
         raise GentuneError(f"generator '{generator}' is not available: {status.reason}; install "
                            f"it with: {status.install}")
-    survival = get_generator(generator).survival
+    model = get_generator(generator)
+    capped_epochs(model.search_space(), model.epochs_param, epoch_budget, generator)
+    survival = model.survival
     if survival and not spec.task.endpoint:
         raise GentuneError(f"generator '{generator}' models a survival endpoint, but the spec's "
                            f"task is a classification target; use task: {{endpoint: NAME}}")
@@ -103,7 +106,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         data_sha256=prepared.data.sha256, seed=seed, sampler=sampler, pruner=pruner,
         n_trials=n_trials, trial_timeout=trial_timeout,
         memory_limit_mb=memory_limit_mb or _memory_limit(workers), raw_validity=raw_validity,
-        invalid_rows=invalid_rows, weights=dict(strategy.weights))
+        invalid_rows=invalid_rows, epoch_budget=epoch_budget, weights=dict(strategy.weights))
     storage_label = redact(storage) or str(out / "study.journal")
     with Engine(config, out, threads=threads, extra_paths=extra_paths, prepared=prepared) as engine:
         study = engine.open_study(store, name, create=True)

@@ -23,7 +23,7 @@ from gentune.metrics import make_strategy
 from gentune.spec import Spec, load_spec
 from gentune.tuning.prepare import PreparedStudy, prepare
 from gentune.tuning.search import (
-    epoch_checkpoints, epochs_as_budget, first_rung, make_pruner, make_sampler,
+    capped_epochs, epoch_checkpoints, epochs_as_budget, first_rung, make_pruner, make_sampler,
 )
 from gentune.tuning.study import CACHE_KEY, load_or_create_study
 from gentune.tuning.trial import TrialRunner, TrialSettings
@@ -56,6 +56,7 @@ class StudyConfig:
     memory_limit_mb: float | None = None
     raw_validity: str = "default"
     invalid_rows: str | None = None
+    epoch_budget: int | None = None  # top of the epoch range (None: the generator's own)
     weights: dict[str, float] = field(default_factory=dict)
 
     def to_meta(self) -> dict[str, Any]:
@@ -85,7 +86,8 @@ class Engine:
                                f"study was started with (SHA-256 {config.data_sha256[:12]}...); "
                                f"a study must run on one dataset")
         self.strategy = make_strategy(config.objective, config.weights or self.spec.settings.weights)
-        space = self.generator.search_space()
+        space = capped_epochs(self.generator.search_space(), self.generator.epochs_param,
+                              config.epoch_budget, config.generator)
         epochs = space.get(self.generator.epochs_param or "")
         self.max_epochs = int(epochs.high) if epochs is not None else 1
         self.min_epochs = first_rung(int(epochs.low), self.max_epochs) if epochs is not None else 1

@@ -9,7 +9,8 @@ Where a study prunes, the epoch count is the budget the pruner hands out rather 
 searched hyperparameter (as in Hyperband): every trial is set to the top of the space's
 epoch range and the rungs decide how much of it it gets. Searched as well, epochs would be
 read by the sampler through the pruner's verdicts: long configurations are the ones stopped
-early, so TPE would learn to propose short ones.
+early, so TPE would learn to propose short ones. ``--epoch-budget`` lowers the top of that
+range (pruned or not), so that a study trades fewer epochs per trial for more trials.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from gentune.errors import SpecError
 
 __all__ = ["SAMPLERS", "PRUNERS", "RAW_VALIDITY", "check_search", "make_sampler", "make_pruner",
-           "epoch_checkpoints", "epochs_as_budget", "first_rung", "grid_points"]
+           "epoch_checkpoints", "epochs_as_budget", "capped_epochs", "first_rung", "grid_points"]
 
 SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
 PRUNERS = ("sha", "hyperband", "none")
@@ -135,6 +136,25 @@ def epochs_as_budget(distributions: Mapping[str, Any], epochs_param: str) -> dic
     epochs = distributions[epochs_param]
     return {**distributions,
             epochs_param: IntDistribution(epochs.high, epochs.high, log=epochs.log)}
+
+
+def capped_epochs(distributions: Mapping[str, Any], epochs_param: str | None,
+                  budget: int | None, generator: str) -> dict[str, Any]:
+    """The space with its epoch range ending at ``budget`` (None: as it is)."""
+    from optuna.distributions import IntDistribution
+
+    if budget is None:
+        return dict(distributions)
+    if epochs_param is None:
+        raise SpecError(f"generator '{generator}' does not train in epochs; drop --epoch-budget")
+    epochs = distributions[epochs_param]
+    step = 1 if epochs.log else epochs.step
+    if not epochs.low <= budget <= epochs.high or (budget - epochs.low) % step:
+        steps = f" in steps of {step}" if step != 1 else ""
+        raise SpecError(f"--epoch-budget {budget} is not in {generator}'s {epochs_param} range "
+                        f"{epochs.low}-{epochs.high}{steps}; choose a value in it")
+    return {**distributions,
+            epochs_param: IntDistribution(epochs.low, budget, log=epochs.log, step=epochs.step)}
 
 
 def make_pruner(name: str, min_epochs: int, max_epochs: int) -> Any:

@@ -43,7 +43,7 @@ def load_or_create_study(storage: Any, name: str, directions: list[str], sampler
     if existing is None and meta is not None:
         study.set_user_attr(META_KEY, dict(meta))
     elif existing is not None and meta is not None:
-        for key in ("generator", "objective", "data_sha256"):
+        for key in ("generator", "objective", "data_sha256", "epoch_budget"):
             if existing.get(key) != meta.get(key):
                 raise StorageError(
                     f"the study '{name}' in this storage was made with {key}="
