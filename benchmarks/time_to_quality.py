@@ -100,7 +100,8 @@ def plain_loop(dataset: str, name: str, trials: int, seed: int,
 
 
 def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
-                budget: float, epoch_budget: int | None = None) -> tuple[list, dict, int]:
+                budget: float, epoch_budget: int | None = None,
+                pruner: str = "sha") -> tuple[list, dict, int]:
     """gentune's default, run as a user would: ``trials`` trials, then the same command with
     more (the study resumes) until a trial reaches ``target`` or ``budget`` seconds are spent.
 
@@ -112,7 +113,8 @@ def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
     while True:
         result = tune(dataset, generator=name, n_trials=total, out=out, seed=seed,
                       timeout=budget - (time.perf_counter() - started),
-                      epoch_budget=epoch_budget, show_progress=False, report=False)
+                      pruner=pruner, epoch_budget=epoch_budget, show_progress=False,
+                      report=False)
         study = optuna.load_study(study_name=result.study_name, storage=open_storage(None, out))
         complete = sorted((t for t in study.trials if t.state == TrialState.COMPLETE),
                           key=lambda t: t.datetime_complete)
@@ -148,7 +150,7 @@ def measure(dataset: str, name: str, plain: dict, args: argparse.Namespace) -> d
     ours, our_params, our_trials = gentune_run(dataset, name, args.trials, args.seed,
                                                plain["plain_best"],
                                                args.max_ratio * plain["plain_total"],
-                                               args.epoch_budget)
+                                               args.epoch_budget, args.pruner)
     reached = next((elapsed for elapsed, value, _ in ours if value >= plain["plain_best"]), None)
     held = held_out_compound(dataset, name, our_params, args.seeds)
     # What a user stopping at --quality-at of the plain loop's time would have kept.
@@ -202,6 +204,7 @@ def main() -> None:
                              "time")
     parser.add_argument("--epoch-budget", type=int,
                         help="gentune's --epoch-budget (default: the generator's own range)")
+    parser.add_argument("--pruner", default="sha", help="gentune's --pruner (default sha)")
     parser.add_argument("--remeasure-gentune", action="store_true",
                         help="run gentune's side again against the saved plain loops")
     args = parser.parse_args()
