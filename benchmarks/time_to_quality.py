@@ -101,7 +101,7 @@ def plain_loop(dataset: str, name: str, trials: int, seed: int,
 
 def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
                 budget: float, epoch_budget: int | None = None,
-                pruner: str = "sha") -> tuple[list, dict, int]:
+                pruner: str | None = None) -> tuple[list, dict, int]:
     """gentune's default, run as a user would: ``trials`` trials, then the same command with
     more (the study resumes) until a trial reaches ``target`` or ``budget`` seconds are spent.
 
@@ -204,7 +204,7 @@ def main() -> None:
                              "time")
     parser.add_argument("--epoch-budget", type=int,
                         help="gentune's --epoch-budget (default: the generator's own range)")
-    parser.add_argument("--pruner", default="sha", help="gentune's --pruner (default sha)")
+    parser.add_argument("--pruner", help="gentune's --pruner (default: the generator's own)")
     parser.add_argument("--remeasure-gentune", action="store_true",
                         help="run gentune's side again against the saved plain loops")
     args = parser.parse_args()

@@ -229,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="start no trial after S seconds (running trials finish)")
     tune.add_argument("--sampler", default="tpe",
                       help="tpe | random | grid | gp | cmaes | qmc | nsga2 (default tpe)")
-    tune.add_argument("--pruner", default="sha", help="sha | hyperband | none (default sha)")
+    tune.add_argument("--pruner", help="sha | hyperband | none (default: sha; none for ctgan "
+                                       "and copulagan)")
     tune.add_argument("--epoch-budget", type=int, metavar="EPOCHS",
                       help="most epochs a trial trains (default: the top of the generator's "
                            "range); pruning may stop a trial after about 1/9 and 1/3 of it")

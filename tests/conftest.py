@@ -71,7 +71,8 @@ def fake_generators():
     names = {"fake_sleep": "fakes:Sleeper", "fake_raise": "fakes:Raiser",
              "fake_nan": "fakes:NaNRows", "fake_columns": "fakes:WrongColumns",
              "fake_copy": "fakes:Resampler", "fake_memory": "fakes:MemoryHog",
-             "fake_epochs": "fakes:EpochFake", "fake_slow": "fakes:Slow"}
+             "fake_epochs": "fakes:EpochFake", "fake_slow": "fakes:Slow",
+             "fake_epochs_unpruned": "fakes:UnprunedEpochFake"}
     saved = dict(registry.GENERATORS)
     for name, target in names.items():
         registry.register(name, target)

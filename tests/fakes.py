@@ -115,6 +115,13 @@ class EpochFake(_Fake):
         return rows
 
 
+class UnprunedEpochFake(EpochFake):
+    """An epoch-based generator whose own choice is not to be pruned (as CTGAN's)."""
+
+    name = "fake_epochs_unpruned"
+    default_pruner = "none"
+
+
 class Slow(_Fake):
     """Takes a few seconds to fit: long enough to kill its worker in the middle."""
 

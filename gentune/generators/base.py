@@ -61,6 +61,7 @@ class Generator(abc.ABC):
     library: ClassVar[str]  # "sdv", "synthcity", ...
     environment: ClassVar[str] = "main"  # which Python environment runs fit and sample
     epochs_param: ClassVar[str | None] = None  # the budget parameter, for pruning
+    default_pruner: ClassVar[str] = "sha"  # what `gentune tune` prunes with unless told
     survival: ClassVar[bool] = False  # needs the task's endpoint (time, event)
     note: ClassVar[str] = ""  # shown by `gentune generators`
 

@@ -155,6 +155,10 @@ def _network_kwargs(params: Mapping[str, Any], layers: Mapping[str, str]) -> dic
 
 class CTGAN(_SDVGenerator):
     name = "ctgan"
+    # A GAN's score after 67 or 201 of 600 epochs ranks how far it has trained, not where it
+    # ends: pruned, CTGAN fell short of a plain loop that trains every trial in full
+    # (benchmarks/RESULTS.md, time to quality); CopulaGAN, the same network, inherits this.
+    default_pruner = "none"
     synthesizer = "CTGANSynthesizer"
     epochs_param = "epochs"
     note = "conditional GAN; about 0.06 s per epoch on ACTG 320"

@@ -53,7 +53,8 @@ def _memory_limit(workers: int) -> float:
 
 def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
          objective: str = "compound", n_trials: int = 20, timeout: float | None = None,
-         storage: str | None = None, seed: int = 0, sampler: str = "tpe", pruner: str = "sha",
+         storage: str | None = None, seed: int = 0, sampler: str = "tpe",
+         pruner: str | None = None,
          workers: int | None = None, out: str | Path = "runs/gentune",
          study_name: str | None = None, threads: int = 1,
          trial_timeout: float | None = 900.0, memory_limit_mb: float | None = None,
@@ -69,7 +70,8 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     each trains and scores with ``threads`` torch/BLAS threads. One thread per worker is the
     default: on a loaded machine a two-thread fit was measured 28x slower (OpenMP threads
     spin while they wait), a one-thread fit was not slowed at all. ``epoch_budget`` ends the
-    generator's epoch range lower (the first trial keeps the library's defaults).
+    generator's epoch range lower (the first trial keeps the library's defaults). ``pruner``
+    defaults to the generator's own choice: successive halving, none for CTGAN and CopulaGAN.
     """
     if n_trials < 1:
         raise GentuneError(f"n_trials must be at least 1, got {n_trials}")
@@ -89,6 +91,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     model = get_generator(generator)
     capped_epochs(model.search_space(), model.epochs_param, epoch_budget, generator)
     survival = model.survival
+    pruner = pruner or model.default_pruner
     if survival and not spec.task.endpoint:
         raise GentuneError(f"generator '{generator}' models a survival endpoint, but the spec's "
                            f"task is a classification target; use task: {{endpoint: NAME}}")

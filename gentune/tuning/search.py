@@ -1,9 +1,10 @@
 """Samplers and pruners, by name.
 
 Samplers: ``tpe`` (default), ``random``, ``grid``, ``gp``, ``cmaes``, ``qmc``, and ``nsga2``
-for the Pareto objective. Pruning is successive halving over training epochs (``sha``,
-default), ``hyperband``, or ``none``; Optuna's pruners do not apply to multi-objective
-studies, so a Pareto study trains every trial to its end.
+for the Pareto objective. Pruning is successive halving over training epochs (``sha``, the
+default unless a generator chooses otherwise: CTGAN and CopulaGAN choose ``none``),
+``hyperband``, or ``none``; Optuna's pruners do not apply to multi-objective studies, so a
+Pareto study trains every trial to its end.
 
 Where a study prunes, the epoch count is the budget the pruner hands out rather than a
 searched hyperparameter (as in Hyperband): every trial is set to the top of the space's
