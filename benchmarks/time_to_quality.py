@@ -9,7 +9,8 @@ gentune, ``--remeasure-gentune`` measures gentune's side again against the same 
 The plain loop is what published tuning scripts do: one process, TPE, no pruning, the
 generator fitted in-process with torch's default threads, the same search space and the same
 compound objective (the same constraint processing and metric suite, on the validation
-split). gentune runs its default: two workers, successive-halving pruning, warm workers.
+split). gentune runs its default: two workers, warm workers, the generator's default
+pruning (successive halving; none for CTGAN and CopulaGAN), or ``--pruner``.
 gentune runs the same number of trials, then, as a user would, the same command again with
 more (the study resumes), until it reaches the plain loop's best validation compound or has
 spent the plain loop's whole time. Reported: the wall time gentune needed to reach that
