@@ -54,13 +54,12 @@ def _memory_limit(workers: int) -> float:
 def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
          objective: str = "compound", n_trials: int = 20, timeout: float | None = None,
          storage: str | None = None, seed: int = 0, sampler: str = "tpe",
-         pruner: str | None = None,
-         workers: int | None = None, out: str | Path = "runs/gentune",
-         study_name: str | None = None, threads: int = 1,
+         pruner: str | None = None, workers: int | None = None,
+         out: str | Path = "runs/gentune", study_name: str | None = None, threads: int = 1,
          trial_timeout: float | None = 900.0, memory_limit_mb: float | None = None,
          invalid_rows: str | None = None, raw_validity: str = "default",
-         epoch_budget: int | None = None, show_progress: bool = True, extra_paths: tuple[str, ...] = (),
-         report: bool = True) -> TuneResult:
+         epoch_budget: int | None = None, show_progress: bool = True,
+         extra_paths: tuple[str, ...] = (), report: bool = True) -> TuneResult:
     """Tune ``generator`` on the spec's data; resume the study if it exists.
 
     ``n_trials`` is the total the study should hold: re-running with a larger number adds

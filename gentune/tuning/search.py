@@ -149,7 +149,7 @@ def capped_epochs(distributions: Mapping[str, Any], epochs_param: str | None,
     if epochs_param is None:
         raise SpecError(f"generator '{generator}' does not train in epochs; drop --epoch-budget")
     epochs = distributions[epochs_param]
-    step = 1 if epochs.log else epochs.step
+    step = epochs.step  # 1 on a log scale: Optuna allows no other
     if not epochs.low <= budget <= epochs.high or (budget - epochs.low) % step:
         steps = f" in steps of {step}" if step != 1 else ""
         raise SpecError(f"--epoch-budget {budget} is not in {generator}'s {epochs_param} range "
