@@ -1,6 +1,7 @@
 """Trials per hour with 1 and 2 local workers, on the same configurations.
 
-    .venv/bin/python benchmarks/scaling.py [--generator tvae] [--trials 24] [--repeats 1]
+    .venv/bin/python benchmarks/scaling.py [--generator tvae] [--trials 24] [--repeats 1] \
+        [--start-with 1]
 
 Both runs use the grid sampler with one seed, so they train exactly the same configurations
 under the same trial numbers (the grid's points are enqueued in a seeded order); pruning and
@@ -22,7 +23,8 @@ per hour. Per pair, two speed-ups:
 
 With ``--repeats N`` the pair runs N times (every other pair with 2 workers first), so that a
 slow spell of the shared machine falls on both; the speed-ups are given per pair and as the
-median.
+median. ``--start-with 2`` runs the first pair's 2-worker run first (a later invocation can
+then take the other order).
 """
 
 from __future__ import annotations
@@ -84,12 +86,14 @@ def main() -> None:
     parser.add_argument("--dataset", default="actg320")
     parser.add_argument("--trials", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--start-with", type=int, choices=(1, 2), default=1,
+                        help="the worker count the first pair runs first")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # Every other pair runs 2 workers first, so a drift in the machine's speed evens out.
     pairs = [{k: run(k, args.generator, args.trials, args.dataset)
-              for k in ((1, 2) if number % 2 == 0 else (2, 1))}
+              for k in ((1, 2) if (number + args.start_with) % 2 == 1 else (2, 1))}
              for number in range(args.repeats)]
     if any(runs[1]["configs"] != runs[2]["configs"] for runs in pairs):
         print("warning: the two runs trained different configurations")
