@@ -47,7 +47,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         study_name=args.study, threads=args.threads, trial_timeout=args.trial_timeout,
         memory_limit_mb=args.memory_limit, invalid_rows=args.invalid_rows,
         raw_validity=args.raw_validity, epoch_budget=args.epoch_budget,
-        show_progress=not args.quiet)
+        samples_per_trial=args.samples_per_trial, show_progress=not args.quiet)
     from gentune.tuning.report_text import tune_summary
 
     print(tune_summary(result.best, result.best_path))
@@ -234,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--epoch-budget", type=int, metavar="EPOCHS",
                       help="most epochs a trial trains (default: the top of the generator's "
                            "range); pruning may stop a trial after about 1/9 and 1/3 of it")
+    tune.add_argument("--samples-per-trial", type=int, default=1, metavar="K",
+                      help="samples of each fitted model scored, the trial's value being "
+                           "their mean (default 1); more give the sampler steadier values")
     tune.add_argument("--storage", help="default: a journal file in --out; or sqlite:///F, "
                                         "postgresql://user:pass@host/db")
     tune.add_argument("--study", help="study name (default: SPEC-GENERATOR-OBJECTIVE)")

@@ -191,6 +191,14 @@ def test_a_usage_mistake_is_one_line_naming_the_option(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_samples_per_trial_out_of_range_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    line = one_line_error(gentune("tune", "--dataset", "gbsg2", "--generator", "gaussian_copula",
+                                  "--samples-per-trial", "0", "--out", str(out)))
+    assert line == "gentune: error: samples per trial must be a whole number from 1 to 20, got 0"
+    assert not out.exists()
+
+
 def test_a_timeout_that_is_not_positive_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "x"
     line = one_line_error(gentune("tune", "--dataset", "gbsg2", "--generator", "gaussian_copula",

@@ -114,6 +114,24 @@ def test_a_nan_result_is_refused() -> None:
         MetricResult("x", "fidelity", float("nan"), 0.5)
 
 
+def test_scores_of_several_samples_average_what_each_computed() -> None:
+    from gentune.metrics import Scores
+
+    def one(tstr: float | None, quality: float) -> Scores:
+        scores = Scores(results={"quality": MetricResult("quality", "fidelity", quality, quality)})
+        if tstr is None:
+            scores.errors["tstr"] = "no events in the sample"
+        else:
+            scores.results["tstr"] = MetricResult("tstr", "utility", tstr, tstr, {"trtr": 0.7})
+        return scores
+
+    mean = Scores.mean([one(0.2, 0.9), one(None, 0.7), one(0.6, 0.8)])
+    assert mean.families == pytest.approx({"fidelity": 0.8, "utility": 0.4})
+    assert mean.results["tstr"].breakdown == {"trtr": 0.7, "sample_scores": [0.2, 0.6]}
+    assert not mean.errors  # computed on two of three samples
+    assert Scores.mean([one(None, 0.5)] * 2).errors == {"tstr": "no events in the sample"}
+
+
 def test_curve_gap_is_the_area_between_step_curves() -> None:
     real = {"t": [0.0, 5.0], "s": [1.0, 0.5]}
     synthetic = {"t": [0.0, 2.0], "s": [1.0, 0.5]}

@@ -203,6 +203,30 @@ def test_an_epoch_budget_keeps_to_the_range_step() -> None:
         capped_epochs(space, "n_iter", 250, "m")
 
 
+def test_several_samples_per_trial_score_their_mean(tiny_actg, tmp_path,
+                                                    fake_generators) -> None:
+    from gentune.errors import StorageError
+
+    options = dict(generator="fake_copy", out=tmp_path, workers=1, sampler="random",
+                   show_progress=False, raw_validity="off", extra_paths=fake_generators)
+    one = load(tmp_path, tune(str(tiny_actg), n_trials=2, study_name="one",
+                              **options).study_name).trials
+    result = tune(str(tiny_actg), n_trials=2, study_name="three", samples_per_trial=3, **options)
+    three = load(tmp_path, result.study_name).trials
+    for single, trial in zip(one, three):
+        samples = trial.user_attrs["sample_objectives"]
+        assert len(samples) == 3 and len(set(samples)) == 3  # three different samples
+        assert trial.values[0] == pytest.approx(sum(samples) / 3)
+        # The first sample is the one a one-sample study scores.
+        assert samples[0] == pytest.approx(single.values[0])
+        assert "sample_objectives" not in single.user_attrs
+    assert result.best["samples_per_trial"] == 3
+    # A study is one experiment: resuming it with another number of samples is refused.
+    with pytest.raises(StorageError, match="samples_per_trial=3, not 1"):
+        tune(str(tiny_actg), n_trials=3, study_name="three", **options)
+    assert len(load(tmp_path, "three").trials) == 2
+
+
 def test_pareto_trains_every_trial_to_the_end(tiny_actg, tmp_path, fake_generators) -> None:
     result = tune(str(tiny_actg), generator="fake_epochs", objective="pareto", n_trials=3,
                   out=tmp_path, workers=1, show_progress=False, raw_validity="off",

@@ -59,6 +59,29 @@ class Scores:
             values[f"{name}.score"] = result.score
         return values
 
+    @classmethod
+    def mean(cls, samples: Sequence[Scores]) -> Scores:
+        """The scores of several samples of one model, each metric averaged over the samples
+        it was computed on (raw and score; the breakdown is the first such sample's, with
+        the per-sample scores added). A metric that failed on every sample keeps the first
+        reason."""
+        if len(samples) == 1:
+            return samples[0]
+        merged = cls()
+        names = dict.fromkeys(name for s in samples for name in [*s.results, *s.errors])
+        for name in names:
+            computed = [s.results[name] for s in samples if name in s.results]
+            if not computed:
+                merged.errors[name] = next(s.errors[name] for s in samples if name in s.errors)
+                continue
+            first = computed[0]
+            merged.results[name] = dataclasses.replace(
+                first, raw=float(np.mean([r.raw for r in computed])),
+                score=float(np.mean([r.score for r in computed])),
+                seconds=sum(r.seconds for r in computed),
+                breakdown={**first.breakdown, "sample_scores": [r.score for r in computed]})
+        return merged
+
     def as_dict(self) -> dict[str, Any]:
         return {"families": self.families,
                 "metrics": {name: result.as_dict() for name, result in self.results.items()},

@@ -57,6 +57,7 @@ class StudyConfig:
     raw_validity: str = "default"
     invalid_rows: str | None = None
     epoch_budget: int | None = None  # top of the epoch range (None: the generator's own)
+    samples_per_trial: int = 1  # samples of each fitted model scored; the value is their mean
     weights: dict[str, float] = field(default_factory=dict)
 
     def to_meta(self) -> dict[str, Any]:
@@ -112,7 +113,8 @@ class Engine:
                 memory_limit_mb=config.memory_limit_mb, endpoint=self.prepared.endpoint,
                 extra_paths=extra_paths, log_path=work_dir / "logs" / f"worker-{pid}-raw.log")
         self.runner = TrialRunner(self.prepared, self.generator, self.session, self.strategy,
-                                  TrialSettings(config.seed, checkpoints, config.raw_validity),
+                                  TrialSettings(config.seed, checkpoints, config.raw_validity,
+                                                config.samples_per_trial),
                                   self.raw_session, self.distributions)
 
     def open_study(self, storage: Any, name: str, create: bool) -> optuna.Study:

@@ -28,6 +28,10 @@ __all__ = [
 META_KEY = "gentune"
 CACHE_KEY = "gentune_real_cache"
 SLOT = "slot"
+# Settings that change what a trial's value means, so a resumed study must keep them (with
+# the value a study made before the setting existed had).
+SAME_EXPERIMENT: dict[str, Any] = {"generator": None, "objective": None, "data_sha256": None,
+                                   "epoch_budget": None, "samples_per_trial": 1}
 
 
 def worker_identity() -> dict[str, Any]:
@@ -43,12 +47,12 @@ def load_or_create_study(storage: Any, name: str, directions: list[str], sampler
     if existing is None and meta is not None:
         study.set_user_attr(META_KEY, dict(meta))
     elif existing is not None and meta is not None:
-        for key in ("generator", "objective", "data_sha256", "epoch_budget"):
-            if existing.get(key) != meta.get(key):
+        for key, default in SAME_EXPERIMENT.items():
+            if existing.get(key, default) != meta.get(key, default):
                 raise StorageError(
                     f"the study '{name}' in this storage was made with {key}="
-                    f"{existing.get(key)!r}, not {meta.get(key)!r}; use another --out folder or "
-                    f"--study name")
+                    f"{existing.get(key, default)!r}, not {meta.get(key, default)!r}; use "
+                    f"another --out folder or --study name")
     return study
 
 

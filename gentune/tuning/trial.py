@@ -1,5 +1,8 @@
 """One trial: suggest parameters, fit (reporting checkpoints for pruning), sample,
 post-process, score on the validation split, and record everything on the trial.
+
+Two samples of one fitted model can score far apart (benchmarks/RESULTS.md, "Objective
+noise"), so a study may score several samples per trial: the trial's value is their mean.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from gentune.workers.session import GeneratorSession
 __all__ = ["TrialRunner", "TrialSettings", "generate_valid"]
 
 CHECKPOINT_ROWS = 1000  # at most; as many rows as the training split, to keep noise low
+SAMPLE_SEED_STEP = 104_729  # a prime: the k-th sample's seed, apart from generate_valid's redraws
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class TrialSettings:
     seed: int = 0
     checkpoints: tuple[int, ...] = ()  # epochs at which a fit reports (pruning), if any
     raw_validity: str = "default"  # measure raw (unprocessed) validity: default | every | off
+    samples: int = 1  # samples of the fitted model scored; the trial's value is their mean
 
 
 def _scoring_threads() -> int | None:
@@ -124,24 +129,37 @@ class TrialRunner:
             trial.set_user_attr("pruned_at_epoch", fit.pruned_at)
             trial.set_user_attr("trial_seconds", time.perf_counter() - started)
             raise optuna.TrialPruned(f"pruned after {fit.pruned_at} epochs")
-        sampled = time.perf_counter()
         n = len(self.study.train)
-        try:
-            generated, synthetic, post = generate_valid(self.session, self.study, n, seed)
-        except ConstraintError as exc:
-            raise TrialFailure("invalid rows", str(exc)) from None
-        trial.set_user_attr("sample_seconds", time.perf_counter() - sampled)
-        stages = {"pre": self.study.processor.violations(generated),
-                  "post": self.study.processor.violations(synthetic)}
-        if self._measure_raw(trial):
-            stages["raw"] = self._raw_violations(params, seed, n)
-        trial.set_user_attr("repaired", post.repaired)
-        trial.set_user_attr("rejected", post.rejected)
-        trial.set_user_attr("validity", stages)
-        scored = time.perf_counter()
-        scores = self._score(synthetic, generated, stages)
-        self.last_sample = synthetic
-        trial.set_user_attr("metric_seconds", time.perf_counter() - scored)
+        raw = self._raw_violations(params, seed, n) if self._measure_raw(trial) else None
+        sample_seconds = metric_seconds = 0.0
+        per_sample: list[Scores] = []
+        for k in range(self.settings.samples):
+            sampled = time.perf_counter()
+            sample_seed = seed + SAMPLE_SEED_STEP * k
+            try:
+                generated, synthetic, post = generate_valid(self.session, self.study, n,
+                                                            sample_seed)
+            except ConstraintError as exc:
+                raise TrialFailure("invalid rows", str(exc)) from None
+            sample_seconds += time.perf_counter() - sampled
+            stages = {"pre": self.study.processor.violations(generated),
+                      "post": self.study.processor.violations(synthetic)}
+            if raw is not None:
+                stages["raw"] = raw
+            if k == 0:  # the first sample stands for the trial in reports
+                trial.set_user_attr("repaired", post.repaired)
+                trial.set_user_attr("rejected", post.rejected)
+                trial.set_user_attr("validity", stages)
+                self.last_sample = synthetic
+            scored = time.perf_counter()
+            per_sample.append(self._score(synthetic, generated, stages))
+            metric_seconds += time.perf_counter() - scored
+        scores = Scores.mean(per_sample)
+        trial.set_user_attr("sample_seconds", sample_seconds)
+        trial.set_user_attr("metric_seconds", metric_seconds)
+        if len(per_sample) > 1:
+            trial.set_user_attr("sample_objectives", [
+                self.strategy.scalar(one.families) for one in per_sample])
         trial.set_user_attr("scores", scores.flat())
         trial.set_user_attr("metric_errors", scores.errors)
         trial.set_user_attr("alignment", _alignment_summary(scores))
