@@ -11,6 +11,8 @@ generator fitted in-process with torch's default threads, the same search space 
 compound objective (the same constraint processing and metric suite, on the validation
 split). gentune runs its default: two workers, warm workers, the generator's default
 pruning (successive halving; none for CTGAN and CopulaGAN), or ``--pruner``.
+``--samples-per-trial K`` makes a trial's value the mean compound of K samples of its fitted
+model on both sides (gentune's option of that name; the plain loop scores as many).
 gentune runs the same number of trials, then, as a user would, the same command again with
 more (the study resumes), until it reaches the plain loop's best validation compound or has
 spent the plain loop's whole time. Reported: the wall time gentune needed to reach that
@@ -46,6 +48,7 @@ from gentune.metrics import MetricSuite, make_strategy
 from gentune.tuning.api import tune
 from gentune.tuning.prepare import held_out, prepare
 from gentune.tuning.storage import open_storage
+from gentune.tuning.trial import SAMPLE_SEED_STEP
 
 
 Scorer = Callable[[dict, int, Sequence[int]], list]
@@ -77,20 +80,22 @@ def validation_scorer(dataset: str, name: str) -> tuple[Scorer, Any]:
 
 
 def plain_loop(dataset: str, name: str, trials: int, seed: int,
-               on_trial: Callable[[optuna.trial.Trial, Any], None] | None = None
-               ) -> tuple[list, dict]:
+               on_trial: Callable[[optuna.trial.Trial, Any], None] | None = None,
+               samples: int = 1) -> tuple[list, dict]:
     """TPE, ``trials`` trials, no pruning, one process; ``on_trial(trial, scores)`` sees
-    every trial's scores."""
+    every trial's scores (of its first sample). A trial's value is the mean compound of
+    ``samples`` samples of its fitted model, as with gentune's --samples-per-trial."""
     score, compound = validation_scorer(dataset, name)
     distributions = get_generator(name).search_space()
     started, history = time.perf_counter(), []
 
     def objective(trial: optuna.trial.Trial) -> float:
         params = suggest(trial, distributions)
-        scores = score(params, seed + trial.number, [seed])[0]
-        value = compound.scalar(scores.families)
+        per_sample = score(params, seed + trial.number,
+                           [seed + SAMPLE_SEED_STEP * k for k in range(samples)])
+        value = statistics.mean(compound.scalar(scores.families) for scores in per_sample)
         if on_trial is not None:
-            on_trial(trial, scores)
+            on_trial(trial, per_sample[0])
         history.append((time.perf_counter() - started, value, params))
         return value
 
@@ -102,7 +107,7 @@ def plain_loop(dataset: str, name: str, trials: int, seed: int,
 
 def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
                 budget: float, epoch_budget: int | None = None,
-                pruner: str | None = None) -> tuple[list, dict, int]:
+                pruner: str | None = None, samples: int = 1) -> tuple[list, dict, int]:
     """gentune's default, run as a user would: ``trials`` trials, then the same command with
     more (the study resumes) until a trial reaches ``target`` or ``budget`` seconds are spent.
 
@@ -114,8 +119,8 @@ def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
     while True:
         result = tune(dataset, generator=name, n_trials=total, out=out, seed=seed,
                       timeout=budget - (time.perf_counter() - started),
-                      pruner=pruner, epoch_budget=epoch_budget, show_progress=False,
-                      report=False)
+                      pruner=pruner, epoch_budget=epoch_budget, samples_per_trial=samples,
+                      show_progress=False, report=False)
         study = optuna.load_study(study_name=result.study_name, storage=open_storage(None, out))
         complete = sorted((t for t in study.trials if t.state == TrialState.COMPLETE),
                           key=lambda t: t.datetime_complete)
@@ -141,7 +146,8 @@ def held_out_compound(dataset: str, name: str, params: dict, seeds: int) -> tupl
 
 
 def measure_plain(dataset: str, name: str, args: argparse.Namespace) -> dict:
-    plain, plain_params = plain_loop(dataset, name, args.trials, args.seed)
+    plain, plain_params = plain_loop(dataset, name, args.trials, args.seed,
+                                     samples=args.samples_per_trial)
     return {"plain_total": plain[-1][0], "plain_best": max(value for _, value, _ in plain),
             "plain_params": plain_params, "plain_trials": plain,
             "held_plain": held_out_compound(dataset, name, plain_params, args.seeds)}
@@ -151,7 +157,8 @@ def measure(dataset: str, name: str, plain: dict, args: argparse.Namespace) -> d
     ours, our_params, our_trials = gentune_run(dataset, name, args.trials, args.seed,
                                                plain["plain_best"],
                                                args.max_ratio * plain["plain_total"],
-                                               args.epoch_budget, args.pruner)
+                                               args.epoch_budget, args.pruner,
+                                               args.samples_per_trial)
     reached = next((elapsed for elapsed, value, _ in ours if value >= plain["plain_best"]), None)
     held = held_out_compound(dataset, name, our_params, args.seeds)
     # What a user stopping at --quality-at of the plain loop's time would have kept.
@@ -206,6 +213,9 @@ def main() -> None:
     parser.add_argument("--epoch-budget", type=int,
                         help="gentune's --epoch-budget (default: the generator's own range)")
     parser.add_argument("--pruner", help="gentune's --pruner (default: the generator's own)")
+    parser.add_argument("--samples-per-trial", type=int, default=1,
+                        help="samples scored per trial, on both sides (a trial's value is "
+                             "their mean)")
     parser.add_argument("--remeasure-gentune", action="store_true",
                         help="run gentune's side again against the saved plain loops")
     args = parser.parse_args()
@@ -220,6 +230,8 @@ def main() -> None:
     for dataset in args.datasets.split(","):
         for name in args.generators.split(","):
             stem = f"{dataset}-{name}-{args.trials}-{args.seeds}-{args.seed}"
+            if args.samples_per_trial > 1:
+                stem += f"-k{args.samples_per_trial}"
             # The plain side is kept apart: re-measuring gentune alone reuses it.
             plain = saved(results / f"{stem}-plain.json",
                           lambda: measure_plain(dataset, name, args))
