@@ -18,7 +18,7 @@ from typing import NoReturn
 from pathlib import Path
 
 from gentune.errors import GentuneError
-from gentune.tuning.search import RAW_VALIDITY
+from gentune.tuning.search import DEFAULT_SAMPLES_PER_TRIAL, RAW_VALIDITY
 
 __all__ = ["main"]
 
@@ -234,9 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--epoch-budget", type=int, metavar="EPOCHS",
                       help="most epochs a trial trains (default: the top of the generator's "
                            "range); pruning may stop a trial after about 1/9 and 1/3 of it")
-    tune.add_argument("--samples-per-trial", type=int, default=1, metavar="K",
-                      help="samples of each fitted model scored, the trial's value being "
-                           "their mean (default 1); more give the sampler steadier values")
+    tune.add_argument("--samples-per-trial", type=int, default=DEFAULT_SAMPLES_PER_TRIAL,
+                      metavar="K", help="samples of each fitted model scored, the trial's "
+                      f"value being their mean (default {DEFAULT_SAMPLES_PER_TRIAL}): a "
+                      "steadier value than one sample's, for a little more scoring time")
     tune.add_argument("--storage", help="default: a journal file in --out; or sqlite:///F, "
                                         "postgresql://user:pass@host/db")
     tune.add_argument("--study", help="study name (default: SPEC-GENERATOR-OBJECTIVE)")

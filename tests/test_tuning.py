@@ -209,9 +209,9 @@ def test_several_samples_per_trial_score_their_mean(tiny_actg, tmp_path,
 
     options = dict(generator="fake_copy", out=tmp_path, workers=1, sampler="random",
                    show_progress=False, raw_validity="off", extra_paths=fake_generators)
-    one = load(tmp_path, tune(str(tiny_actg), n_trials=2, study_name="one",
+    one = load(tmp_path, tune(str(tiny_actg), n_trials=2, study_name="one", samples_per_trial=1,
                               **options).study_name).trials
-    result = tune(str(tiny_actg), n_trials=2, study_name="three", samples_per_trial=3, **options)
+    result = tune(str(tiny_actg), n_trials=2, study_name="three", **options)  # the default: 3
     three = load(tmp_path, result.study_name).trials
     for single, trial in zip(one, three):
         samples = trial.user_attrs["sample_objectives"]
@@ -221,9 +221,12 @@ def test_several_samples_per_trial_score_their_mean(tiny_actg, tmp_path,
         assert samples[0] == pytest.approx(single.values[0])
         assert "sample_objectives" not in single.user_attrs
     assert result.best["samples_per_trial"] == 3
+    assert result.best["best"]["sample_objectives"] == three[result.best["best"]["number"]] \
+        .user_attrs["sample_objectives"]
     # A study is one experiment: resuming it with another number of samples is refused.
-    with pytest.raises(StorageError, match="samples_per_trial=3, not 1"):
-        tune(str(tiny_actg), n_trials=3, study_name="three", **options)
+    with pytest.raises(StorageError, match="samples_per_trial=3, not 1; resume it with "
+                                           "--samples-per-trial 3"):
+        tune(str(tiny_actg), n_trials=3, study_name="three", samples_per_trial=1, **options)
     assert len(load(tmp_path, "three").trials) == 2
 
 

@@ -19,7 +19,9 @@ from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage
 from gentune.tuning.loop import run_trials
 from gentune.tuning.prepare import prepare
 from gentune.tuning.progress import Progress
-from gentune.tuning.search import capped_epochs, check_search, grid_points
+from gentune.tuning.search import (
+    DEFAULT_SAMPLES_PER_TRIAL, MAX_SAMPLES_PER_TRIAL, capped_epochs, check_search, grid_points,
+)
 from gentune.tuning.storage import is_shared, open_storage, redact
 from gentune.tuning.study import budget_state, ensure_slots, recover_orphans
 from gentune.tuning.workers import LocalWorkers
@@ -27,7 +29,6 @@ from gentune.tuning.workers import LocalWorkers
 __all__ = ["tune", "TuneResult", "default_study_name", "default_workers"]
 
 log = logging.getLogger("gentune")
-MAX_SAMPLES_PER_TRIAL = 20  # beyond this, scoring outweighs all but the longest fits
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
          out: str | Path = "runs/gentune", study_name: str | None = None, threads: int = 1,
          trial_timeout: float | None = 900.0, memory_limit_mb: float | None = None,
          invalid_rows: str | None = None, raw_validity: str = "default",
-         epoch_budget: int | None = None, samples_per_trial: int = 1,
+         epoch_budget: int | None = None, samples_per_trial: int = DEFAULT_SAMPLES_PER_TRIAL,
          show_progress: bool = True,
          extra_paths: tuple[str, ...] = (), report: bool = True) -> TuneResult:
     """Tune ``generator`` on the spec's data; resume the study if it exists.

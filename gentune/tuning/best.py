@@ -67,6 +67,8 @@ def trial_summary(trial: FrozenTrial | None) -> dict[str, Any] | None:
             "alignment": trial.user_attrs.get("alignment"),
             "fit_seconds": trial.user_attrs.get("fit_seconds"),
         })
+        if "sample_objectives" in trial.user_attrs:  # several samples scored: their spread
+            summary["sample_objectives"] = trial.user_attrs["sample_objectives"]
     elif trial.state == TrialState.FAIL:
         summary["fail_reason"] = trial.user_attrs.get("fail_reason")
         summary["fail_detail"] = trial.user_attrs.get("fail_detail")

@@ -57,7 +57,9 @@ class StudyConfig:
     raw_validity: str = "default"
     invalid_rows: str | None = None
     epoch_budget: int | None = None  # top of the epoch range (None: the generator's own)
-    samples_per_trial: int = 1  # samples of each fitted model scored; the value is their mean
+    # Samples of each fitted model scored; the value is their mean. 1 reads a study made
+    # before the setting existed as what it was; tune's default is 3.
+    samples_per_trial: int = 1
     weights: dict[str, float] = field(default_factory=dict)
 
     def to_meta(self) -> dict[str, Any]:

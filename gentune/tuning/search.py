@@ -22,12 +22,18 @@ from typing import Any
 
 from gentune.errors import SpecError
 
-__all__ = ["SAMPLERS", "PRUNERS", "RAW_VALIDITY", "check_search", "make_sampler", "make_pruner",
+__all__ = ["SAMPLERS", "PRUNERS", "RAW_VALIDITY", "DEFAULT_SAMPLES_PER_TRIAL",
+           "MAX_SAMPLES_PER_TRIAL", "check_search", "make_sampler", "make_pruner",
            "epoch_checkpoints", "epochs_as_budget", "capped_epochs", "first_rung", "grid_points"]
 
 SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
 PRUNERS = ("sha", "hyperband", "none")
 RAW_VALIDITY = ("default", "every", "off")  # which trials also fit the untransformed data
+# Samples of each fitted model a trial scores (its value is their mean). The samples of one
+# gbsg2 CTGAN model had a standard deviation of 0.11, and with one sample a study's best
+# was mostly luck (benchmarks/RESULTS.md, "Samples per trial").
+DEFAULT_SAMPLES_PER_TRIAL = 3
+MAX_SAMPLES_PER_TRIAL = 20  # beyond this, scoring outweighs all but the longest fits
 REDUCTION_FACTOR = 3
 
 

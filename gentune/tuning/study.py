@@ -48,11 +48,15 @@ def load_or_create_study(storage: Any, name: str, directions: list[str], sampler
         study.set_user_attr(META_KEY, dict(meta))
     elif existing is not None and meta is not None:
         for key, default in SAME_EXPERIMENT.items():
-            if existing.get(key, default) != meta.get(key, default):
+            made_with = existing.get(key, default)
+            if made_with != meta.get(key, default):
+                option = f"--{key.replace('_', '-')}"
+                resume = (f"resume it with {option} {made_with}, or " if made_with is not None
+                          and key != "data_sha256" else "")
                 raise StorageError(
-                    f"the study '{name}' in this storage was made with {key}="
-                    f"{existing.get(key, default)!r}, not {meta.get(key, default)!r}; use "
-                    f"another --out folder or --study name")
+                    f"the study '{name}' in this storage was made with {key}={made_with!r}, not "
+                    f"{meta.get(key, default)!r}; {resume}use another --out folder or --study "
+                    f"name")
     return study
 
 

@@ -131,14 +131,29 @@ class TrialRunner:
             raise optuna.TrialPruned(f"pruned after {fit.pruned_at} epochs")
         n = len(self.study.train)
         raw = self._raw_violations(params, seed, n) if self._measure_raw(trial) else None
+        scores = self._sample_and_score(trial, seed, n, raw)
+        trial.set_user_attr("scores", scores.flat())
+        trial.set_user_attr("metric_errors", scores.errors)
+        trial.set_user_attr("alignment", _alignment_summary(scores))
+        trial.set_user_attr("trial_seconds", time.perf_counter() - started)
+        missing = [family for family in self.strategy.families if family not in scores.families]
+        if missing:
+            reasons = "; ".join(f"{name}: {why}" for name, why in scores.errors.items())
+            raise TrialFailure("metric error", f"no {', '.join(missing)} score ({reasons})")
+        values = self.strategy.values(scores.families)
+        trial.set_user_attr("objective", self.strategy.scalar(scores.families))
+        return values
+
+    def _sample_and_score(self, trial: optuna.trial.Trial, seed: int, n: int,
+                          raw: dict[str, float] | None) -> Scores:
+        """Score ``settings.samples`` samples of the fitted model: their mean scores."""
         sample_seconds = metric_seconds = 0.0
         per_sample: list[Scores] = []
         for k in range(self.settings.samples):
             sampled = time.perf_counter()
-            sample_seed = seed + SAMPLE_SEED_STEP * k
             try:
                 generated, synthetic, post = generate_valid(self.session, self.study, n,
-                                                            sample_seed)
+                                                            seed + SAMPLE_SEED_STEP * k)
             except ConstraintError as exc:
                 raise TrialFailure("invalid rows", str(exc)) from None
             sample_seconds += time.perf_counter() - sampled
@@ -154,23 +169,12 @@ class TrialRunner:
             scored = time.perf_counter()
             per_sample.append(self._score(synthetic, generated, stages))
             metric_seconds += time.perf_counter() - scored
-        scores = Scores.mean(per_sample)
         trial.set_user_attr("sample_seconds", sample_seconds)
         trial.set_user_attr("metric_seconds", metric_seconds)
         if len(per_sample) > 1:
             trial.set_user_attr("sample_objectives", [
                 self.strategy.scalar(one.families) for one in per_sample])
-        trial.set_user_attr("scores", scores.flat())
-        trial.set_user_attr("metric_errors", scores.errors)
-        trial.set_user_attr("alignment", _alignment_summary(scores))
-        trial.set_user_attr("trial_seconds", time.perf_counter() - started)
-        missing = [family for family in self.strategy.families if family not in scores.families]
-        if missing:
-            reasons = "; ".join(f"{name}: {why}" for name, why in scores.errors.items())
-            raise TrialFailure("metric error", f"no {', '.join(missing)} score ({reasons})")
-        values = self.strategy.values(scores.families)
-        trial.set_user_attr("objective", self.strategy.scalar(scores.families))
-        return values
+        return Scores.mean(per_sample)
 
     def _measure_raw(self, trial: optuna.trial.Trial) -> bool:
         mode = self.settings.raw_validity
