@@ -191,19 +191,16 @@ def test_a_usage_mistake_is_one_line_naming_the_option(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_samples_per_trial_out_of_range_writes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("option, value, expected", [
+    ("--timeout", "0", "timeout must be a positive number of seconds, got 0.0"),
+    ("--samples-per-trial", "0", "samples per trial must be a whole number from 1 to 20, got 0"),
+])
+def test_a_number_out_of_range_writes_nothing(tmp_path: Path, option: str, value: str,
+                                             expected: str) -> None:
     out = tmp_path / "x"
     line = one_line_error(gentune("tune", "--dataset", "gbsg2", "--generator", "gaussian_copula",
-                                  "--samples-per-trial", "0", "--out", str(out)))
-    assert line == "gentune: error: samples per trial must be a whole number from 1 to 20, got 0"
-    assert not out.exists()
-
-
-def test_a_timeout_that_is_not_positive_writes_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "x"
-    line = one_line_error(gentune("tune", "--dataset", "gbsg2", "--generator", "gaussian_copula",
-                                  "--timeout", "0", "--out", str(out)))
-    assert line == "gentune: error: timeout must be a positive number of seconds, got 0.0"
+                                  option, value, "--out", str(out)))
+    assert line == f"gentune: error: {expected}"
     assert not out.exists()
 
 
