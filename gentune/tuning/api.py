@@ -79,7 +79,8 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     """
     if n_trials < 1:
         raise GentuneError(f"n_trials must be at least 1, got {n_trials}")
-    if not 1 <= samples_per_trial <= MAX_SAMPLES_PER_TRIAL:
+    if not (isinstance(samples_per_trial, int)
+            and 1 <= samples_per_trial <= MAX_SAMPLES_PER_TRIAL):
         raise GentuneError(f"samples per trial must be a whole number from 1 to "
                            f"{MAX_SAMPLES_PER_TRIAL}, got {samples_per_trial}")
     if timeout is not None and timeout <= 0:

@@ -2,7 +2,8 @@
 post-process, score on the validation split, and record everything on the trial.
 
 Two samples of one fitted model can score far apart (benchmarks/RESULTS.md, "Objective
-noise"), so a study may score several samples per trial: the trial's value is their mean.
+noise"), so a trial scores several samples (``--samples-per-trial``, three by default) and
+its value is their mean.
 """
 
 from __future__ import annotations
