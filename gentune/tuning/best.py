@@ -18,6 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 import gentune
 from gentune.metrics import Strategy
+from gentune.tuning.study import SAME_EXPERIMENT
 
 __all__ = ["best_trial", "default_trial", "write_best", "trial_summary", "atomic_write_text"]
 
@@ -98,7 +99,8 @@ def write_best(study: optuna.Study, out: Path, storage_label: str,
         "spec": meta.get("spec"),
         "data_sha256": meta.get("data_sha256"),
         "seed": meta.get("seed"),
-        "samples_per_trial": meta.get("samples_per_trial", 1),
+        "samples_per_trial": meta.get("samples_per_trial",
+                                      SAME_EXPERIMENT["samples_per_trial"]),
         "best": trial_summary(best),
         "default": trial_summary(default),
         "improvement_over_default_percent": improvement,

@@ -25,7 +25,7 @@ from gentune.tuning.prepare import PreparedStudy, prepare
 from gentune.tuning.search import (
     capped_epochs, epoch_checkpoints, epochs_as_budget, first_rung, make_pruner, make_sampler,
 )
-from gentune.tuning.study import CACHE_KEY, load_or_create_study
+from gentune.tuning.study import CACHE_KEY, SAME_EXPERIMENT, load_or_create_study
 from gentune.tuning.trial import TrialRunner, TrialSettings
 from gentune.workers.session import GeneratorSession
 from gentune.workers.threads import limited_threads
@@ -57,9 +57,9 @@ class StudyConfig:
     raw_validity: str = "default"
     invalid_rows: str | None = None
     epoch_budget: int | None = None  # top of the epoch range (None: the generator's own)
-    # Samples of each fitted model scored; the value is their mean. 1 reads a study made
-    # before the setting existed as what it was; tune's default is 3.
-    samples_per_trial: int = 1
+    # Samples of each fitted model scored; the value is their mean. A study made before the
+    # setting existed reads as what it was (one); tune's default is 3.
+    samples_per_trial: int = SAME_EXPERIMENT["samples_per_trial"]
     weights: dict[str, float] = field(default_factory=dict)
 
     def to_meta(self) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from optuna.trial import TrialState
 from gentune.errors import StorageError
 
 __all__ = [
-    "META_KEY", "CACHE_KEY", "load_or_create_study", "study_meta", "ensure_slots",
-    "pop_waiting_trial", "recover_orphans", "worker_identity", "budget_state",
+    "META_KEY", "CACHE_KEY", "SAME_EXPERIMENT", "load_or_create_study", "study_meta",
+    "ensure_slots", "pop_waiting_trial", "recover_orphans", "worker_identity", "budget_state",
 ]
 
 META_KEY = "gentune"
