@@ -25,7 +25,7 @@ from gentune.errors import TrialFailure
 from gentune.generators import generator_class, generator_names, get_generator
 from gentune.tuning.api import tune
 from gentune.tuning.prepare import prepare
-from gentune.workers.session import GeneratorSession, worker_for
+from gentune.workers.session import GeneratorSession, preloaded_modules, worker_for
 
 SMALL = {"epochs": 30, "n_iter": 100, "num_timesteps": 20, "num_trees": 10, "max_iters": 1,
          "generator_n_iter": 2, "n_teachers": 5}
@@ -45,14 +45,14 @@ def time_generator(name: str, limit: float, study_cache: dict) -> list[str]:
     study = study_cache.setdefault(generator.survival, prepare(
         "actg320", survival_generator=generator.survival))
     processor = study.processor
-    worker = worker_for(generator.environment)
-    modules = ["sdv.single_table" if generator.library == "sdv" else "synthcity.plugins"]
+    worker = worker_for(generator.environment, preload=preloaded_modules(generator),
+                        start_timeout=300)
     rows = []
     try:
         for label, params in (("defaults", generator.defaults()), ("small", small_params(generator))):
-            # A fit stopped at the limit kills the worker: warm its replacement before timing.
+            # A fit stopped at the limit kills the worker; its replacement imports the
+            # library as it starts, before the clock does.
             worker.ensure_started()
-            worker.call({"cmd": "import", "modules": modules}, timeout=300)
             with GeneratorSession(generator, processor.transform(study.train),
                                   processor.transformed_schema, endpoint=study.endpoint,
                                   worker=worker) as session:

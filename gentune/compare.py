@@ -29,7 +29,7 @@ from gentune.tuning.api import tune
 from gentune.tuning.best import atomic_write_text
 from gentune.tuning.prepare import held_out, prepare
 from gentune.verdicts import compound_verdicts, mean_interval
-from gentune.workers.session import worker_for
+from gentune.workers.session import preloaded_modules, worker_for
 
 __all__ = ["compare", "CompareResult", "summarise"]
 
@@ -68,7 +68,7 @@ def _refit_records(spec: Spec, generator_name: str, configs: dict[str, dict[str,
     records: list[dict[str, Any]] = []
     cache = out / "heldout"
     cache.mkdir(parents=True, exist_ok=True)
-    worker = worker_for(generator.environment)
+    worker = worker_for(generator.environment, preload=preloaded_modules(generator))
     try:
         for label, params in configs.items():
             for k in range(seeds):

@@ -5,6 +5,7 @@ They run inside worker processes, which find this module through an extra path.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -130,3 +131,25 @@ class Slow(_Fake):
     def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
         time.sleep(3)
         super().fit(train, schema, params, seed)
+
+
+SLOW_IMPORT_SECONDS = 3.0  # how long tests/slow_import.py takes to import
+
+
+class SlowImport(_Fake):
+    """Its library takes seconds to import (as SDV's and synthcity's do)."""
+
+    name = "fake_slow_import"
+    imports = ("slow_import",)
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        for module in self.imports:  # as a real generator imports its library in fit
+            importlib.import_module(module)
+        super().fit(train, schema, params, seed)
+
+
+class MissingLibrary(SlowImport):
+    """Its library is not installed in the worker's environment."""
+
+    name = "fake_missing_library"
+    imports = ("gentune_missing_library",)

@@ -45,6 +45,27 @@ def test_a_hanging_fit_is_killed_at_the_time_limit(session_for) -> None:
     assert len(session.sample(10, seed=1)) == 10
 
 
+def test_a_worker_imports_its_library_before_the_first_time_limit_starts(session_for) -> None:
+    from fakes import SLOW_IMPORT_SECONDS
+
+    session = session_for("fake_slow_import")
+    session.worker.ensure_started()  # pays the library's import
+    session.start_clock(SLOW_IMPORT_SECONDS / 2)
+    fit = session.fit({"noise": 0.0}, seed=0)
+    assert fit.seconds < SLOW_IMPORT_SECONDS / 2
+    assert len(session.sample(5, seed=0)) == 5
+
+
+def test_a_library_the_worker_cannot_import_fails_the_trial_with_the_reason(session_for) -> None:
+    with pytest.raises(TrialFailure) as failure:
+        session_for("fake_missing_library").fit({"noise": 0.0}, seed=0)
+    assert failure.value.reason == "exception"
+    assert failure.value.detail == ("the worker could not import pyarrow.parquet, fakes, "
+                                    "gentune_missing_library: "
+                                    "ModuleNotFoundError: No module named "
+                                    "'gentune_missing_library'")
+
+
 def test_an_exception_is_reported_with_its_text(session_for) -> None:
     with pytest.raises(TrialFailure) as failure:
         session_for("fake_raise").fit({"noise": 0.0}, seed=0)

@@ -64,6 +64,9 @@ class Generator(abc.ABC):
     default_pruner: ClassVar[str] = "sha"  # what `gentune tune` prunes with unless told
     survival: ClassVar[bool] = False  # needs the task's endpoint (time, event)
     note: ClassVar[str] = ""  # shown by `gentune generators`
+    # Modules ``fit`` imports. A worker imports them (and the generator's own module) when it
+    # starts, so that no trial's time limit or fit time pays for a library's import.
+    imports: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     def search_space(self) -> dict[str, BaseDistribution]:

@@ -38,6 +38,7 @@ def _layers(params: Mapping[str, Any], prefix: str) -> tuple[int, ...]:
 
 class _SDVGenerator(Generator):
     library: ClassVar[str] = "sdv"
+    imports: ClassVar[tuple[str, ...]] = ("sdv.single_table",)
     synthesizer: ClassVar[str]  # class name in sdv.single_table
 
     def __init__(self) -> None:

@@ -50,6 +50,7 @@ def _plugins() -> Any:
 class SynthcityGenerator(Generator):
     library: ClassVar[str] = "synthcity"
     environment: ClassVar[str] = "synthcity"
+    imports: ClassVar[tuple[str, ...]] = ("synthcity.plugins",)
     plugin: ClassVar[str]
     space: ClassVar[dict[str, Declared]]
     library_defaults: ClassVar[dict[str, Any]]

@@ -36,8 +36,11 @@ class WorkerProcess:
 
     def __init__(self, python: str, pythonpath: Sequence[str] = (), threads: int = 1,
                  memory_limit_mb: float | None = None, log_path: Path | None = None,
-                 start_timeout: float = 120.0) -> None:
+                 start_timeout: float = 120.0, preload: Sequence[str] = ()) -> None:
+        """``preload``: modules every start imports, within ``start_timeout`` rather than
+        within the first request's time limit."""
         self.python, self.pythonpath = python, list(pythonpath)
+        self.preload = tuple(preload)
         self.threads, self.memory_limit_mb = threads, memory_limit_mb
         self.log_path, self.start_timeout = log_path, start_timeout
         self._process: subprocess.Popen[bytes] | None = None
@@ -74,9 +77,16 @@ class WorkerProcess:
             env=self._environment(), start_new_session=True,
         )
         self._buffer = b""
-        ready = self._read_message(time.monotonic() + self.start_timeout, "start")
+        deadline = time.monotonic() + self.start_timeout
+        ready = self._read_message(deadline, "start")
         if not ready.get("ready"):
             raise TrialFailure("crashed", f"worker did not start: {ready}")
+        if self.preload:
+            self._send({"cmd": "import", "modules": list(self.preload)})
+            imported = self._read_message(deadline, "start")
+            if not imported.get("ok"):
+                raise TrialFailure("exception", f"the worker could not import "
+                                   f"{', '.join(self.preload)}: {imported.get('error')}")
 
     def ensure_started(self) -> None:
         if not self.alive():

@@ -21,7 +21,7 @@ from gentune.errors import TrialFailure
 from gentune.generators.base import Generator
 from gentune.workers.process import WorkerProcess
 
-__all__ = ["GeneratorSession", "FitOutcome", "check_output", "worker_for"]
+__all__ = ["GeneratorSession", "FitOutcome", "check_output", "worker_for", "preloaded_modules"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,12 @@ def check_output(frame: pd.DataFrame, train: pd.DataFrame, n: int) -> pd.DataFra
     return frame
 
 
+def preloaded_modules(generator: Generator) -> tuple[str, ...]:
+    """What a worker for ``generator`` imports as it starts: the Parquet reader every fit
+    and sample uses, the generator's module and its library."""
+    return ("pyarrow.parquet", type(generator).__module__, *generator.imports)
+
+
 def worker_for(environment: str, extra_paths: tuple[str, ...] = (), **kwargs: Any
                ) -> WorkerProcess:
     """A worker process for ``environment`` that several sessions can share."""
@@ -86,7 +92,8 @@ class GeneratorSession:
         self._owns_worker = worker is None
         if worker is None:
             worker = worker_for(generator.environment, extra_paths, threads=threads,
-                                memory_limit_mb=memory_limit_mb, log_path=log_path)
+                                memory_limit_mb=memory_limit_mb, log_path=log_path,
+                                preload=preloaded_modules(generator))
         self.worker = worker
         self._deadline: float | None = None
         self._samples = 0
