@@ -235,9 +235,12 @@ def main() -> None:
             # The plain side is kept apart: re-measuring gentune alone reuses it.
             plain = saved(results / f"{stem}-plain.json",
                           lambda: measure_plain(dataset, name, args))
+            # gentune's side is kept per variant, so variants compare against one plain loop.
+            variant = stem + (f"-{args.pruner}" if args.pruner else "") + \
+                (f"-e{args.epoch_budget}" if args.epoch_budget else "")
             if args.remeasure_gentune:
-                (results / f"{stem}.json").unlink(missing_ok=True)
-            pair = saved(results / f"{stem}.json", lambda: measure(dataset, name, plain, args))
+                (results / f"{variant}.json").unlink(missing_ok=True)
+            pair = saved(results / f"{variant}.json", lambda: measure(dataset, name, plain, args))
             print(row(dataset, name, pair), flush=True)
 
 
