@@ -108,12 +108,17 @@ def test_compare_scores_strategies_on_held_out_data(tiny_actg: Path, tmp_path: P
     assert set(compound["strategy"]) == {"default", "fidelity", "compound"}
     assert (compound["seeds"] == 2).all() and compound["ci_low"].le(compound["mean"]).all()
     assert compound[compound["strategy"] != "default"]["winner"].sum() == 1
+    tuned = compound[compound["strategy"] != "default"]
+    assert (tuned["improvement_ci_low"] <= tuned["improvement_percent"]).all()
+    assert (tuned["improvement_percent"] <= tuned["improvement_ci_high"]).all()
     table = pd.read_csv(tmp_path / "comparison.csv")
     assert len(table[(table["measure"] == "compound")]) == 3 * 2
     verdicts = pd.read_csv(tmp_path / "verdicts.csv")
     assert set(verdicts["rival"]) == {"fidelity"} and "compound" in set(verdicts["measure"])
     assert set(verdicts["verdict"]) <= {"compound better", "compound worse", "no clear difference"}
-    assert "Does compound beat single-metric tuning?" in (tmp_path / "report.html").read_text()
+    report = (tmp_path / "report.html").read_text()
+    assert "Does compound beat single-metric tuning?" in report
+    assert "95% CI of the change (%)" in report
     cached = len(list((tmp_path / "heldout").iterdir()))
     again = compare(str(tiny_actg), ["gaussian_copula"], ["fidelity", "compound"], n_trials=2,
                     seeds=2, out=tmp_path, workers=1, show_progress=False, raw_validity="off")
