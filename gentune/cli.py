@@ -148,8 +148,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for row in compound.itertuples():
         print(f"{row.generator:16} {row.strategy:10} held-out compound {row.mean:.4f} "
               f"[{row.ci_low:.4f}, {row.ci_high:.4f}]"
-              + (f"  {row.improvement_percent:+.1f}% vs default "
-                 f"[{row.improvement_ci_low:+.1f}%, {row.improvement_ci_high:+.1f}%]"
+              + (f"  {row.improvement_percent:+.1f}% vs default"
+                 + (f" [{row.improvement_ci_low:+.1f}%, {row.improvement_ci_high:+.1f}%]"
+                    if row.improvement_ci_low == row.improvement_ci_low else "")  # NaN: 1 seed
                  if row.strategy != "default" else "") + ("  <- best" if row.winner else ""))
     held_out_compound = result.verdicts[result.verdicts["measure"] == "compound"]
     for row in held_out_compound.itertuples():
