@@ -39,12 +39,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.skipif(
                                   "'test'); these tests need one")]
 
 
+# Shared storage is the subject here, not the trials' scores: one sample per trial.
+QUICK = dict(show_progress=False, raw_validity="off", samples_per_trial=1)
+
+
 def _start_study(spec: Path, generator: str, n_trials: int, out: Path, extra) -> str:
     name = f"pg-{uuid.uuid4().hex[:10]}"
     # timeout=0: create the study and queue its trials; the workers below run them.
     tune(str(spec), generator=generator, n_trials=n_trials, storage=URL, study_name=name,
-         out=out, workers=1, timeout=1e-9, show_progress=False, raw_validity="off",
-         extra_paths=extra, report=False)
+         out=out, workers=1, timeout=1e-9, extra_paths=extra, report=False, **QUICK)
     return name
 
 
@@ -71,8 +74,8 @@ def test_two_workers_run_every_trial_once(tiny_actg, tmp_path, fake_generators) 
     assert len({t.user_attrs["worker"]["pid"] for t in trials}) == 2  # both took part
     # A later tune call finds the work done and writes best.json and the report.
     result = tune(str(tiny_actg), generator="fake_copy", n_trials=8, storage=URL,
-                  study_name=name, out=tmp_path / "a", workers=1, show_progress=False,
-                  raw_validity="off", extra_paths=fake_generators)
+                  study_name=name, out=tmp_path / "a", workers=1, extra_paths=fake_generators,
+                  **QUICK)
     assert result.best["trials"]["complete"] == 8
     written = "".join(outputs) + (tmp_path / "a" / "best.json").read_text() + \
         (tmp_path / "a" / "report.html").read_text() + "".join(

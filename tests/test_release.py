@@ -19,8 +19,9 @@ from gentune.verify import verify
 @pytest.fixture(scope="module")
 def tuned(tiny_gbsg, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tuned")
+    # One sample per trial: releases and reports, not the trials' scores, are tested here.
     tune(str(tiny_gbsg), generator="gaussian_copula", n_trials=3, out=out, workers=1,
-         show_progress=False)
+         show_progress=False, samples_per_trial=1)
     return out
 
 
@@ -98,9 +99,11 @@ def test_compare_scores_strategies_on_held_out_data(tiny_actg: Path, tmp_path: P
                                                     fake_generators) -> None:
     from gentune.compare import compare
 
+    # The studies' own scoring and reports are tested elsewhere: one sample, no study report.
+    quick = dict(workers=1, show_progress=False, raw_validity="off", samples_per_trial=1,
+                 report=False)
     result = compare(str(tiny_actg), ["gaussian_copula", "fake_raise"], ["fidelity", "compound"],
-                     n_trials=2, seeds=2, out=tmp_path, workers=1, show_progress=False,
-                     raw_validity="off", extra_paths=fake_generators)
+                     n_trials=2, seeds=2, out=tmp_path, extra_paths=fake_generators, **quick)
     assert set(result.failures) == {"fake_raise"}
     assert "no fidelity trial of fake_raise completed" in result.failures["fake_raise"]
     summary = result.summary
@@ -121,7 +124,7 @@ def test_compare_scores_strategies_on_held_out_data(tiny_actg: Path, tmp_path: P
     assert "95% CI of the change (%)" in report
     cached = len(list((tmp_path / "heldout").iterdir()))
     again = compare(str(tiny_actg), ["gaussian_copula"], ["fidelity", "compound"], n_trials=2,
-                    seeds=2, out=tmp_path, workers=1, show_progress=False, raw_validity="off")
+                    seeds=2, out=tmp_path, **quick)
     assert len(list((tmp_path / "heldout").iterdir())) == cached  # nothing redone
     pd.testing.assert_frame_equal(
         again.summary.reset_index(drop=True),

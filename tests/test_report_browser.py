@@ -48,7 +48,7 @@ def test_release_report_renders(browser, tiny_gbsg, tmp_path) -> None:
     from gentune.tuning.api import tune
 
     tune(str(tiny_gbsg), generator="gaussian_copula", n_trials=3, out=tmp_path / "t",
-         workers=1, show_progress=False, raw_validity="off")
+         workers=1, show_progress=False, raw_validity="off", samples_per_trial=1)
     release(best_json=tmp_path / "t" / "best.json", rows=80, out=tmp_path / "r")
     _check_page(browser, tmp_path / "r" / "report.html",
                 {"km-curves", "marginals", "correlation-difference", "hpo-alignment"})

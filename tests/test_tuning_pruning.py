@@ -1,0 +1,91 @@
+"""Multi-fidelity pruning: checkpoints, a generator's own choice, epoch budgets, Pareto."""
+
+from __future__ import annotations
+
+import pytest
+from optuna.trial import TrialState
+from tuning_helpers import LOOP, load
+
+from gentune.tuning.api import tune
+
+
+def test_poor_trials_are_pruned_at_a_checkpoint(tiny_actg, tmp_path, fake_generators) -> None:
+    result = tune(str(tiny_actg), generator="fake_epochs", n_trials=8, out=tmp_path, workers=1,
+                  sampler="random", **LOOP,
+                  extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    # Pruning spends epochs as its budget: every trial is set to the top of the range (27).
+    assert {t.params["epochs"] for t in trials} == {27}
+    assert trials[0].state == TrialState.COMPLETE and set(trials[0].intermediate_values) == {3, 9}
+    # Junk rows score below any real sample, so junk behind a good trial stops at the first rung.
+    first_good = next(t.number for t in trials if t.params["quality"] >= 0.5)
+    junk = [t for t in trials[first_good + 1:] if t.params["quality"] < 0.5]
+    assert junk, "the seeded draws should hold junk trials after a good one"
+    for trial in junk:
+        assert trial.state == TrialState.PRUNED
+        assert trial.user_attrs["pruned_at_epoch"] == 3 and list(trial.intermediate_values) == [3]
+    assert result.best["trials"]["pruned"] == len([t for t in trials
+                                                   if t.state == TrialState.PRUNED])
+
+
+def test_without_pruning_epochs_are_searched(tiny_actg, tmp_path, fake_generators) -> None:
+    result = tune(str(tiny_actg), generator="fake_epochs", n_trials=4, out=tmp_path, workers=1,
+                  sampler="random", pruner="none", **LOOP,
+                  extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    assert len({t.params["epochs"] for t in trials}) > 1
+    assert all(t.state == TrialState.COMPLETE and not t.intermediate_values for t in trials)
+
+
+def test_a_generator_may_choose_not_to_be_pruned(tiny_actg, tmp_path, fake_generators) -> None:
+    options = dict(out=tmp_path, workers=1, sampler="random", **LOOP,
+                   extra_paths=fake_generators)
+    result = tune(str(tiny_actg), generator="fake_epochs_unpruned", n_trials=4, **options)
+    trials = load(tmp_path, result.study_name).trials
+    assert len({t.params["epochs"] for t in trials}) > 1  # searched, as with --pruner none
+    assert all(t.state == TrialState.COMPLETE and not t.intermediate_values for t in trials)
+    # Asked for, the pruner still applies.
+    result = tune(str(tiny_actg), generator="fake_epochs_unpruned", n_trials=3, pruner="sha",
+                  study_name="asked", **options)
+    trials = load(tmp_path, "asked").trials
+    assert {t.params["epochs"] for t in trials} == {27} and trials[0].intermediate_values
+
+
+def test_an_epoch_budget_ends_the_range(tiny_actg, tmp_path, fake_generators) -> None:
+    from gentune.errors import StorageError
+
+    options = dict(generator="fake_epochs", out=tmp_path, workers=1, sampler="random",
+                   **LOOP, extra_paths=fake_generators)
+    result = tune(str(tiny_actg), n_trials=6, epoch_budget=9, **options)
+    trials = load(tmp_path, result.study_name).trials
+    # The first trial keeps the library's defaults; the rest train at most 9 of 3-27 epochs,
+    # so the only rung left below the budget is the first (3).
+    assert trials[0].params["epochs"] == 27
+    assert {t.params["epochs"] for t in trials[1:]} == {9}
+    assert {step for t in trials[1:] for step in t.intermediate_values} == {3}
+    # A study is one experiment: resuming it with another budget is refused.
+    with pytest.raises(StorageError, match="epoch_budget=9, not 27"):
+        tune(str(tiny_actg), n_trials=8, epoch_budget=27, **options)
+    assert len(load(tmp_path, result.study_name).trials) == 6
+
+
+def test_an_epoch_budget_keeps_to_the_range_step() -> None:
+    from optuna.distributions import IntDistribution
+
+    from gentune.errors import SpecError
+    from gentune.tuning.search import capped_epochs
+
+    space = {"n_iter": IntDistribution(100, 1000, step=100)}
+    assert capped_epochs(space, "n_iter", 300, "m")["n_iter"] == IntDistribution(100, 300, step=100)
+    with pytest.raises(SpecError, match="n_iter range 100-1000 in steps of 100"):
+        capped_epochs(space, "n_iter", 250, "m")
+
+
+def test_pareto_trains_every_trial_to_the_end(tiny_actg, tmp_path, fake_generators) -> None:
+    result = tune(str(tiny_actg), generator="fake_epochs", objective="pareto", n_trials=3,
+                  out=tmp_path, workers=1, **LOOP,
+                  extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    assert all(t.state == TrialState.COMPLETE and len(t.values) == 3 for t in trials)
+    assert all(not t.intermediate_values for t in trials)  # Optuna cannot prune it
+    assert result.best["selection"] == "Pareto front member with the highest weighted mean"

@@ -1,0 +1,94 @@
+"""Local workers on one study: sharing, start-up failures, thread limits, the timeout."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from tuning_helpers import LOOP, load
+
+from gentune.tuning.api import tune
+
+
+def test_two_local_workers_share_one_study(tiny_actg, tmp_path, fake_generators) -> None:
+    # fake_slow fits for 3 s: long enough for the second worker to start and take trials.
+    result = tune(str(tiny_actg), generator="fake_slow", n_trials=6, out=tmp_path, workers=2,
+                  **LOOP, extra_paths=fake_generators)
+    study = load(tmp_path, result.study_name)
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
+    assert sorted(t.user_attrs["slot"] for t in trials) == list(range(6))  # none twice
+    # The calling process is one of the two workers; one more process was started.
+    pids = {t.user_attrs["worker"]["pid"] for t in trials}
+    assert len(pids) == 2 and os.getpid() in pids
+    assert len({t.params["noise"] for t in trials}) == 6  # workers do not draw the same points
+    # Real-data values (TRTR, Hreal's candidate scores, KM curves) are shared via the study.
+    shared = study.user_attrs["gentune_real_cache"]
+    assert {"trtr@validation", "alignment:4:0@validation"} <= set(shared)
+    # ... and computed once, before the workers start: no trial recomputes any of them.
+    assert [t.user_attrs["real_cache_misses"] for t in trials] == [0] * 6
+
+
+def test_local_workers_that_cannot_start_are_reported_not_restarted_forever(
+        tiny_actg, tmp_path, fake_generators, monkeypatch) -> None:
+    from gentune.errors import GentuneError
+    from gentune.tuning.workers import LocalWorkers
+
+    monkeypatch.setattr(LocalWorkers, "python", "/bin/false")
+    with pytest.raises(GentuneError, match="local workers keep exiting"):
+        tune(str(tiny_actg), generator="fake_slow", n_trials=6, out=tmp_path, workers=2,
+             **LOOP, extra_paths=fake_generators)
+    # This process, itself a worker, stopped after its current trial; the rest stay queued.
+    states = [t.state for t in load(tmp_path, "tiny-actg320-fake_slow-compound").trials]
+    assert states.count(TrialState.COMPLETE) < 6 and TrialState.WAITING in states
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_do_not_oversubscribe_threads(tiny_actg, tmp_path, fake_generators,
+                                              workers: int) -> None:
+    result = tune(str(tiny_actg), generator="fake_copy", n_trials=4, out=tmp_path, workers=workers,
+                  **LOOP, extra_paths=fake_generators)
+    for trial in load(tmp_path, result.study_name).trials:
+        # The generator's process and the scoring process (the caller's included) alike.
+        assert trial.user_attrs["worker_threads"] == {"omp": "1", "torch": 1, "joblib": 1,
+                                                      "scoring": 1}
+
+
+def test_at_the_timeout_every_worker_finishes_its_trial_and_starts_no_other(
+        tiny_actg, tmp_path, fake_generators) -> None:
+    # fake_slow fits for 3 s; the other worker takes a few seconds to start, then runs trials
+    # beside this process. At the deadline both are most likely in the middle of one.
+    timeout = 14.0
+    started = time.time()
+    result = tune(str(tiny_actg), generator="fake_slow", n_trials=30, timeout=timeout,
+                  out=tmp_path, workers=2, **LOOP,
+                  extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    states = [t.state for t in trials]
+    # Nothing was stopped half-way (a stopped trial is recorded as failed and queued again).
+    assert TrialState.FAIL not in states and TrialState.RUNNING not in states
+    assert states.count(TrialState.WAITING) > 0 and len(trials) == 30
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert {t.user_attrs["worker"]["pid"] for t in complete} - {os.getpid()}  # the other one's
+    # No trial started after the deadline, in either process.
+    assert max(t.datetime_start.timestamp() for t in complete) <= started + timeout + 1.0
+
+
+def test_progress_says_when_time_is_up_and_trials_are_finishing() -> None:
+    from gentune.metrics import make_strategy
+    from gentune.tuning.progress import Progress
+
+    study = optuna.create_study(direction="maximize")
+    study.ask()  # one trial running
+    strategy = make_strategy("compound", {"fidelity": 1.0, "utility": 1.0, "alignment": 1.0})
+    before = Progress(study, 3, strategy, deadline=time.monotonic() + 60)
+    after = Progress(study, 3, strategy, deadline=time.monotonic() - 1)
+    try:
+        assert "time is up" not in before.bar.postfix
+        assert "time is up: finishing 1 running" in after.bar.postfix
+    finally:
+        before.close()
+        after.close()
