@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from gentune.errors import DataError
 from gentune.generators.base import Generator
 from gentune.metrics import MetricSuite, Scores
 from gentune.spec import Spec
@@ -32,17 +31,16 @@ def evaluate(spec: Spec | str | Path, synthetic: pd.DataFrame | str | Path,
     has); ``"validation"``: it saw the training split only.
     """
     from gentune.datasets import read_table
-    from gentune.validation import apply_spec
+    from gentune.validation import type_like_real
 
     study = prepare(spec, invalid_rows="keep", seed=seed)
     view = held_out(study) if against == "test" else study
-    if not isinstance(synthetic, pd.DataFrame):
-        synthetic, _ = apply_spec(study.spec, read_table(Path(synthetic)))
-    missing = [column for column in study.data.frame.columns if column not in synthetic.columns]
-    if missing:
-        raise DataError(f"the synthetic table lacks the columns {missing} of the real data; "
-                        f"it must have the spec's columns")
-    synthetic = synthetic[list(study.data.frame.columns)]
+    if isinstance(synthetic, pd.DataFrame):
+        synthetic = type_like_real(study.spec, synthetic, study.data.schema, "the synthetic table")
+    else:
+        path = Path(synthetic)
+        synthetic = type_like_real(study.spec, read_table(path), study.data.schema,
+                                   f"synthetic table '{path}'")
     return MetricSuite().compute(view.reference, synthetic, view.context)
 
 
@@ -66,7 +64,7 @@ def refit_and_score(view: PreparedStudy, generator: Generator, params: dict[str,
     """Fit ``params`` on ``view.train``, draw valid rows and score them on ``view.reference``.
 
     ``exclude``: row keys (``gentune.rowkeys``) that may not appear in the output."""
-    n = rows or len(view.train)
+    n = len(view.train) if rows is None else rows
     processor = view.processor
     with GeneratorSession(generator, processor.transform(view.train),
                           processor.transformed_schema, endpoint=view.endpoint,

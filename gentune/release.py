@@ -94,7 +94,7 @@ def release(best_json: Path | None = None, study: str | None = None, storage: st
     generator = get_generator(choice["generator"])
     spec = load_spec(choice["spec"])
     view = held_out(prepare(spec, survival_generator=generator.survival, seed=seed), seed=seed)
-    n = rows or len(view.data.frame)
+    n = len(view.data.frame) if rows is None else rows
     if n < 1:
         raise GentuneError(f"--rows must be at least 1, got {n}")
     # No real patient row may appear: a generated row equal to any real row (train,

@@ -14,7 +14,7 @@ import pandas as pd
 from gentune.errors import DataError
 from gentune.spec import Spec
 
-__all__ = ["apply_spec", "infer_type"]
+__all__ = ["apply_spec", "infer_type", "type_like_real"]
 
 _TRUE = {"true", "yes", "1", "t", "y"}
 _FALSE = {"false", "no", "0", "f", "n"}
@@ -26,7 +26,6 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
     schema: dict[str, str] = {}
     typed: dict[str, pd.Series] = {}
     event_columns = {endpoint.event for endpoint in spec.endpoints}
-    time_columns = {endpoint.time: endpoint.name for endpoint in spec.endpoints}
     for column in raw.columns:
         declared = spec.column_type(column)
         kind = declared.type if declared else infer_type(raw[column], column in event_columns)
@@ -36,26 +35,56 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
         if values.isna().all():
             raise DataError(f"column '{column}' in {where} has no values; drop it from the "
                             f"file or declare it 'id' under columns")
-        if column in time_columns:
-            typed[column] = _time_column(values, column, time_columns[column], where)
-            schema[column] = "numerical"
-            continue
-        if column in event_columns:
-            typed[column] = _event_column(values, column, where)
-            schema[column] = "categorical"
-            continue
-        if kind == "numerical":
-            typed[column] = _numerical(values, column, where)
-        elif kind == "datetime":
-            typed[column] = _datetime(values, column, declared.format if declared else None,
-                                      where)
-        elif kind == "boolean":
-            typed[column] = _boolean(values, column, where)
-        else:
-            typed[column] = values
-        schema[column] = kind
+        typed[column] = _typed(spec, values, column, kind, where)
+        schema[column] = ("numerical" if column in _time_columns(spec) else
+                          "categorical" if column in event_columns else kind)
     frame = pd.DataFrame(typed)
     return frame, schema
+
+
+def type_like_real(spec: Spec, table: pd.DataFrame, schema: dict[str, str],
+                   where: str) -> pd.DataFrame:
+    """Type a table meant to stand in for the real data (a synthetic one) as the real data is.
+
+    The real schema decides each column's type, not inference on the table: a synthetic
+    column may by chance hold few distinct values. Id columns are absent, as in a release.
+    Datetimes may be in the spec's format or ISO (how a release's CSV writes them)."""
+    missing = [column for column in schema if column not in table.columns]
+    if missing:
+        raise DataError(f"{where} lacks the column(s) {', '.join(missing)} of the real data; "
+                        f"it needs every column the spec keeps")
+    typed = {}
+    for column, kind in schema.items():
+        try:
+            typed[column] = _typed(spec, table[column], column, kind, where)
+        except DataError as in_spec_format:
+            if kind != "datetime":
+                raise
+            try:
+                typed[column] = _datetime(table[column], column, "ISO8601", where)
+            except DataError:
+                raise in_spec_format from None
+    return pd.DataFrame(typed)
+
+
+def _time_columns(spec: Spec) -> dict[str, str]:
+    return {endpoint.time: endpoint.name for endpoint in spec.endpoints}
+
+
+def _typed(spec: Spec, values: pd.Series, column: str, kind: str, where: str) -> pd.Series:
+    time_columns = _time_columns(spec)
+    if column in time_columns:
+        return _time_column(values, column, time_columns[column], where)
+    if column in {endpoint.event for endpoint in spec.endpoints}:
+        return _event_column(values, column, where)
+    if kind == "numerical":
+        return _numerical(values, column, where)
+    if kind == "datetime":
+        declared = spec.column_type(column)
+        return _datetime(values, column, declared.format if declared else None, where)
+    if kind == "boolean":
+        return _boolean(values, column, where)
+    return values
 
 
 def infer_type(values: pd.Series, is_event: bool = False) -> str:

@@ -134,6 +134,42 @@ def test_empty_file(new_trial: Path, tmp_path: Path) -> None:
     assert line.endswith("is empty; it needs a header row and data rows")
 
 
+def test_evaluate_takes_a_table_as_a_release_writes_it(new_trial: Path, tmp_path: Path) -> None:
+    """No id column and ISO dates though the spec declares another date format; real rows
+    offered as synthetic are counted as copies."""
+    csv = new_trial.parent / "trial.csv"
+    frame = pd.read_csv(csv)
+    dates = pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(len(frame)) % 365, unit="D")
+    frame["randomised"] = dates.strftime("%d-%m-%Y")
+    frame.to_csv(csv, index=False)
+    new_trial.write_text(new_trial.read_text().replace(
+        "  ecog: categorical\n",
+        '  ecog: categorical\n  randomised: {type: datetime, format: "%d-%m-%Y"}\n'))
+    synthetic = tmp_path / "synthetic.csv"
+    frame.drop(columns="patient").assign(randomised=dates.strftime("%Y-%m-%d")).to_csv(
+        synthetic, index=False)
+    scores_json = tmp_path / "scores.json"
+    result = gentune("evaluate", "--spec", str(new_trial), "--synthetic", str(synthetic),
+                     "--json", str(scores_json))
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(scores_json.read_text())
+    # Train + validation are 80% of the rows (the default split is 60/20/20).
+    assert scores["metrics"]["exact_copies"]["raw"] == pytest.approx(0.8, abs=0.01)
+    assert scores["families"]["privacy"] < 0.5
+
+
+def test_evaluate_names_the_synthetic_file_and_its_missing_columns(new_trial: Path,
+                                                                   tmp_path: Path) -> None:
+    synthetic = tmp_path / "synthetic.csv"
+    pd.read_csv(new_trial.parent / "trial.csv").drop(columns=["patient", "died"]).to_csv(
+        synthetic, index=False)
+    line = one_line_error(gentune("evaluate", "--spec", str(new_trial), "--synthetic",
+                                  str(synthetic), "--json", str(tmp_path / "scores.json")))
+    assert line == (f"gentune: error: synthetic table '{synthetic}' lacks the column(s) died "
+                    f"of the real data; it needs every column the spec keeps")
+    assert not (tmp_path / "scores.json").exists()
+
+
 def test_rule_with_a_function_call(new_trial: Path) -> None:
     new_trial.write_text(new_trial.read_text().replace('"pfs_days <= os_days"',
                                                        '"max(pfs_days) <= os_days"'))

@@ -73,6 +73,13 @@ def test_release_never_overwrites(released: Path, tuned: Path) -> None:
         release(best_json=tuned / "best.json", out=released)
 
 
+def test_a_release_of_no_rows_is_refused(tuned: Path, tmp_path: Path) -> None:
+    out = tmp_path / "release"
+    with pytest.raises(GentuneError, match="--rows must be at least 1, got 0"):
+        release(best_json=tuned / "best.json", rows=0, out=out)
+    assert not out.exists()
+
+
 def test_a_failed_gate_writes_nothing(tuned: Path, tmp_path: Path) -> None:
     best = json.loads((tuned / "best.json").read_text())
     best["spec"]["privacy"] = {"min_nndr_score": 1.01}  # unreachable

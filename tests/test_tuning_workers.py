@@ -1,9 +1,13 @@
-"""Local workers on one study: sharing, start-up failures, thread limits, the timeout."""
+"""Local workers on one study: sharing, start-up failures, threads, the timeout, interruption."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -75,6 +79,52 @@ def test_at_the_timeout_every_worker_finishes_its_trial_and_starts_no_other(
     assert {t.user_attrs["worker"]["pid"] for t in complete} - {os.getpid()}  # the other one's
     # No trial started after the deadline, in either process.
     assert max(t.datetime_start.timestamp() for t in complete) <= started + timeout + 1.0
+
+
+def _worker_command(name: str, out: Path, extra: tuple[str, ...]) -> subprocess.Popen[str]:
+    # Default signal handling even where the test runner ignores SIGINT (a background job).
+    return subprocess.Popen(
+        [sys.executable, "-m", "gentune.cli", "worker", "--study", name, "--storage",
+         str(out / "study.journal"), "--out", str(out / "worker"), "--extra-path", extra[0],
+         "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_command_loses_nothing_and_the_same_command_resumes(
+        tiny_actg, tmp_path, fake_generators, signum: int) -> None:
+    # Ctrl-C, or a scheduler's SIGTERM, while fake_slow is 3 s into a fit.
+    # timeout ~0: create the study and queue its 3 trials; the command below runs them.
+    name = tune(str(tiny_actg), generator="fake_slow", n_trials=3, out=tmp_path, workers=1,
+                timeout=1e-9, **LOOP, extra_paths=fake_generators).study_name
+    command = _worker_command(name, tmp_path, fake_generators)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until one trial is done and the next one running
+        trials = load(tmp_path, name).trials
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        completed = {t.number for t in trials if t.state == TrialState.COMPLETE}
+        if running and completed:
+            break
+        time.sleep(0.2)
+    assert running and completed, "the command never got into its second trial"
+    command.send_signal(signum)
+    output = command.communicate(timeout=120)[0]
+    assert command.returncode == 130, output
+    assert output.strip().splitlines()[-1] == (
+        "gentune: interrupted; run the same command again to resume")
+    trials = load(tmp_path, name).trials
+    interrupted = [t for t in trials if t.state == TrialState.FAIL]
+    assert [t.user_attrs["fail_reason"] for t in interrupted] == ["interrupted"]
+    assert TrialState.RUNNING not in {t.state for t in trials}
+    again = _worker_command(name, tmp_path, fake_generators)
+    output = again.communicate(timeout=300)[0]
+    assert again.returncode == 0, output
+    trials = load(tmp_path, name).trials
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert sorted(t.user_attrs["slot"] for t in done) == list(range(3))  # every slot, once
+    assert completed <= {t.number for t in done}  # completed trials are kept, not rerun
+    retry = [t for t in done if t.system_attrs.get("failed_trial") == interrupted[0].number]
+    assert [t.user_attrs["slot"] for t in retry] == [interrupted[0].user_attrs["slot"]]
 
 
 def test_progress_says_when_time_is_up_and_trials_are_finishing() -> None:

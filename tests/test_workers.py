@@ -123,3 +123,20 @@ def test_a_worker_killed_during_a_request_fails_the_trial_as_crashed(session_for
         session.fit({"noise": 0.9}, seed=0)
     assert failure.value.reason == "crashed"
     assert "killed by SIGKILL" in failure.value.detail
+
+
+def test_a_request_left_without_its_reply_does_not_leak_into_the_next(session_for) -> None:
+    # The checkpoint handler raises (as Ctrl-C would) while the worker waits for its answer.
+    session = session_for("fake_epochs")
+    session.worker.ensure_started()
+    pid = session.worker.pid
+
+    def fails(epoch: int, rows) -> bool:
+        raise ValueError("the handler fails")
+
+    with pytest.raises(ValueError, match="the handler fails"):
+        session.fit({"epochs": 27, "quality": 0.0}, seed=0, checkpoints=(3, 9), on_checkpoint=fails)
+    # The next fit is this one (quality 1: varied rows), not the rest of the one above.
+    session.fit({"epochs": 3, "quality": 1.0}, seed=0)
+    assert session.worker.pid != pid and session.worker.restarts == 1
+    assert len(session.sample(20, seed=1).drop_duplicates()) > 1

@@ -100,13 +100,20 @@ class WorkerProcess:
         self.ensure_started()
         deadline = time.monotonic() + timeout if timeout else float("inf")
         self._send(request)
-        while True:
-            message = self._read_message(deadline, str(request.get("cmd")), timeout)
-            if "event" in message:
-                answer = on_event(message) if on_event else {"cmd": "continue"}
-                self._send(answer)
-                continue
-            return message
+        try:
+            while True:
+                message = self._read_message(deadline, str(request.get("cmd")), timeout)
+                if "event" in message:
+                    answer = on_event(message) if on_event else {"cmd": "continue"}
+                    self._send(answer)
+                    continue
+                return message
+        except BaseException:
+            # Left without its reply (Ctrl-C, SIGTERM, an event handler that raised): the
+            # worker is still busy with the request, and its next message would seem to
+            # answer the next one. It is killed at once, not asked to exit, and replaced.
+            self.kill()
+            raise
 
     def _send(self, message: Mapping[str, Any]) -> None:
         assert self._process is not None and self._process.stdin is not None
