@@ -35,12 +35,10 @@ def evaluate(spec: Spec | str | Path, synthetic: pd.DataFrame | str | Path,
 
     study = prepare(spec, invalid_rows="keep", seed=seed)
     view = held_out(study) if against == "test" else study
-    if isinstance(synthetic, pd.DataFrame):
-        synthetic = type_like_real(study.spec, synthetic, study.data.schema, "the synthetic table")
-    else:
-        path = Path(synthetic)
-        synthetic = type_like_real(study.spec, read_table(path), study.data.schema,
-                                   f"synthetic table '{path}'")
+    where = "the synthetic table"
+    if not isinstance(synthetic, pd.DataFrame):
+        where, synthetic = f"synthetic table '{synthetic}'", read_table(Path(synthetic))
+    synthetic = type_like_real(study.spec, synthetic, study.data.schema, where)
     return MetricSuite().compute(view.reference, synthetic, view.context)
 
 

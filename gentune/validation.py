@@ -35,9 +35,7 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
         if values.isna().all():
             raise DataError(f"column '{column}' in {where} has no values; drop it from the "
                             f"file or declare it 'id' under columns")
-        typed[column] = _typed(spec, values, column, kind, where)
-        schema[column] = ("numerical" if column in _time_columns(spec) else
-                          "categorical" if column in event_columns else kind)
+        typed[column], schema[column] = _typed(spec, values, column, kind, where)
     frame = pd.DataFrame(typed)
     return frame, schema
 
@@ -56,7 +54,7 @@ def type_like_real(spec: Spec, table: pd.DataFrame, schema: dict[str, str],
     typed = {}
     for column, kind in schema.items():
         try:
-            typed[column] = _typed(spec, table[column], column, kind, where)
+            typed[column], _ = _typed(spec, table[column], column, kind, where)
         except DataError as in_spec_format:
             if kind != "datetime":
                 raise
@@ -67,24 +65,23 @@ def type_like_real(spec: Spec, table: pd.DataFrame, schema: dict[str, str],
     return pd.DataFrame(typed)
 
 
-def _time_columns(spec: Spec) -> dict[str, str]:
-    return {endpoint.time: endpoint.name for endpoint in spec.endpoints}
-
-
-def _typed(spec: Spec, values: pd.Series, column: str, kind: str, where: str) -> pd.Series:
-    time_columns = _time_columns(spec)
-    if column in time_columns:
-        return _time_column(values, column, time_columns[column], where)
+def _typed(spec: Spec, values: pd.Series, column: str, kind: str,
+           where: str) -> tuple[pd.Series, str]:
+    """The column converted to ``kind``, and the kind it has from then on (an endpoint's
+    time is numerical and its event categorical, whatever was declared)."""
+    time_of = {endpoint.time: endpoint.name for endpoint in spec.endpoints}
+    if column in time_of:
+        return _time_column(values, column, time_of[column], where), "numerical"
     if column in {endpoint.event for endpoint in spec.endpoints}:
-        return _event_column(values, column, where)
+        return _event_column(values, column, where), "categorical"
     if kind == "numerical":
-        return _numerical(values, column, where)
+        return _numerical(values, column, where), kind
     if kind == "datetime":
         declared = spec.column_type(column)
-        return _datetime(values, column, declared.format if declared else None, where)
+        return _datetime(values, column, declared.format if declared else None, where), kind
     if kind == "boolean":
-        return _boolean(values, column, where)
-    return values
+        return _boolean(values, column, where), kind
+    return values, kind
 
 
 def infer_type(values: pd.Series, is_event: bool = False) -> str:

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
+from tuning_helpers import worker_command
 
 from gentune.tuning.api import tune
 from gentune.tuning.storage import open_storage
@@ -52,11 +52,7 @@ def _start_study(spec: Path, generator: str, n_trials: int, out: Path, extra) ->
 
 
 def _worker(name: str, out: Path, extra) -> subprocess.Popen[str]:
-    env = {**os.environ, "GENTUNE_HEARTBEAT_SECONDS": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "gentune.cli", "worker", "--study", name, "--storage", URL,
-         "--out", str(out), "--extra-path", extra[0]],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    return worker_command(name, URL, out, extra, env={"GENTUNE_HEARTBEAT_SECONDS": "1"})
 
 
 def _trials(name: str) -> list[optuna.trial.FrozenTrial]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna.trial import TrialState
-from tuning_helpers import LOOP, load
+from tuning_helpers import LOOP, load, worker_command
 
 from gentune.tuning.api import tune
 
@@ -82,12 +81,7 @@ def test_at_the_timeout_every_worker_finishes_its_trial_and_starts_no_other(
 
 
 def _worker_command(name: str, out: Path, extra: tuple[str, ...]) -> subprocess.Popen[str]:
-    # Default signal handling even where the test runner ignores SIGINT (a background job).
-    return subprocess.Popen(
-        [sys.executable, "-m", "gentune.cli", "worker", "--study", name, "--storage",
-         str(out / "study.journal"), "--out", str(out / "worker"), "--extra-path", extra[0],
-         "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return worker_command(name, str(out / "study.journal"), out / "worker", extra, "--quiet")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import optuna
@@ -17,3 +21,16 @@ LOOP = dict(show_progress=False, raw_validity="off", samples_per_trial=1, report
 
 def load(out: Path, name: str) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=open_storage(None, out))
+
+
+def worker_command(name: str, storage: str, out: Path, extra: tuple[str, ...], *options: str,
+                   env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``gentune worker`` joining study ``name``, in a process of its own, output merged.
+
+    SIGINT is handled as by default even where the test runner ignores it (a background job)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gentune.cli", "worker", "--study", name, "--storage", storage,
+         "--out", str(out), "--extra-path", extra[0], *options],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **(env or {})},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
