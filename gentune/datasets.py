@@ -85,10 +85,12 @@ class Splits:
         return pd.concat([self.train, self.validation], ignore_index=True)
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, refusing empty files and duplicate column names."""
+def read_table(path: Path, if_missing: str = "fix data.path in the spec") -> pd.DataFrame:
+    """Read a CSV or Parquet file, refusing empty files and duplicate column names.
+
+    ``if_missing``: what to do when there is no such file, for the error."""
     if not path.exists():
-        raise DataError(f"data file '{path}' does not exist; fix data.path in the spec")
+        raise DataError(f"data file '{path}' does not exist; {if_missing}")
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq

@@ -37,7 +37,8 @@ def evaluate(spec: Spec | str | Path, synthetic: pd.DataFrame | str | Path,
     view = held_out(study) if against == "test" else study
     where = "the synthetic table"
     if not isinstance(synthetic, pd.DataFrame):
-        where, synthetic = f"synthetic table '{synthetic}'", read_table(Path(synthetic))
+        where, synthetic = f"synthetic table '{synthetic}'", read_table(
+            Path(synthetic), if_missing="give the synthetic table's file with --synthetic")
     synthetic = type_like_real(study.spec, synthetic, study.data.schema, where)
     return MetricSuite().compute(view.reference, synthetic, view.context)
 

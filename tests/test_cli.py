@@ -168,6 +168,10 @@ def test_evaluate_names_the_synthetic_file_and_its_missing_columns(new_trial: Pa
     assert line == (f"gentune: error: synthetic table '{synthetic}' lacks the column(s) died "
                     f"of the real data; it needs every column the spec keeps")
     assert not (tmp_path / "scores.json").exists()
+    line = one_line_error(gentune("evaluate", "--spec", str(new_trial), "--synthetic",
+                                  str(tmp_path / "nothere.csv")))
+    assert line == (f"gentune: error: data file '{tmp_path / 'nothere.csv'}' does not exist; "
+                    f"give the synthetic table's file with --synthetic")
 
 
 def test_rule_with_a_function_call(new_trial: Path) -> None:
