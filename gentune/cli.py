@@ -104,7 +104,7 @@ def cmd_generators(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from gentune.constraints import format_violations
+    from gentune.constraints import format_violations, valid_rows
     from gentune.tuning.prepare import check_real_rules
     from gentune.datasets import load_dataset
 
@@ -114,12 +114,30 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"({', '.join(f'{c}: {t}' for c, t in data.schema.items())})")
     print(format_violations(report))
     broken = [item for item in report if item.broken]
-    if broken:
+    if not broken:
+        print(f"all {len(rules)} rules hold on the real data")
+        return 0
+    policy = data.spec.invalid_rows
+    if policy == "refuse":
         print(f"{len(broken)} rule(s) broken by the real data; tuning refuses to start unless "
               f"the spec sets invalid_rows: drop or keep", file=sys.stderr)
         return 1
-    print(f"all {len(rules)} rules hold on the real data")
+    rows = len(data.frame) - int(valid_rows(rules, data.frame).sum())
+    action = (f"tuning drops the {rows} row(s) that break them" if policy == "drop"
+              else f"tuning keeps the {rows} row(s) that break them")
+    print(f"{len(broken)} rule(s) broken by the real data; the spec sets invalid_rows: "
+          f"{policy}, so {action}")
     return 0
+
+
+def _check_output_file(path: Path, option: str) -> None:
+    if path.is_dir():
+        raise GentuneError(f"{option} '{path}' is a folder; give a file path, for example "
+                           f"{path / 'scores.json'}")
+    folder = next((p for p in path.parents if p.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise GentuneError(f"{option} '{path}' is inside '{folder}', which is a file, not a "
+                           f"folder; give another path")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -129,7 +147,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from gentune.tuning.best import atomic_write_text
     from gentune.tuning.report_text import scores_table
 
-    scores = evaluate(_spec_argument(args), args.synthetic, against=args.against, seed=args.seed)
+    if args.json:  # checked before scoring, which takes a while
+        _check_output_file(Path(args.json), "--json")
+    scores = evaluate(_spec_argument(args), args.synthetic, against=args.against, seed=args.seed,
+                      invalid_rows=args.invalid_rows)
     print(scores_table(scores))
     if args.json:
         atomic_write_text(Path(args.json), json.dumps(scores.as_dict(), indent=2, default=str))
@@ -139,27 +160,34 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from gentune.compare import compare
+    from gentune.verdicts import interval_text
 
     result = compare(_spec_argument(args), _names(args.generators), _names(args.strategies),
                      n_trials=args.trials, seeds=args.seeds, out=args.out, storage=args.storage,
                      seed=args.seed, workers=args.workers, show_progress=not args.quiet)
-    compound = result.summary[result.summary["measure"] == "compound"] \
-        if not result.summary.empty else result.summary
+    summary = result.summary
+    compound = summary[(summary["level"] == "family") & (summary["measure"] == "compound")] \
+        if not summary.empty else summary
     for row in compound.itertuples():
+        change = "" if row.strategy == "default" else (
+            f"  {row.improvement_percent:+.1f}% vs default "
+            + interval_text(row.improvement_ci_low, row.improvement_ci_high, row.seeds,
+                            "+.1f", "%"))
         print(f"{row.generator:16} {row.strategy:10} held-out compound {row.mean:.4f} "
-              f"[{row.ci_low:.4f}, {row.ci_high:.4f}]"
-              + (f"  {row.improvement_percent:+.1f}% vs default"
-                 + (f" [{row.improvement_ci_low:+.1f}%, {row.improvement_ci_high:+.1f}%]"
-                    if row.improvement_ci_low == row.improvement_ci_low else "")  # NaN: 1 seed
-                 if row.strategy != "default" else "") + ("  <- best" if row.winner else ""))
-    held_out_compound = result.verdicts[result.verdicts["measure"] == "compound"]
-    for row in held_out_compound.itertuples():
+              f"{interval_text(row.ci_low, row.ci_high, row.seeds)}{change}"
+              + ("  <- best" if row.winner else ""))
+    verdicts = result.verdicts
+    for row in verdicts[(verdicts["level"] == "family")
+                        & (verdicts["measure"] == "compound")].itertuples():
         print(f"{row.generator:16} compound vs {row.rival:10} {row.difference:+.4f} "
-              f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}]: {row.verdict}")
+              f"{interval_text(row.ci_low, row.ci_high, row.seeds, '+.4f')}: {row.verdict}")
     for generator, reason in result.failures.items():
         print(f"{generator}: failed: {reason}", file=sys.stderr)
-    print(f"written: {result.out / 'comparison.csv'}, {result.out / 'summary.csv'}, "
-          f"{result.out / 'verdicts.csv'}, {result.out / 'report.html'}")
+    if result.written:
+        print(f"written: {', '.join(str(path) for path in result.written)}")
+    else:
+        print(f"nothing written: no generator gave results; the files in {result.out} are "
+              f"as they were", file=sys.stderr)
     return 1 if result.failures else 0
 
 
@@ -195,13 +223,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _names(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
+    from gentune.names import split_names
+
+    return split_names(text)
 
 
 def cmd_ablation(args: argparse.Namespace) -> int:
     from gentune.ablation import ablation_markdown, run_ablation
 
-    table = run_ablation(args.datasets.split(","), args.generators.split(","), Path(args.out),
+    table = run_ablation(_names(args.datasets), _names(args.generators), Path(args.out),
                          seed=args.seed)
     print(ablation_markdown(table), end="")
     print(f"written: {Path(args.out) / 'ablation.csv'}, {Path(args.out) / 'ablation.md'}")
@@ -287,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--synthetic", required=True, help="CSV or Parquet file")
     evaluate.add_argument("--against", choices=("test", "validation"), default="test")
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--invalid-rows", choices=("refuse", "drop", "keep"),
+                          help="as given to 'gentune tune', so the test split is the same "
+                               "(default: the spec's)")
     evaluate.add_argument("--json", help="also write the scores to this JSON file")
     evaluate.set_defaults(handler=cmd_evaluate)
 

@@ -91,6 +91,26 @@ def read_table(path: Path, if_missing: str = "fix data.path in the spec") -> pd.
     ``if_missing``: what to do when there is no such file, for the error."""
     if not path.exists():
         raise DataError(f"data file '{path}' does not exist; {if_missing}")
+    if not path.is_file():
+        raise DataError(f"data file '{path}' is not a file; {if_missing}")
+    try:
+        frame = _read(path)
+    except DataError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        # pyarrow's errors subclass these; pandas' EmptyDataError is a ValueError.
+        parquet = path.suffix.lower() in (".parquet", ".pq")
+        reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+        wanted = ("write it again as Parquet" if parquet
+                  else "it needs a header row and data rows, in UTF-8 text")
+        raise DataError(f"data file '{path}' is not a readable {'Parquet' if parquet else 'CSV'} "
+                        f"file ({reason}); {wanted}") from None
+    if frame.empty:
+        raise DataError(f"data file '{path}' has no data rows; gentune needs the trial's rows")
+    return frame
+
+
+def _read(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
@@ -102,7 +122,7 @@ def read_table(path: Path, if_missing: str = "fix data.path in the spec") -> pd.
         if path.stat().st_size == 0:
             raise DataError(f"data file '{path}' is empty; it needs a header row and data rows")
         delimiter = "\t" if suffix == ".tsv" else ","
-        with path.open(newline="") as handle:
+        with path.open(newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle, delimiter=delimiter), [])
         _reject_duplicates([name.strip() for name in header], path)
         frame = pd.read_csv(path, sep=delimiter, skipinitialspace=True)
@@ -110,8 +130,6 @@ def read_table(path: Path, if_missing: str = "fix data.path in the spec") -> pd.
     else:
         raise DataError(f"data file '{path}' has suffix '{suffix}'; gentune reads .csv and "
                         f".parquet files")
-    if frame.empty:
-        raise DataError(f"data file '{path}' has no data rows; gentune needs the trial's rows")
     return frame
 
 
@@ -157,6 +175,23 @@ def stratification_labels(data: TrialData, frame: pd.DataFrame | None = None) ->
     return frame[column]
 
 
+def _check_room_for_classes(classes: int, rows: int, test_share: float,
+                            validation_share: float, column: str, source: str) -> None:
+    """A stratified split needs each part to hold every class (sizes as scikit-learn's)."""
+    from math import ceil
+
+    test = ceil(test_share * rows)
+    validation = ceil(validation_share / (1 - test_share) * (rows - test))
+    sizes = {"test": test, "validation": validation, "train": rows - test - validation}
+    part, smallest = min(sizes.items(), key=lambda item: item[1])
+    if smallest < classes:
+        fix = (f"raise split.{part}" if part != "train"
+               else "lower split.test or split.validation")
+        raise DataError(f"the task's {column} has {classes} classes, but the {part} split of "
+                        f"{source} holds {smallest} rows; each split must hold every class: "
+                        f"{fix} in the spec, merge rare classes, or add rows")
+
+
 def split_dataset(data: TrialData) -> Splits:
     """Seeded train / validation / test split, stratified on the task's event or target."""
     from sklearn.model_selection import train_test_split
@@ -167,10 +202,22 @@ def split_dataset(data: TrialData) -> Splits:
         raise DataError(f"{data.spec.data.describe()} has {len(frame)} rows; gentune needs at "
                         f"least 10 to split into train, validation and test")
     labels = stratification_labels(data)
+    task = data.spec.task
+    column = (f"event column '{labels.name}' of endpoint '{task.endpoint}'" if task.endpoint
+              else f"target column '{labels.name}'")
+    if labels.isna().any():
+        raise DataError(f"the task's {column} has {int(labels.isna().sum())} missing value(s) in "
+                        f"{data.spec.data.describe()}; the splits are stratified on it: fill "
+                        f"them in or drop those rows")
     stratify = labels if labels.value_counts().min() >= 3 else None
+    if stratify is not None:
+        _check_room_for_classes(labels.nunique(), len(frame), split.test, split.validation,
+                                column, data.spec.data.describe())
     rest, test = train_test_split(frame, test_size=split.test, random_state=split.seed,
                                   stratify=stratify)
     rest_labels = labels.loc[rest.index] if stratify is not None else None
+    if rest_labels is not None and rest_labels.value_counts().min() < 2:
+        rest_labels = None  # a class left with one row cannot be stratified (a large test share)
     train, validation = train_test_split(
         rest, test_size=split.validation / (1 - split.test), random_state=split.seed + 1,
         stratify=rest_labels,

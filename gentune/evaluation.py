@@ -24,16 +24,18 @@ __all__ = ["evaluate", "Refit", "refit_and_score"]
 
 
 def evaluate(spec: Spec | str | Path, synthetic: pd.DataFrame | str | Path,
-             against: str = "test", seed: int = 0) -> Scores:
+             against: str = "test", seed: int = 0, invalid_rows: str | None = None) -> Scores:
     """Score a synthetic table against the spec's real data.
 
     ``against="test"``: the generator is taken to have seen train + validation (as a release
-    has); ``"validation"``: it saw the training split only.
+    has); ``"validation"``: it saw the training split only. ``invalid_rows``: the policy the
+    study was tuned with (default: the spec's); another one would split other rows, and test
+    rows the generator was fitted on would be scored as held out.
     """
     from gentune.datasets import read_table
     from gentune.validation import type_like_real
 
-    study = prepare(spec, invalid_rows="keep", seed=seed)
+    study = prepare(spec, invalid_rows=invalid_rows, seed=seed)
     view = held_out(study) if against == "test" else study
     where = "the synthetic table"
     if not isinstance(synthetic, pd.DataFrame):

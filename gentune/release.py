@@ -2,24 +2,29 @@
 
 The chosen configuration is refitted on train + validation, N rows are drawn and
 post-processed, rows equal to any real patient are replaced, and the release passes a gate
-(zero rule violations, zero copies of real rows, privacy scores above the spec's thresholds)
-before anything is written. Files are written into a temporary folder beside the target,
-which is renamed into place at the end.
+(zero rule violations, copies of real rows at most ``privacy.max_exact_copies``, privacy
+scores above the spec's thresholds) before anything is written. Files are written into a
+temporary folder beside the target, which is renamed into place at the end, never over a
+folder that appeared meanwhile.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
+import math
 import os
 import platform
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import gentune
@@ -27,11 +32,12 @@ from gentune.datasets import file_sha256
 from gentune.errors import GateError, GentuneError
 from gentune.evaluation import Refit, refit_and_score
 from gentune.generators import GENERATORS, get_generator, register
+from gentune.jsonfiles import read_json_object
 from gentune.rowkeys import row_keys
 from gentune.spec import load_spec
 from gentune.tuning.prepare import held_out, prepare
 
-__all__ = ["release", "ReleaseResult", "load_choice"]
+__all__ = ["release", "ReleaseResult", "load_choice", "rule_state"]
 
 _PACKAGES = ("optuna", "sdv", "ctgan", "sdmetrics", "scikit-learn", "scikit-survival",
              "lifelines", "pandas", "numpy", "torch", "xgboost-cpu", "pyarrow")
@@ -45,18 +51,15 @@ class ReleaseResult:
 
 def load_choice(best_json: Path | None = None, study: str | None = None,
                 storage: str | None = None) -> dict[str, Any]:
-    """The configuration to release: spec, generator and parameters of a study's best trial."""
+    """The configuration to release: spec, generator and parameters of a study's best trial,
+    the invalid-rows policy it was tuned with and the SHA-256 of the data it was tuned on."""
     if best_json is not None:
-        if not best_json.exists():
-            raise GentuneError(f"'{best_json}' does not exist; give the best.json that "
-                               f"'gentune tune' wrote")
-        best = json.loads(best_json.read_text())
-        if not best.get("best"):
-            raise GentuneError(f"'{best_json}' has no completed trial to release")
+        best = _read_best(best_json)
         return {"spec": best["spec"], "generator": best["generator"],
                 "params": best["best"]["params"], "study": best["study"],
                 "trial": best["best"]["number"], "objective": best["objective"],
-                "generator_target": best.get("generator_target")}
+                "generator_target": best.get("generator_target"),
+                "invalid_rows": best.get("invalid_rows"), "data_sha256": best.get("data_sha256")}
     if not (study and storage):
         raise GentuneError("give --from best.json, or --study NAME with --storage URL")
     from gentune.metrics import make_strategy
@@ -69,7 +72,30 @@ def load_choice(best_json: Path | None = None, study: str | None = None,
         raise GentuneError(f"the study '{study}' has no completed trial to release")
     return {"spec": config.spec, "generator": config.generator, "params": trial.params,
             "study": study, "trial": trial.number, "objective": config.objective,
-            "generator_target": config.generator_target}
+            "generator_target": config.generator_target, "invalid_rows": config.invalid_rows,
+            "data_sha256": config.data_sha256}
+
+
+_BEST_KEYS = ("spec", "generator", "study", "objective", "best")
+
+
+def _read_best(path: Path) -> dict[str, Any]:
+    """best.json, checked for what a release needs: a hand-edited one fails here, in one line."""
+    fix = "give the best.json that 'gentune tune' wrote"
+    best = read_json_object(path, fix)
+    missing = [key for key in _BEST_KEYS if key not in best]
+    if missing:
+        raise GentuneError(f"'{path}' lacks the key '{missing[0]}'; {fix}")
+    if not best["best"]:
+        raise GentuneError(f"'{path}' has no completed trial to release")
+    trial = best["best"]
+    missing = [key for key in ("params", "number")
+               if not isinstance(trial, dict) or key not in trial]
+    if missing:
+        raise GentuneError(f"'{path}' lacks the key 'best.{missing[0]}'; {fix}")
+    if not isinstance(best["spec"], (dict, str)) or not isinstance(trial["params"], dict):
+        raise GentuneError(f"'{path}' has a 'spec' or 'best.params' that is not a mapping; {fix}")
+    return best
 
 
 def _versions() -> dict[str, str]:
@@ -85,15 +111,20 @@ def _versions() -> dict[str, str]:
 def release(best_json: Path | None = None, study: str | None = None, storage: str | None = None,
             rows: int | None = None, out: Path = Path("release"), seed: int = 0) -> ReleaseResult:
     out = Path(out)
-    if out.exists():
-        raise GentuneError(f"'{out}' already exists; a release is never overwritten. Choose "
-                           f"another --out or remove it")
+    _check_out(out)  # before the refit, which may take long
     choice = load_choice(best_json, study, storage)
     if choice["generator"] not in GENERATORS and choice.get("generator_target"):
         register(choice["generator"], choice["generator_target"])
     generator = get_generator(choice["generator"])
     spec = load_spec(choice["spec"])
-    view = held_out(prepare(spec, survival_generator=generator.survival, seed=seed), seed=seed)
+    if spec.data.path is not None and spec.data.path.is_file():
+        # Before prepare: changed data may break a rule, which would hide the real cause.
+        _refuse_changed_data(spec, choice.get("data_sha256"), file_sha256(spec.data.path))
+    # The study's own invalid-rows policy (tune --invalid-rows), else the spec's.
+    policy = choice.get("invalid_rows") or spec.invalid_rows
+    study_data = prepare(spec, policy, survival_generator=generator.survival, seed=seed)
+    _refuse_changed_data(spec, choice.get("data_sha256"), study_data.data.sha256)
+    view = held_out(study_data, seed=seed)
     n = len(view.data.frame) if rows is None else rows
     if n < 1:
         raise GentuneError(f"--rows must be at least 1, got {n}")
@@ -111,18 +142,40 @@ def release(best_json: Path | None = None, study: str | None = None, storage: st
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(), "spec": choice["spec"], "schema": view.data.schema,
-        "real_data_sha256": view.data.sha256, "generator": choice["generator"],
-        "params": choice["params"], "seed": seed, "rows": n,
+        "real_data_sha256": view.data.sha256, "invalid_rows": policy,
+        "generator": choice["generator"], "params": choice["params"], "seed": seed, "rows": n,
         "source": {"study": choice["study"], "trial": choice["trial"],
                    "objective": choice["objective"]},
         "metrics": refit.scores.as_dict(), "validity": {**refit.validity, "post": view.processor
                                                          .violations(synthetic)},
         "repaired": refit.repaired, "rejected": refit.rejected,
         "real_rows_redrawn": refit.excluded,
-        "gate": gate, "rule_state": _rule_state(view.rules),
+        "gate": gate, "rule_state": rule_state(view.rules),
     }
     _write_atomically(out, synthetic, manifest, view, spec)
     return ReleaseResult(out, manifest)
+
+
+def _refuse_changed_data(spec: Any, tuned_on: str | None, now: str) -> None:
+    if tuned_on and now != tuned_on:
+        raise GentuneError(
+            f"the data of {spec.data.describe()} changed since tuning (SHA-256 {now[:12]}..., "
+            f"the study was tuned on {tuned_on[:12]}...); tune again on this data, or put the "
+            f"original file back")
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot take a release now, not after the refit."""
+    if os.path.lexists(out):  # a dangling link too: the final rename would fail on it
+        raise GentuneError(f"'{out}' already exists; a release is never overwritten. Choose "
+                           f"another --out or remove it")
+    nearest = next(p for p in out.absolute().parents if os.path.lexists(p))
+    if not nearest.is_dir():
+        raise GentuneError(f"--out '{out}' cannot be made: '{nearest}' is not a folder; choose "
+                           f"another --out")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise GentuneError(f"--out '{out}' cannot be made: the folder '{nearest}' is not "
+                           f"writable; choose another --out")
 
 
 def _gate(view: Any, synthetic: pd.DataFrame, refit: Refit, spec: Any) -> list[dict[str, Any]]:
@@ -137,7 +190,7 @@ def _gate(view: Any, synthetic: pd.DataFrame, refit: Refit, spec: Any) -> list[d
         ("rows breaking a rule (share)", view.processor.violations(synthetic)["any"], "== 0",
          lambda v: v == 0),
         ("rows copying a real patient (share)", copies, f"<= {settings.max_exact_copies}",
-         lambda v: v <= settings.max_exact_copies and v == 0),
+         lambda v: v <= settings.max_exact_copies),
         ("dcr score", score("dcr"), f">= {settings.min_dcr_score}",
          lambda v: v >= settings.min_dcr_score),
         ("nndr score", score("nndr"), f">= {settings.min_nndr_score}",
@@ -147,18 +200,37 @@ def _gate(view: Any, synthetic: pd.DataFrame, refit: Refit, spec: Any) -> list[d
              "passed": bool(test(value))} for name, value, threshold, test in checks]
 
 
-def _rule_state(rules: list[Any]) -> dict[str, Any]:
-    """What rules learned from real rows (allowed combinations), so verify needs no real data."""
-    return {rule.description: sorted(map(list, rule.combinations))
+def rule_state(rules: list[Any]) -> dict[str, Any]:
+    """What rules learned from real rows (allowed combinations), so verify needs no real data.
+
+    JSON-safe and sortable: a missing value is null, a date an ISO string (``verify`` turns
+    the dates back by the schema)."""
+    return {rule.description: sorted(([_json_value(v) for v in row] for row in rule.combinations),
+                                     key=json.dumps)
             for rule in rules if getattr(rule, "combinations", None) is not None}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if value is None or value is pd.NA or value is pd.NaT or (
+            isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
 
 
 def _write_atomically(out: Path, synthetic: pd.DataFrame, manifest: dict[str, Any],
                       view: Any, spec: Any) -> None:
     from gentune.report.builders import release_report
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise GentuneError(f"cannot write the release to '{out}' ({exc.strerror or exc}); "
+                           f"nothing written. Choose another --out") from None
     try:
         synthetic.to_csv(staging / "synthetic.csv", index=False)
         synthetic.to_parquet(staging / "synthetic.parquet", index=False)
@@ -170,7 +242,39 @@ def _write_atomically(out: Path, synthetic: pd.DataFrame, manifest: dict[str, An
         umask = os.umask(0)
         os.umask(umask)
         staging.chmod(0o777 & ~umask)  # mkdtemp made it private; a release is a normal folder
-        os.rename(staging, out)
-    except BaseException:
+        _rename_new(staging, out)
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise GentuneError(f"cannot write the release to '{out}' ({exc.strerror or exc}); "
+                               f"nothing written. Choose another --out") from None
         raise
+
+
+def _rename_new(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target`` only if ``target`` does not exist: plain rename(2)
+    would silently replace an empty folder made while the release was being drawn."""
+    appeared = GentuneError(f"'{target}' was created while the release was being made; a "
+                            f"release is never overwritten, so nothing was written. Choose "
+                            f"another --out or remove it")
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is not None:
+        if renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target),
+                     _RENAME_NOREPLACE) == 0:
+            return
+        error = ctypes.get_errno()
+        if error == errno.EEXIST:
+            raise appeared
+        if error not in (errno.ENOSYS, errno.EINVAL):  # else: no support, checked rename below
+            raise OSError(error, os.strerror(error), str(target))
+    if os.path.lexists(target):
+        raise appeared
+    try:
+        os.rename(source, target)
+    except OSError:
+        if os.path.lexists(target):  # made in the instant between the check and the rename
+            raise appeared from None
+        raise
+
+
+_AT_FDCWD, _RENAME_NOREPLACE = -100, 1  # <fcntl.h>, <linux/fs.h>

@@ -1,14 +1,43 @@
 """Canonical row identity: two rows with equal values get equal keys, whatever their dtypes.
 
 Used to find synthetic rows that copy a real patient (privacy metrics, the release gate).
+A missing value is one value however it is stored (NaN from a CSV, None from Parquet or a
+generator, pd.NA from a nullable column), and a number is the same number whether its
+column holds floats, integers or objects: otherwise a copied patient would slip through.
 """
 
 from __future__ import annotations
 
+import datetime
+import numbers
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["row_keys"]
+__all__ = ["row_keys", "category_text", "MISSING"]
+
+MISSING = "<missing>"  # the one spelling of a missing value in keys and category levels
+
+
+def _number_text(value: float) -> str:
+    return MISSING if np.isnan(value) else f"{value:.10g}"
+
+
+def _value_text(value: object) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return MISSING
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, numbers.Real):
+        return _number_text(float(value))
+    return str(value)
+
+
+def category_text(values: pd.Series) -> pd.Series:
+    """A categorical (or boolean, or object) column as text, missing values as ``MISSING``."""
+    return values.astype(object).map(_value_text)
 
 
 def row_keys(frame: pd.DataFrame) -> pd.Series:
@@ -16,11 +45,11 @@ def row_keys(frame: pd.DataFrame) -> pd.Series:
     for column in frame.columns:
         values = frame[column]
         if pd.api.types.is_datetime64_any_dtype(values):
-            text = values.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("NA")
+            text = values.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna(MISSING)
         elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            text = values.astype(float).map(lambda v: "NA" if np.isnan(v) else f"{v:.10g}")
+            text = values.astype(float).map(_number_text)
         else:
-            text = values.astype(str)
+            text = category_text(values)
         parts.append(text.reset_index(drop=True))
     keys = parts[0]
     for part in parts[1:]:

@@ -8,6 +8,7 @@ Checks against the data (does a column exist, is a time column numeric) live in
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,8 +132,13 @@ def load_spec(source: str | Path | Mapping[str, Any]) -> Spec:
         else:
             raise SpecError(f"spec file '{source}' does not exist; give a YAML file or one of the "
                             f"built-in datasets: {', '.join(BUILTIN_DATASETS)}")
+    if not path.is_file():
+        raise SpecError(f"spec '{source}' is not a file; give the path of a YAML spec")
     try:
-        content = yaml.safe_load(path.read_text())
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"spec '{path}' cannot be read ({exc}); give a UTF-8 YAML file") \
+            from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -144,6 +150,22 @@ def load_spec(source: str | Path | Mapping[str, Any]) -> Spec:
         raise SpecError(f"spec '{path}' must be a mapping of keys (name, data, ...), "
                         f"got {type(content).__name__}")
     return _build(content, f"spec '{path}'", base_dir=path.parent)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping: plain YAML keeps the
+    last one, so a second ``constraints:`` would silently drop every rule of the first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' appears twice in one mapping; keep one",
+                    key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _build(raw: dict[str, Any], where: str, base_dir: Path) -> Spec:
@@ -200,7 +222,10 @@ def _data_source(value: Any, where: str, base_dir: Path) -> DataSource:
             raise SpecError(f"{where}: unknown built-in dataset '{value['builtin']}'; "
                             f"available: {', '.join(BUILTIN_DATASETS)}")
         return DataSource(builtin=value["builtin"])
-    path = Path(str(value["path"])).expanduser()
+    if not isinstance(value["path"], str) or not value["path"].strip():
+        raise SpecError(f"{where}: data.path must be the path of a CSV or Parquet file, "
+                        f"got {value['path']!r}")
+    path = Path(value["path"]).expanduser()
     return DataSource(path=path if path.is_absolute() else (base_dir / path).resolve())
 
 
@@ -220,8 +245,45 @@ def _columns(value: Any, where: str) -> dict[str, ColumnType]:
         if fmt is not None and declared != "datetime":
             raise SpecError(f"{where}: column '{column}' has a 'format' but is {declared}; "
                             f"only datetime columns take a format")
+        if fmt is not None:
+            _check_date_format(fmt, column, where)
         columns[str(column)] = ColumnType(declared, fmt)
     return columns
+
+
+def _check_date_format(fmt: Any, column: str, where: str) -> None:
+    """A strftime format that can format and read back a date, such as "%d-%m-%Y"."""
+    import datetime
+
+    problem = None if isinstance(fmt, str) and "%" in fmt else "it has no % directive"
+    if problem is None:
+        try:
+            probe = datetime.datetime(2001, 2, 3)
+            datetime.datetime.strptime(probe.strftime(fmt), fmt)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise SpecError(f"{where}: columns.{column}.format {fmt!r} is not a date format "
+                        f"({problem}); write it like \"%d-%m-%Y\"")
+
+
+def _number_setting(section: str, key: str, value: Any, where: str, low: float,
+                    high: float, whole: bool = False) -> Any:
+    """A numeric setting checked before use: a finite number of the right kind, in range."""
+    kind = int if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) \
+            or not low <= value <= high:
+        wanted = "a whole number" if whole else "a number"
+        span = f"from {low:g} to {high:g}" if math.isfinite(high) else f">= {low:g}"
+        raise SpecError(f"{where}: {section}.{key} must be {wanted} {span}, got {value!r}")
+    return value
+
+
+def _section(raw: Mapping[str, Any], key: str, example: str, where: str) -> Mapping[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where}: '{key}' must be a mapping such as {example}, got {value!r}")
+    return value
 
 
 def _endpoints(value: Any, where: str) -> tuple[Endpoint, ...]:
@@ -280,42 +342,43 @@ def _split(value: Any, where: str) -> Split:
     if split.test + split.validation >= 0.9:
         raise SpecError(f"{where}: split.test + split.validation must leave at least 10% "
                         f"for training, got {split.test + split.validation:.2f}")
-    if not isinstance(split.seed, int):
+    if isinstance(split.seed, bool) or not isinstance(split.seed, int):
         raise SpecError(f"{where}: split.seed must be an integer, got {split.seed!r}")
     return split
 
 
 def _settings(raw: Mapping[str, Any], where: str) -> Settings:
     defaults = Settings()
-    objective = raw.get("objective") or {}
-    if not isinstance(objective, Mapping):
-        raise SpecError(f"{where}: 'objective' must be {{weights: {{family: weight}}}}")
+    objective = _section(raw, "objective", "{weights: {fidelity: 1, utility: 1}}", where)
     _reject_unknown(objective, ("weights",), where, "in objective")
-    weights = dict(objective.get("weights") or defaults.weights)
+    weights = objective.get("weights") or defaults.weights
+    if not isinstance(weights, Mapping):
+        raise SpecError(f"{where}: objective.weights must map families to weights, such as "
+                        f"{{fidelity: 1, utility: 1}}, got {weights!r}")
+    weights = dict(weights)
     for family, weight in weights.items():
         if family not in FAMILIES:
             raise SpecError(f"{where}: objective weight for unknown family '{family}'; "
                             f"families: {', '.join(FAMILIES)}")
-        if not isinstance(weight, (int, float)) or weight < 0:
-            raise SpecError(f"{where}: objective weight of '{family}' must be >= 0, "
-                            f"got {weight!r}")
+        _number_setting("objective.weights", family, weight, where, 0, math.inf)
     if not any(weights.values()):
         raise SpecError(f"{where}: at least one objective weight must be positive")
-    alignment = raw.get("alignment") or {}
+    alignment = _section(raw, "alignment", "{candidates: 16, validate_on: synthetic}", where)
     _reject_unknown(alignment, ("candidates", "validate_on"), where, "in alignment")
-    privacy = raw.get("privacy") or {}
+    privacy = _section(raw, "privacy", "{min_dcr_score: 0.5}", where)
     _reject_unknown(privacy, ("max_exact_copies", "min_dcr_score", "min_nndr_score"), where,
                     "in privacy")
     settings = Settings(
         weights=weights,
-        alignment_candidates=int(alignment.get("candidates", defaults.alignment_candidates)),
+        alignment_candidates=_number_setting(
+            "alignment", "candidates", alignment.get("candidates", defaults.alignment_candidates),
+            where, 4, 256, whole=True),
         alignment_validate_on=alignment.get("validate_on", defaults.alignment_validate_on),
-        **{key: float(privacy[key]) for key in privacy},
+        # Shares and scores, each in [0, 1].
+        **{key: float(_number_setting("privacy", key, privacy[key], where, 0, 1))
+           for key in privacy},
     )
     if settings.alignment_validate_on not in ("synthetic", "real"):
         raise SpecError(f"{where}: alignment.validate_on must be synthetic or real, "
                         f"got {settings.alignment_validate_on!r}")
-    if not 4 <= settings.alignment_candidates <= 256:
-        raise SpecError(f"{where}: alignment.candidates must be between 4 and 256, "
-                        f"got {settings.alignment_candidates}")
     return settings

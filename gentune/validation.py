@@ -125,11 +125,29 @@ def _check_named_columns(spec: Spec, raw: pd.DataFrame, where: str) -> None:
         require(spec.task.target, "task target", "fix task.target")
     for column in spec.task.features or ():
         require(column, "task feature", "fix task.features")
+    roles: dict[str, str] = {}
+    for endpoint in spec.endpoints:  # endpoints may share a time column, not time and event
+        for column, kind in ((endpoint.time, "time"), (endpoint.event, "event")):
+            role = f"the {kind} of endpoint '{endpoint.name}'"
+            if column in roles and roles[column].split()[1] != kind:
+                raise DataError(f"column '{column}' is both {roles[column]} and {role}; a "
+                                f"column is an endpoint's time or its event, not both")
+            roles.setdefault(column, role)
+    if spec.treatment:
+        roles.setdefault(spec.treatment, "treatment")
+    if spec.task.target:
+        roles.setdefault(spec.task.target, "task target")
+    for column in spec.task.features or ():
+        roles.setdefault(column, "a task feature")
     for column, declared in spec.columns.items():
-        if declared.type == "id" and (column == spec.treatment or column == spec.task.target):
+        if declared.type == "id" and column in roles:
             raise DataError(f"column '{column}' is declared 'id' (dropped) but the spec uses it "
-                            f"as {'treatment' if column == spec.treatment else 'task target'}; "
-                            f"give it another type")
+                            f"as {roles[column]}; give it another type")
+
+
+def _shown(value: object) -> str:
+    """A value as the file has it: 20200131, not np.int64(20200131)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _first_bad(original: pd.Series, converted: pd.Series) -> tuple[object, int]:
@@ -144,9 +162,23 @@ def _numerical(values: pd.Series, column: str, where: str) -> pd.Series:
         value, row = _first_bad(values, converted)
         raise DataError(f"column '{column}' in {where} is numerical but holds text ({value!r} "
                         f"in row {row}); clean the value or declare the column categorical")
-    if converted.notna().all() and (converted == np.round(converted)).all():
-        return converted.astype("int64")
-    return converted.astype("float64")
+    _refuse_infinite(values, converted, f"column '{column}' in {where}",
+                     "values must be finite numbers (leave a value empty if it is missing)")
+    return _whole_or_float(converted)
+
+
+def _refuse_infinite(values: pd.Series, converted: pd.Series, what: str, fix: str) -> None:
+    infinite = np.isinf(converted.to_numpy(dtype=float))
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0]) + 1
+        raise DataError(f"{what} holds {_shown(values.iloc[row - 1])} in row {row}; {fix}")
+
+
+def _whole_or_float(converted: pd.Series) -> pd.Series:
+    """int64 when every value is a whole number that int64 holds exactly, else float64."""
+    whole = converted.notna().all() and (converted == np.round(converted)).all() \
+        and (converted.abs() < 2**53).all()
+    return converted.astype("int64" if whole else "float64")
 
 
 def _time_column(values: pd.Series, column: str, endpoint: str, where: str) -> pd.Series:
@@ -159,9 +191,10 @@ def _time_column(values: pd.Series, column: str, endpoint: str, where: str) -> p
         row = int(np.flatnonzero(converted.isna().to_numpy())[0]) + 1
         raise DataError(f"time column '{column}' of endpoint '{endpoint}' in {where} has a "
                         f"missing value in row {row}; every patient needs a follow-up time")
-    if (converted == np.round(converted)).all():
-        return converted.astype("int64")
-    return converted.astype("float64")
+    _refuse_infinite(values, converted,
+                     f"time column '{column}' of endpoint '{endpoint}' in {where}",
+                     "times must be finite numbers (for example days)")
+    return _whole_or_float(converted)
 
 
 def _event_column(values: pd.Series, column: str, where: str) -> pd.Series:
@@ -171,20 +204,31 @@ def _event_column(values: pd.Series, column: str, where: str) -> pd.Series:
     bad = ~converted.isin([0, 1])
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        value = values.iloc[row - 1]
+        shown = "a missing value" if pd.isna(value) else _shown(value)
         raise DataError(f"event column '{column}' in {where} must hold 0 (censored) or 1 "
-                        f"(event), got {values.iloc[row - 1]!r} in row {row}; recode it")
+                        f"(event), got {shown} in row {row}; recode it")
     return converted.astype("int64")
 
 
 def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
-    converted = pd.to_datetime(values, format=fmt, errors="coerce")
+    if fmt is None and pd.api.types.is_numeric_dtype(values) and values.notna().any():
+        # pandas would read 20200131 as nanoseconds after 1970, silently.
+        raise DataError(f"datetime column '{column}' in {where} holds numbers "
+                        f"({_shown(values.dropna().iloc[0])}); give its format, "
+                        f"such as columns.{column}: {{type: datetime, format: \"%Y%m%d\"}}")
+    text = values if fmt is None else values.astype("string")
+    converted = pd.to_datetime(text, format=fmt, errors="coerce")
     if (values.notna() & converted.isna()).any():
         value, row = _first_bad(values, converted)
         expected = f"the format '{fmt}'" if fmt else "an ISO date (YYYY-MM-DD)"
         raise DataError(f"datetime column '{column}' in {where} holds {value!r} in row {row}, "
                         f"which is not {expected}; fix the value or set columns.{column}.format")
+    if not pd.api.types.is_datetime64_any_dtype(converted):
+        raise DataError(f"datetime column '{column}' in {where} mixes time zones or offsets; "
+                        f"write every value in one time zone (or none)")
     return converted
 
 

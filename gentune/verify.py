@@ -1,26 +1,36 @@
 """``gentune verify``: check a release against its manifest, and against the real data.
 
-Recomputes the SHA-256 of every file, checks every rule on the released rows (allowed
+Recomputes the SHA-256 of every file, reads both released tables (the CSV typed as the real
+data is) and checks that they hold the same rows, checks every rule on both (allowed
 combinations come from the manifest, so no real data is needed), and, given the real data,
 that no released row equals a real patient's row and that the real data is the one the
 release was made from. Exit 0 only when everything matches.
+
+A damaged release (a file missing, truncated or unreadable) gives failed checks; a manifest
+or a --real file that cannot be used is an error.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from gentune.constraints import rules_from_spec
-from gentune.datasets import file_sha256, load_dataset
-from gentune.errors import GentuneError
+from gentune.constraints.rules import Rule
+from gentune.datasets import file_sha256, load_dataset, read_table
+from gentune.errors import DataError, GentuneError
+from gentune.jsonfiles import read_json_object
 from gentune.rowkeys import row_keys
-from gentune.spec import load_spec
+from gentune.spec import DataSource, Spec, load_spec
 
 __all__ = ["verify", "Check"]
+
+TABLES = ("synthetic.parquet", "synthetic.csv")
+_MANIFEST_KEYS = {"files": dict, "spec": (dict, str), "schema": dict, "rows": int,
+                  "real_data_sha256": str}
 
 
 @dataclass(frozen=True)
@@ -31,47 +41,136 @@ class Check:
 
 
 def verify(release: Path, real: str | None = None) -> list[Check]:
-    manifest_path = release / "manifest.json"
-    if not manifest_path.exists():
-        raise GentuneError(f"'{release}' has no manifest.json; give the folder 'gentune "
-                           f"release' wrote")
-    manifest = json.loads(manifest_path.read_text())
-    checks = []
-    for name, expected in manifest["files"].items():
-        path = release / name
-        actual = file_sha256(path) if path.exists() else "missing"
-        checks.append(Check(f"sha256 {name}", actual == expected,
-                            "matches" if actual == expected else f"is {actual[:16]}..., the "
-                            f"manifest says {expected[:16]}..."))
-    synthetic = pd.read_parquet(release / "synthetic.parquet")
-    csv_rows = len(pd.read_csv(release / "synthetic.csv"))
-    checks.append(Check("row count", len(synthetic) == manifest["rows"] == csv_rows,
-                        f"parquet {len(synthetic)}, csv {csv_rows}, manifest {manifest['rows']}"))
-    spec = load_spec(manifest["spec"])
-    rules = rules_from_spec(spec, manifest["schema"])
-    for rule in rules:
-        if rule.description in manifest.get("rule_state", {}):
-            rule.combinations = set(map(tuple, manifest["rule_state"][rule.description]))
-        broken = int((~rule.is_valid(synthetic)).sum())
-        checks.append(Check(f"rule {rule.description}", broken == 0,
-                            f"{broken} rows break it" if broken else "holds on every row"))
+    manifest = _read_manifest(release)
+    checks = [_hash_check(release, name, expected) for name, expected in manifest["files"].items()]
+    spec, schema = load_spec(manifest["spec"]), manifest["schema"]
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        table = _read_released(release / name, spec, schema)
+        if isinstance(table, str):
+            checks.append(Check(f"read {name}", False, table))
+        else:
+            tables[name] = table
+    counts = {name: len(table) for name, table in tables.items()}
+    checks.append(Check("row count", len(counts) == len(TABLES) and set(counts.values()) == {
+        manifest["rows"]}, ", ".join(f"{name.split('.')[1]} {counts.get(name, 'unreadable')}"
+                                     for name in TABLES) + f", manifest {manifest['rows']}"))
+    if len(tables) == len(TABLES):
+        checks.append(_same_rows(*(tables[name][list(schema)] for name in TABLES)))
+    for rule in rules_from_spec(spec, schema) if tables else ():  # else: the read checks fail
+        checks.append(_rule_check(rule, manifest.get("rule_state") or {}, schema, tables))
     if real is not None:
-        # "builtin": the spec's own built-in dataset; otherwise a CSV or Parquet file.
-        data = load_dataset(spec) if real == "builtin" else _real_from_file(spec, Path(real))
-        checks.append(Check("real data", data.sha256 == manifest["real_data_sha256"],
-                            "is the data the release was made from" if data.sha256 ==
+        real_frame, sha256 = _real_data(spec, real, schema)
+        checks.append(Check("real data", sha256 == manifest["real_data_sha256"],
+                            "is the data the release was made from" if sha256 ==
                             manifest["real_data_sha256"] else "differs from the release's data"))
-        copies = int(row_keys(synthetic[list(data.frame.columns)]).isin(
-            set(row_keys(data.frame))).sum())
-        checks.append(Check("no real row released", copies == 0,
-                            f"{copies} released rows equal a real patient's row" if copies
-                            else "no released row equals a real row"))
+        if tables:
+            checks.append(_copies_check(real_frame, tables, schema))
     return checks
 
 
-def _real_from_file(spec, path: Path):
-    from dataclasses import replace
+def _read_manifest(release: Path) -> dict[str, Any]:
+    path = release / "manifest.json"
+    fix = "give the folder 'gentune release' wrote, or make the release again"
+    if not path.is_file():
+        raise GentuneError(f"'{release}' has no manifest.json; give the folder 'gentune "
+                           f"release' wrote")
+    manifest = read_json_object(path, fix)
+    for key, kind in _MANIFEST_KEYS.items():
+        if key not in manifest:
+            raise GentuneError(f"'{path}' lacks the key '{key}'; {fix}")
+        if not isinstance(manifest[key], kind):
+            raise GentuneError(f"'{path}' has a '{key}' of the wrong kind "
+                               f"({type(manifest[key]).__name__}); {fix}")
+    return manifest
 
-    from gentune.spec import DataSource
 
-    return load_dataset(replace(spec, data=DataSource(path=path.resolve())))
+def _hash_check(release: Path, name: str, expected: Any) -> Check:
+    path = release / name
+    actual = file_sha256(path) if path.is_file() else None
+    if actual is None:
+        return Check(f"sha256 {name}", False, "the file is missing")
+    return Check(f"sha256 {name}", actual == expected, "matches" if actual == expected else
+                 f"is {actual[:16]}..., the manifest says {str(expected)[:16]}...")
+
+
+def _read_released(path: Path, spec: Spec, schema: dict[str, str]) -> pd.DataFrame | str:
+    """A released table typed as the real data is, or why it cannot be read (the release is
+    damaged: that is a failed check, not an error)."""
+    if not path.is_file():
+        return "the file is missing"
+    try:
+        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # pyarrow's and pandas' errors
+        return f"cannot be read ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]})"
+    if path.suffix == ".parquet":  # Parquet keeps the dtypes it was written with
+        missing = [column for column in schema if column not in table.columns]
+        return f"lacks the column(s) {', '.join(missing)}" if missing else table
+    from gentune.validation import type_like_real
+
+    try:
+        return type_like_real(spec, table, schema, f"'{path.name}'")
+    except DataError as exc:
+        return str(exc)
+
+
+def _same_rows(parquet: pd.DataFrame, csv: pd.DataFrame) -> Check:
+    if len(parquet) != len(csv):
+        return Check("csv equals parquet", False, f"{len(csv)} rows in the csv, {len(parquet)} "
+                                                  f"in the parquet")
+    differ = (row_keys(parquet) != row_keys(csv)).to_numpy().nonzero()[0]
+    return Check("csv equals parquet", len(differ) == 0,
+                 f"{len(differ)} rows differ (first: row {differ[0] + 1})" if len(differ)
+                 else "every row is the same in both files")
+
+
+def _rule_check(rule: Rule, state: dict[str, Any], schema: dict[str, str],
+                tables: dict[str, pd.DataFrame]) -> Check:
+    name = f"rule {rule.description}"
+    if hasattr(rule, "combinations"):
+        if rule.description not in state:
+            return Check(name, False, "the manifest holds no allowed combinations for it")
+        rule.combinations = _combinations(state[rule.description], rule.columns, schema)
+    broken = {file: int((~rule.is_valid(table)).sum()) for file, table in tables.items()}
+    return Check(name, not any(broken.values()), "; ".join(
+        f"{count} rows of {file} break it" for file, count in broken.items() if count)
+        or "holds on every row")
+
+
+def _combinations(rows: list[list[Any]], columns: tuple[str, ...],
+                  schema: dict[str, str]) -> set[tuple[Any, ...]]:
+    """The manifest's combinations as the rule compares them: dates were written as ISO text."""
+    dates = [schema.get(column) == "datetime" for column in columns]
+    return {tuple(pd.Timestamp(value) if is_date and value is not None else value
+                  for value, is_date in zip(row, dates)) for row in rows}
+
+
+def _copies_check(real: pd.DataFrame, tables: dict[str, pd.DataFrame],
+                  schema: dict[str, str]) -> Check:
+    keys = set(row_keys(real[list(schema)]))
+    copies = {file: int(row_keys(table[list(schema)]).isin(keys).sum())
+              for file, table in tables.items()}
+    return Check("no real row released", not any(copies.values()), "; ".join(
+        f"{count} rows of {file} equal a real patient's row" for file, count in copies.items()
+        if count) or "no released row equals a real row")
+
+
+def _real_data(spec: Spec, real: str, schema: dict[str, str]) -> tuple[pd.DataFrame, str]:
+    """The real rows (typed by the release's spec) and their SHA-256.
+
+    "builtin": the spec's own built-in dataset; otherwise a CSV or Parquet file."""
+    from gentune.validation import apply_spec
+
+    if real == "builtin":
+        data = load_dataset(spec)
+        frame, sha256, where = data.frame, data.sha256, spec.data.describe()
+    else:
+        path = Path(real).resolve()
+        spec = replace(spec, data=DataSource(path=path))
+        raw = read_table(path, if_missing="give the real data's file with --real")
+        (frame, _), sha256, where = apply_spec(spec, raw), file_sha256(path), f"'{path}'"
+    missing = [column for column in schema if column not in frame.columns]
+    if missing:
+        raise DataError(f"--real {where} lacks the column(s) {', '.join(missing)} of the "
+                        f"release; give the data the release was made from")
+    return frame, sha256

@@ -126,6 +126,12 @@ def test_rule_broken_by_the_real_data(new_trial: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
     check = gentune("check", "--spec", str(new_trial))
     assert check.returncode == 1 and "pfs_days <= os_days" in check.stdout
+    new_trial.write_text(new_trial.read_text() + "invalid_rows: drop\n")
+    dropping = gentune("check", "--spec", str(new_trial))
+    assert dropping.returncode == 0, dropping.stderr
+    assert dropping.stdout.splitlines()[-1] == ("2 rule(s) broken by the real data; the spec "
+                                                "sets invalid_rows: drop, so tuning drops the "
+                                                "1 row(s) that break them")
 
 
 def test_empty_file(new_trial: Path, tmp_path: Path) -> None:
@@ -263,3 +269,28 @@ def test_a_worker_timeout_that_is_not_positive_is_refused(tmp_path: Path) -> Non
                                   f"sqlite:///{tmp_path / 'x.db'}", "--timeout", "-5"))
     assert line == "gentune: error: --timeout must be a positive number of seconds, got -5.0"
     assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("rule, types", [
+    ("arm > 1", "arm: text"),
+    ("age + 'x' > 1", "age: number"),
+])
+def test_a_rule_over_mixed_types_is_one_line(new_trial: Path, rule: str, types: str) -> None:
+    new_trial.write_text(new_trial.read_text() + f"  - \"{rule}\"\n")
+    line = one_line_error(gentune("check", "--spec", str(new_trial)))
+    assert line.startswith(f"gentune: error: rule '{rule}' cannot be evaluated on the data "
+                           f"({types};")
+
+
+def test_evaluate_json_that_is_a_folder_is_refused_before_scoring(new_trial: Path,
+                                                                  tmp_path: Path) -> None:
+    synthetic = tmp_path / "synthetic.csv"
+    pd.read_csv(new_trial.parent / "trial.csv").drop(columns="patient").to_csv(synthetic,
+                                                                              index=False)
+    folder = tmp_path / "scores"
+    folder.mkdir()
+    result = gentune("evaluate", "--spec", str(new_trial), "--synthetic", str(synthetic),
+                     "--json", str(folder))
+    assert one_line_error(result) == (f"gentune: error: --json '{folder}' is a folder; give a "
+                                      f"file path, for example {folder / 'scores.json'}")
+    assert result.stdout == "" and list(folder.iterdir()) == []  # nothing scored or written

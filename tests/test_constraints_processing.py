@@ -102,3 +102,75 @@ def test_real_data_breaking_a_rule_refuses_to_tune(tmp_path) -> None:
     dropped = prepare(load_spec({**raw, "invalid_rows": "drop"}))
     assert len(dropped.data.frame) == 59 and dropped.data.dropped_rows == (4,)
     assert "dropped 1 real rows" in dropped.notes[0]
+
+
+def _progression_trial(rows: int = 40) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The README's spec in small: pfs_days derived from dates, os_days a plain count."""
+    rng = np.random.default_rng(0)
+    randomised = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 300, rows),
+                                                               unit="D")
+    os_days = rng.integers(10, 500, rows)
+    pfs_days = os_days // 2 + 1
+    frame = pd.DataFrame({"randomised": randomised,
+                          "progression": randomised + pd.to_timedelta(pfs_days, unit="D"),
+                          "pfs_days": pfs_days, "os_days": os_days,
+                          "progressed": np.ones(rows, int)})
+    schema = {"randomised": "datetime", "progression": "datetime", "pfs_days": "numerical",
+              "os_days": "numerical", "progressed": "categorical"}
+    return frame, schema
+
+
+def test_an_order_repair_on_a_derived_day_count_moves_its_end_date_and_holds() -> None:
+    frame, schema = _progression_trial()
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"},
+                      "task": {"target": "progressed"},
+                      "constraints": ["pfs_days <= os_days", {"derived": {
+                          "column": "pfs_days", "end": "progression", "start": "randomised"}}]})
+    rules = rules_from_spec(spec, schema)
+    processor = ConstraintProcessor(rules, schema).fit(frame)
+    drawn = frame.head(5).copy()  # progression 100 days in, death after 50: breaks the order
+    drawn["progression"] = drawn["randomised"] + pd.Timedelta(days=100)
+    drawn["pfs_days"], drawn["os_days"] = 100, 50
+    result = processor.postprocess(drawn, 5)
+    assert processor.valid_rows(result.frame).all()
+    assert list(result.frame["pfs_days"]) == [50] * 5
+    assert (result.frame["progression"] - result.frame["randomised"]).dt.days.tolist() == [50] * 5
+    assert result.repaired == {"pfs_days <= os_days": 5}  # each row once, none rejected
+    assert result.rejected == 0
+
+
+def test_rows_are_judged_with_the_whole_numbers_they_are_returned_with() -> None:
+    train = pd.DataFrame({"age": np.arange(18, 48), "time": np.arange(1, 31)})
+    schema = {"age": "numerical", "time": "numerical"}
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "age"},
+                      "constraints": [{"rule": "time > 0", "policy": "reject"}]})
+    processor = ConstraintProcessor(rules_from_spec(spec, schema), schema,
+                                    enforce_by_construction=False).fit(train)
+    drawn = pd.DataFrame({"age": [30.4, 30.6, 40.0], "time": [0.4, 5.0, 7.9]})
+    result = processor.postprocess(drawn, 2)
+    assert result.frame.to_dict("list") == {"age": [31, 40], "time": [5, 8]}
+    assert result.frame["time"].dtype == np.int64 and result.rejected == 1
+
+
+def test_a_generated_value_that_cannot_be_mapped_back_rejects_its_row_not_the_sample() -> None:
+    data = load_dataset("actg320")
+    processor = ConstraintProcessor(rules_from_spec(data.spec, data.schema), data.schema)
+    processor.fit(data.frame)
+    events = data.frame[data.frame["censor"] == 1].head(4)  # their gap is drawn, not zero
+    drawn = processor.transform(events)
+    drawn.loc[0, "time__gap_to__time_d"] = np.nan
+    restored = processor.reverse_transform(drawn)
+    assert np.isnan(restored.loc[0, "time"]) and not restored.loc[1:].isna().any().any()
+    assert list(processor.valid_rows(restored)) == [False, True, True, True]
+
+
+def test_the_cap_message_of_a_rule_with_a_fix_does_not_ask_for_one() -> None:
+    data = load_dataset("actg320")
+    spec = load_spec({**data.spec.raw, "constraints": [{"rule": "age >= 18", "policy": "clip"}]})
+    processor = ConstraintProcessor(rules_from_spec(spec, data.schema), data.schema,
+                                    enforce_by_construction=False, max_rounds=2).fit(data.frame)
+    ageless = data.frame.astype({"age": float}).assign(age=np.nan)  # nothing to clip
+    with pytest.raises(ConstraintError) as error:
+        processor.postprocess(ageless.head(20), 20, lambda k: ageless.head(k))
+    assert "its clip policy could not make them hold" in str(error.value)
+    assert "give it a repair or clip policy" not in str(error.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -154,3 +156,61 @@ def test_consistent_rules_are_accepted() -> None:
     spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "a"},
                       "constraints": ["a <= b", "b <= c", "a >= 0", "a == a"]})
     assert len(rules_from_spec(spec, {"a": "numerical", "b": "numerical", "c": "numerical"})) == 4
+
+
+@pytest.mark.parametrize("text, types", [
+    ("when > 5", "when: date"),
+    ("arm > 1", "arm: text"),
+    ("time + 'a' > 1", "time: number"),
+    ("time <= 1/0", "time: number"),
+])
+def test_a_rule_over_mixed_types_names_the_rule_and_the_column_types(text: str,
+                                                                     types: str) -> None:
+    frame = FRAME.assign(when=pd.to_datetime(["2020-01-01"] * len(FRAME)))
+    with pytest.raises(ConstraintError) as error:
+        parse_rule(text).is_valid(frame)
+    message = str(error.value)
+    assert message.startswith(f"rule '{text}' cannot be evaluated on the data ({types};")
+    assert message.endswith("compare numbers with numbers and dates with dates (for dates use "
+                            "a date_order or derived rule)")
+
+
+def test_a_missing_value_breaks_a_rule_however_it_is_written() -> None:
+    frame = FRAME.astype({"time": float})
+    frame.loc[0, "time"] = float("nan")
+    for text in ("time <= time_d", "not time > time_d", "time != 99", "not (time == 99)"):
+        assert 0 in broken(parse_rule(text), frame), text
+
+
+def test_constant_parts_of_a_rule_hold_or_break_for_every_row() -> None:
+    assert broken(parse_rule("1.0 == 1.0 and time >= 0")) == []
+    assert broken(parse_rule("not 1 == 1")) == [0, 1, 2, 3, 4]
+    assert broken(parse_rule("time > 100 or not 1 == 1")) == [0, 1, 2, 3, 4]
+    assert broken(parse_rule("time > 100 or 2 != 3")) == []
+
+
+def test_fixes_of_whole_number_columns_land_inside_a_fractional_bound() -> None:
+    doses = pd.DataFrame({"dose": [0, 1, 5, 9]})
+    low = parse_rule({"range": {"column": "dose", "min": 2.5}})
+    assert list(low.fix(doses, ~low.is_valid(doses))["dose"]) == [3, 3, 5, 9]
+    high = parse_rule({"rule": "dose <= 6.5", "policy": "repair"})
+    assert list(high.fix(doses, ~high.is_valid(doses))["dose"]) == [0, 1, 5, 6]
+
+
+def test_fixed_combinations_recognise_a_real_combination_with_a_missing_value() -> None:
+    frame = pd.DataFrame({"arm": ["A", "B", None, "A"], "code": [1.0, 2.0, 3.0, float("nan")]})
+    rule = parse_rule({"fixed_combinations": ["arm", "code"]})
+    rule.fit(frame)
+    assert broken(rule, frame) == []
+    assert broken(rule, pd.DataFrame({"arm": [None, "A"], "code": [1.0, 2.0]})) == [0, 1]
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"allowed": {"column": "arm", "values": "AB"}},
+     "allowed.values takes a list such as [A, B], got 'AB'"),
+    ({"range": {"column": "time", "min": float("nan")}},
+     "range bounds must be finite numbers, got nan"),
+])
+def test_malformed_rule_bodies_are_refused(body: dict, message: str) -> None:
+    with pytest.raises(ConstraintError, match=re.escape(message)):
+        parse_rule(body)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from gentune.errors import GateError, GentuneError
 from gentune.release import release
@@ -80,11 +84,20 @@ def test_a_release_of_no_rows_is_refused(tuned: Path, tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_a_failed_gate_writes_nothing(tuned: Path, tmp_path: Path) -> None:
-    best = json.loads((tuned / "best.json").read_text())
-    best["spec"]["privacy"] = {"min_nndr_score": 1.01}  # unreachable
+def test_a_failed_gate_writes_nothing(tuned: Path, tmp_path: Path, monkeypatch) -> None:
+    from dataclasses import replace
+
+    import gentune.release
+
+    load_spec = gentune.release.load_spec
+
+    def unreachable_threshold(source):  # a spec may not set it: scores reach 1 at most
+        spec = load_spec(source)
+        return replace(spec, settings=replace(spec.settings, min_nndr_score=1.01))
+
+    monkeypatch.setattr(gentune.release, "load_spec", unreachable_threshold)
     source = tmp_path / "best.json"
-    source.write_text(json.dumps(best))
+    shutil.copy(tuned / "best.json", source)
     out = tmp_path / "release"
     with pytest.raises(GateError) as error:
         release(best_json=source, rows=60, out=out)
@@ -99,6 +112,312 @@ def test_study_report_has_every_figure(tuned: Path) -> None:
                    "correlation-difference"):
         assert f"id='{figure}'" in html, figure
     assert "http://" not in html and "https://" not in html  # self-contained
+
+
+# --- inputs a release or verify must refuse in one line, and damaged releases -------------
+
+
+def _write_best(path: Path, spec: dict, generator: str = "gaussian_copula",
+                params: dict | None = None, **extra: object) -> Path:
+    """A best.json as 'gentune tune' writes it, without tuning."""
+    from gentune.generators import get_generator
+
+    best = {"spec": spec, "generator": generator, "study": "hand-made", "objective": "compound",
+            "best": {"number": 0, "params": params if params is not None
+                     else get_generator(generator).defaults()}, **extra}
+    path.write_text(json.dumps(best))
+    return path
+
+
+@pytest.fixture(scope="module")
+def gappy_trial(tmp_path_factory) -> Path:
+    """A trial whose fixed combination covers a column with missing values and a date."""
+    folder = tmp_path_factory.mktemp("gappy")
+    rng = np.random.default_rng(3)
+    n = 120
+    dates = pd.Timestamp("2021-03-01") + pd.to_timedelta(rng.integers(0, 4, n) * 30, unit="D")
+    frame = pd.DataFrame({
+        "patient": [f"P{i:03d}" for i in range(n)], "age": np.round(rng.uniform(30, 80, n), 1),
+        "arm": rng.choice(["A", "B"], n), "stage": rng.choice(["I", "II", "III"], n).astype(object),
+        "randomised": dates.strftime("%d-%m-%Y"), "time": rng.integers(10, 500, n),
+        "event": rng.integers(0, 2, n)})
+    frame.loc[::4, "stage"] = None
+    frame.to_csv(folder / "trial.csv", index=False)
+    spec = {"name": "gappy", "data": {"path": str(folder / "trial.csv")},
+            "columns": {"patient": "id", "stage": "categorical",
+                        "randomised": {"type": "datetime", "format": "%d-%m-%Y"}},
+            "endpoints": [{"name": "os", "time": "time", "event": "event"}],
+            "treatment": "arm", "task": {"endpoint": "os"}, "alignment": {"candidates": 4},
+            "constraints": [{"fixed_combinations": ["arm", "stage", "randomised"]}]}
+    return _write_best(folder / "best.json", spec)
+
+
+def test_fixed_combinations_with_missing_values_and_dates_release_and_verify(
+        gappy_trial: Path, tmp_path: Path) -> None:
+    out = tmp_path / "release"
+    release(best_json=gappy_trial, rows=60, out=out)
+    state = json.loads((out / "manifest.json").read_text())["rule_state"]
+    combinations = state["fixed combinations of arm, stage, randomised"]
+    assert any(row[1] is None for row in combinations)  # missing -> null
+    assert all(row[2].endswith("T00:00:00") for row in combinations)  # dates as ISO text
+    checks = verify(out, str(gappy_trial.parent / "trial.csv"))
+    assert all(check.passed for check in checks), [c for c in checks if not c.passed]
+    assert "rule fixed combinations of arm, stage, randomised" in {c.name for c in checks}
+
+
+def test_verify_checks_the_csv_rows(released: Path, tiny_gbsg: Path, tmp_path: Path) -> None:
+    """A synthetic.csv holding real patients (one breaking a rule), its hash updated."""
+    from gentune.datasets import file_sha256
+
+    tampered = tmp_path / "copy"
+    shutil.copytree(released, tampered)
+    real_csv = tiny_gbsg.parent / "gbsg2.csv"
+    rows = pd.read_csv(real_csv).head(150)
+    rows.loc[0, "rectime"] = rows.loc[0, "survtime"] + 100
+    rows.to_csv(tampered / "synthetic.csv", index=False)
+    manifest = json.loads((tampered / "manifest.json").read_text())
+    manifest["files"]["synthetic.csv"] = file_sha256(tampered / "synthetic.csv")
+    (tampered / "manifest.json").write_text(json.dumps(manifest))
+    failed = {check.name: check.detail for check in verify(tampered, str(real_csv))
+              if not check.passed}
+    assert failed["csv equals parquet"] == "150 rows differ (first: row 1)"
+    assert failed["rule rectime <= survtime"] == "1 rows of synthetic.csv break it"
+    assert failed["no real row released"] == "149 rows of synthetic.csv equal a real patient's row"
+
+
+@pytest.mark.parametrize("file", ["synthetic.parquet", "synthetic.csv"])
+@pytest.mark.parametrize("damage", ["deleted", "truncated"])
+def test_verify_reports_a_damaged_release_file(released: Path, tmp_path: Path, file: str,
+                                               damage: str) -> None:
+    damaged = tmp_path / "copy"
+    shutil.copytree(released, damaged)
+    content = (damaged / file).read_bytes()
+    (damaged / file).unlink()
+    if damage == "truncated":
+        (damaged / file).write_bytes(content[:100])
+    checks = {check.name: check for check in verify(damaged)}
+    assert not checks[f"sha256 {file}"].passed and not checks["row count"].passed
+    assert not checks[f"read {file}"].passed
+    if damage == "deleted":
+        assert checks[f"read {file}"].detail == "the file is missing"
+
+
+@pytest.mark.parametrize("manifest, expected", [
+    ("{", "is not a readable JSON file (Expecting property name enclosed in double quotes"),
+    ("{}", "lacks the key 'files'"),
+    ('{"files": [], "spec": {}, "schema": {}, "rows": 1, "real_data_sha256": ""}',
+     "has a 'files' of the wrong kind (list)"),
+])
+def test_verify_refuses_a_bad_manifest_in_one_line(tmp_path: Path, manifest: str,
+                                                   expected: str) -> None:
+    from test_cli import gentune, one_line_error
+
+    (tmp_path / "manifest.json").write_text(manifest)
+    line = one_line_error(gentune("verify", str(tmp_path)))
+    assert line.startswith(f"gentune: error: '{tmp_path / 'manifest.json'}' {expected}")
+    assert line.endswith("give the folder 'gentune release' wrote, or make the release again")
+
+
+def test_verify_real_data_with_an_extra_column_or_not_there(released: Path, tiny_gbsg: Path,
+                                                            tmp_path: Path) -> None:
+    newer = tmp_path / "newer.csv"
+    pd.read_csv(tiny_gbsg.parent / "gbsg2.csv").assign(site="X").to_csv(newer, index=False)
+    checks = {check.name: check for check in verify(released, str(newer))}
+    assert not checks["real data"].passed  # another file: honestly not the release's data
+    assert checks["no real row released"].passed
+    missing = tmp_path / "missing.csv"
+    with pytest.raises(GentuneError) as error:
+        verify(released, str(missing))
+    assert str(error.value) == (f"data file '{missing}' does not exist; give the real data's "
+                                f"file with --real")
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("not json", "is not a readable JSON file (Expecting value: line 1 column 1 (char 0)); "
+                 "give the best.json that 'gentune tune' wrote"),
+    ('{"spec": {}, "best": {"params": {}}}', "lacks the key 'generator'; give the best.json "
+                                             "that 'gentune tune' wrote"),
+    ('{"spec": {}, "generator": "gaussian_copula", "study": "s", "objective": "compound", '
+     '"best": {"params": {}}}', "lacks the key 'best.number'; give the best.json that "
+                                "'gentune tune' wrote"),
+])
+def test_release_refuses_a_malformed_best_json(tmp_path: Path, content: str,
+                                               expected: str) -> None:
+    source = tmp_path / "best.json"
+    source.write_text(content)
+    with pytest.raises(GentuneError) as error:
+        release(best_json=source, out=tmp_path / "release")
+    assert str(error.value) == f"'{source}' {expected}"
+    assert not (tmp_path / "release").exists()
+
+
+def test_release_refuses_data_changed_since_tuning(tuned: Path, tmp_path: Path) -> None:
+    best = json.loads((tuned / "best.json").read_text())
+    changed = tmp_path / "gbsg2.csv"
+    frame = pd.read_csv(best["spec"]["data"]["path"])
+    frame.loc[0, "age"] += 1
+    frame.to_csv(changed, index=False)
+    best["spec"]["data"] = {"path": str(changed)}
+    source = tmp_path / "best.json"
+    source.write_text(json.dumps(best))
+    with pytest.raises(GentuneError, match=r"the data of data file '.*gbsg2.csv' changed since "
+                                           r"tuning \(SHA-256 .*\); tune again on this data, or "
+                                           r"put the original file back"):
+        release(best_json=source, rows=60, out=tmp_path / "release")
+    assert not (tmp_path / "release").exists()
+
+
+@pytest.fixture(scope="module")
+def broken_gbsg(tiny_gbsg: Path, tmp_path_factory) -> Path:
+    """tiny_gbsg with one real row that breaks a rule; spec-drop.yaml says invalid_rows: drop."""
+    folder = tmp_path_factory.mktemp("broken")
+    frame = pd.read_csv(tiny_gbsg.parent / "gbsg2.csv")
+    frame.loc[0, "rectime"] = frame.loc[0, "survtime"] + 100
+    frame.to_csv(folder / "gbsg2.csv", index=False)
+    spec = yaml.safe_load(tiny_gbsg.read_text())
+    (folder / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    (folder / "spec-drop.yaml").write_text(yaml.safe_dump({**spec, "invalid_rows": "drop"},
+                                                          sort_keys=False))
+    return folder
+
+
+def test_a_study_tuned_with_invalid_rows_drop_is_released(broken_gbsg: Path,
+                                                          tmp_path: Path) -> None:
+    tune(str(broken_gbsg / "spec.yaml"), generator="gaussian_copula", n_trials=1,
+         out=tmp_path / "tuned", workers=1, show_progress=False, samples_per_trial=1,
+         raw_validity="off", invalid_rows="drop", report=False)
+    assert json.loads((tmp_path / "tuned" / "best.json").read_text())["invalid_rows"] == "drop"
+    out = tmp_path / "release"
+    release(best_json=tmp_path / "tuned" / "best.json", rows=50, out=out)
+    assert json.loads((out / "manifest.json").read_text())["invalid_rows"] == "drop"
+
+
+def test_evaluate_holds_out_the_test_rows_prepare_holds_out(broken_gbsg: Path,
+                                                           monkeypatch) -> None:
+    import gentune.evaluation
+    from gentune.evaluation import evaluate
+    from gentune.tuning.prepare import held_out, prepare
+
+    scored_against = []
+
+    class Recorder:
+        def compute(self, real, synthetic, context):
+            scored_against.append(real)
+
+    monkeypatch.setattr(gentune.evaluation, "MetricSuite", Recorder)
+    spec = str(broken_gbsg / "spec-drop.yaml")
+    evaluate(spec, broken_gbsg / "gbsg2.csv")
+    released_against = held_out(prepare(spec)).reference
+    assert list(row_keys(scored_against[0])) == list(row_keys(released_against))
+
+
+# --- where a release is written --------------------------------------------------------------
+
+
+def _no_refit(*args, **kwargs):
+    raise AssertionError("the refit ran before --out was checked")
+
+
+def _unusable_out(tmp: Path, kind: str) -> Path:
+    if kind == "under a file":
+        (tmp / "a-file").write_text("")
+        return tmp / "a-file" / "release"
+    if kind == "dangling link":
+        (tmp / "link").symlink_to(tmp / "nowhere")
+        return tmp / "link"
+    (tmp / "read-only").mkdir(mode=0o555)
+    return tmp / "read-only" / "release"
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("under a file", "is not a folder; choose another --out"),
+    ("dangling link", "already exists; a release is never overwritten"),
+    pytest.param("read-only", "is not writable; choose another --out",
+                 marks=pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")),
+])
+def test_an_unusable_out_is_refused_before_the_refit(tuned: Path, tmp_path: Path, monkeypatch,
+                                                     kind: str, expected: str) -> None:
+    import gentune.release
+
+    monkeypatch.setattr(gentune.release, "refit_and_score", _no_refit)
+    with pytest.raises(GentuneError, match=expected):
+        release(best_json=tuned / "best.json", rows=60, out=_unusable_out(tmp_path, kind))
+
+
+@pytest.mark.parametrize("with_a_file", [False, True])
+def test_a_folder_made_during_the_refit_is_never_replaced(tuned: Path, tmp_path: Path,
+                                                          monkeypatch, with_a_file: bool) -> None:
+    import gentune.release
+
+    out, refit, made = tmp_path / "release", gentune.release.refit_and_score, []
+
+    def someone_makes_out(*args, **kwargs):
+        out.mkdir()
+        if with_a_file:
+            (out / "notes.txt").write_text("mine")
+        made.append(out.stat().st_ino)
+        return refit(*args, **kwargs)
+
+    monkeypatch.setattr(gentune.release, "refit_and_score", someone_makes_out)
+    with pytest.raises(GentuneError, match=f"'{out}' was created while the release was being "
+                                           f"made; a release is never overwritten, so nothing "
+                                           f"was written"):
+        release(best_json=tuned / "best.json", rows=60, out=out)
+    assert out.stat().st_ino == made[0]  # the same folder, not one renamed over it
+    assert sorted(p.name for p in out.iterdir()) == (["notes.txt"] if with_a_file else [])
+    assert [p.name for p in tmp_path.iterdir()] == ["release"]  # no staging folder left
+
+
+def test_a_failed_write_is_one_error_and_leaves_nothing(tuned: Path, tmp_path: Path,
+                                                        monkeypatch) -> None:
+    to_parquet = pd.DataFrame.to_parquet
+
+    def disk_full(self, path, *args, **kwargs):
+        if Path(path).name == "synthetic.parquet":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return to_parquet(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", disk_full)
+    out = tmp_path / "release"
+    with pytest.raises(GentuneError, match=f"cannot write the release to '{out}' \\(No space "
+                                           f"left on device\\); nothing written"):
+        release(best_json=tuned / "best.json", rows=60, out=out)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- the gate ----------------------------------------------------------------------------
+
+
+def test_a_release_refused_for_real_copies_says_so(tiny_gbsg: Path, tmp_path: Path,
+                                                   fake_generators, monkeypatch) -> None:
+    from gentune.errors import ConstraintError
+
+    monkeypatch.setenv("PYTHONPATH", fake_generators[0])  # the worker imports tests/fakes.py
+    spec = yaml.safe_load(tiny_gbsg.read_text())
+    spec["data"] = {"path": str(tiny_gbsg.parent / spec["data"]["path"])}
+    source = _write_best(tmp_path / "best.json", spec, "fake_copy", {"noise": 0.0},
+                         generator_target="fakes:Resampler")
+    with pytest.raises(ConstraintError, match=r"only 0 of 40 rows are usable after drawing "
+                                              r"\d+ rows: \d+ drawn rows equalled a real "
+                                              r"patient's row \(and 0 broke a rule\)"):
+        release(best_json=source, rows=40, out=tmp_path / "release")
+
+
+@pytest.mark.parametrize("allowed, passed", [(0.0, False), (0.1, True)])
+def test_the_gate_honours_max_exact_copies(prepared_gbsg, allowed: float, passed: bool) -> None:
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from gentune.release import _gate
+
+    synthetic = prepared_gbsg.splits.train.head(20).copy()
+    synthetic.loc[2:, "age"] += 0.5  # 18 new rows, 2 copies of real patients: a share of 0.1
+    spec = prepared_gbsg.spec
+    spec = replace(spec, settings=replace(spec.settings, max_exact_copies=allowed))
+    refit = SimpleNamespace(scores=SimpleNamespace(results={}))
+    copies = next(check for check in _gate(prepared_gbsg, synthetic, refit, spec)
+                  if check["check"] == "rows copying a real patient (share)")
+    assert copies["value"] == pytest.approx(0.1) and copies["passed"] is passed
 
 
 @pytest.mark.slow

@@ -126,3 +126,105 @@ def test_parquet_is_read(tmp_path: Path) -> None:
     spec = load_spec({"name": "t", "data": {"path": str(tmp_path / "t.parquet")},
                       "endpoints": [{"name": "os", "time": "time", "event": "event"}]})
     assert len(load_dataset(spec).frame) == 2
+
+
+def test_a_key_written_twice_is_refused_not_silently_replaced(tmp_path: Path) -> None:
+    (tmp_path / "trial.csv").write_text(GOOD)
+    path = tmp_path / "spec.yaml"
+    path.write_text("name: trial\ndata: {path: trial.csv}\nconstraints: [\"age >= 18\"]\n"
+                    "constraints: []\n")
+    with pytest.raises(SpecError) as error:
+        load_spec(path)
+    assert str(error.value) == (f"spec '{path}' is not valid YAML at line 4: the key "
+                                f"'constraints' appears twice in one mapping; keep one")
+
+
+def test_a_folder_given_as_the_spec_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"is not a file; give the path of a YAML spec"):
+        load_spec(tmp_path)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"alignment": 5}, "'alignment' must be a mapping such as {candidates: 16, "
+                       "validate_on: synthetic}, got 5"),
+    ({"alignment": {"candidates": "many"}},
+     "alignment.candidates must be a whole number from 4 to 256, got 'many'"),
+    ({"privacy": {"min_dcr_score": "high"}},
+     "privacy.min_dcr_score must be a number from 0 to 1, got 'high'"),
+    ({"privacy": {"max_exact_copies": -0.1}},
+     "privacy.max_exact_copies must be a number from 0 to 1, got -0.1"),
+    ({"objective": {"weights": [1, 2]}}, "objective.weights must map families to weights"),
+    ({"objective": {"weights": {"fidelity": float("nan")}}},
+     "objective.weights.fidelity must be a number >= 0, got nan"),
+    ({"split": {"seed": True}}, "split.seed must be an integer, got True"),
+    ({"columns": {"age": {"type": "datetime", "format": "%Q-%d"}}},
+     "columns.age.format '%Q-%d' is not a date format ('Q' is a bad directive"),
+    ({"data": {"path": None}}, "data.path must be the path of a CSV or Parquet file, got None"),
+])
+def test_settings_of_the_wrong_shape_are_refused_by_name(tmp_path: Path, overrides: dict,
+                                                         message: str) -> None:
+    path = _spec(tmp_path, GOOD, **overrides)
+    with pytest.raises(SpecError) as error:
+        load_spec(path)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("csv_text, message", [
+    (GOOD.replace("61,B,20,0", "inf,B,20,0"),
+     "column 'age' in data file '{csv}' holds inf in row 2; values must be finite numbers"),
+    (GOOD.replace("61,B,20,0", "61,B,inf,0"),
+     "time column 'time' of endpoint 'os' in data file '{csv}' holds inf in row 2; times "
+     "must be finite numbers"),
+    ("  \n\n", "data file '{csv}' is not a readable CSV file (EmptyDataError: No columns to "
+               "parse from file); it needs a header row and data rows, in UTF-8 text"),
+])
+def test_unusable_values_and_files_are_named(tmp_path: Path, csv_text: str,
+                                             message: str) -> None:
+    path = _spec(tmp_path, csv_text)
+    with pytest.raises(DataError) as error:
+        load_dataset(path)
+    assert message.format(csv=tmp_path / "trial.csv") in str(error.value)
+
+
+def test_a_file_that_is_not_utf8_or_not_parquet_is_named(tmp_path: Path) -> None:
+    (tmp_path / "trial.csv").write_bytes(b"age,time,event\n\x80\x81,1,1\n")
+    spec = {"name": "t", "data": {"path": str(tmp_path / "trial.csv")},
+            "task": {"target": "event"}}
+    with pytest.raises(DataError, match=r"is not a readable CSV file \(UnicodeDecodeError"):
+        load_dataset(load_spec(spec))
+    (tmp_path / "t.parquet").write_bytes(b"")
+    spec["data"] = {"path": str(tmp_path / "t.parquet")}
+    with pytest.raises(DataError, match=r"is not a readable Parquet file \(ArrowInvalid"):
+        load_dataset(load_spec(spec))
+
+
+def test_dates_written_as_numbers_need_a_format(tmp_path: Path) -> None:
+    dated = "visit,time,event\n20200131,10,1\n20200215,20,0\n"
+    path = _spec(tmp_path, dated, columns={"visit": "datetime"})
+    with pytest.raises(DataError, match=r"holds numbers \(20200131\); give its format"):
+        load_dataset(path)
+    path = _spec(tmp_path, dated, columns={"visit": {"type": "datetime", "format": "%Y%m%d"}})
+    visits = load_dataset(path).frame["visit"]
+    assert list(visits) == [pd.Timestamp("2020-01-31"), pd.Timestamp("2020-02-15")]
+
+
+def test_dates_in_several_time_zones_are_refused(tmp_path: Path) -> None:
+    path = _spec(tmp_path, "visit,time,event\n2020-01-01T10:00+01:00,10,1\n"
+                           "2020-01-02T10:00+05:00,20,0\n", columns={"visit": "datetime"})
+    with pytest.raises(DataError, match="mixes time zones or offsets"):
+        load_dataset(path)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"columns": {"event": "id"}},
+     "column 'event' is declared 'id' (dropped) but the spec uses it as the event of endpoint "
+     "'os'; give it another type"),
+    ({"endpoints": [{"name": "os", "time": "time", "event": "event"},
+                    {"name": "pfs", "time": "event", "event": "event"}]},
+     "column 'event' is both the event of endpoint 'os' and the time of endpoint 'pfs'"),
+])
+def test_endpoint_columns_play_one_role(tmp_path: Path, overrides: dict, message: str) -> None:
+    path = _spec(tmp_path, GOOD, **overrides)
+    with pytest.raises(DataError) as error:
+        load_dataset(path)
+    assert message in str(error.value)

@@ -116,3 +116,21 @@ def test_several_samples_per_trial_score_their_mean(tiny_actg, tmp_path,
                                            "--samples-per-trial 3"):
         tune(str(tiny_actg), n_trials=3, study_name="three", samples_per_trial=1, **options)
     assert len(load(tmp_path, "three").trials) == 2
+
+
+def test_result_files_get_the_permissions_a_plain_write_gives(tmp_path) -> None:
+    """Not mkstemp's 0600: a results folder is shared with the people who read it."""
+    import os
+    import stat
+
+    from gentune.tuning.best import atomic_write_text
+
+    before = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "best.json", "{}")
+        os.umask(0o027)
+        atomic_write_text(tmp_path / "summary.csv", "a\n")
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / "best.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "summary.csv").stat().st_mode) == 0o640

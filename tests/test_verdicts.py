@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
+import pytest
 
 from gentune.compare import summarise
 from gentune.verdicts import compound_verdicts
 
 
-def comparison(values: dict[str, list[float]], measure: str = "compound") -> pd.DataFrame:
+def comparison(values: dict[str, list[float]], measure: str = "compound",
+               level: str = "family") -> pd.DataFrame:
     return pd.DataFrame([
-        {"generator": "tvae", "strategy": strategy, "seed": 1000 * (k + 1), "measure": measure,
-         "kind": "score", "value": value}
+        {"generator": "tvae", "strategy": strategy, "seed": 1000 * (k + 1), "level": level,
+         "measure": measure, "kind": "score", "value": value}
         for strategy, series in values.items() for k, value in enumerate(series)])
 
 
@@ -57,3 +61,50 @@ def test_a_change_needs_the_defaults_refitted_with_the_same_seeds() -> None:
     table.loc[table["strategy"] == "default", "seed"] += 1  # no seed in common
     compound = summarise(table).set_index("strategy").loc["compound"]
     assert math.isnan(compound["improvement_ci_low"]) and math.isnan(compound["improvement_ci_high"])
+
+
+def test_a_family_and_a_metric_of_one_name_are_summarised_apart() -> None:
+    """The family validity and its metric validity: two measures of two seeds each, not one
+    of four (which would narrow the interval as if there were twice the data)."""
+    table = pd.concat([comparison({"default": [0.94, 0.96]}, "validity", "family"),
+                       comparison({"default": [0.90, 0.99]}, "validity", "metric")])
+    summary = summarise(table).set_index("level")
+    assert summary["seeds"].to_dict() == {"family": 2, "metric": 2}
+    assert abs(summary.loc["family", "mean"] - 0.95) < 1e-9
+    assert abs(summary.loc["metric", "mean"] - 0.945) < 1e-9
+
+
+def test_a_seed_counted_twice_is_refused() -> None:
+    twice = comparison({"default": [0.5, 0.6]})
+    with pytest.raises(ValueError, match="family 'compound' of tvae / default more than once "
+                                         "for seed 1000"):
+        summarise(pd.concat([twice, twice.iloc[:1]]))
+
+
+def test_every_strategy_tied_with_the_best_wins() -> None:
+    summary = summarise(comparison({"default": [0.4, 0.5], "fidelity": [0.6, 0.7],
+                                    "compound": [0.6, 0.7], "utility": [0.5, 0.6]}))
+    winners = summary[summary["winner"]]["strategy"].tolist()
+    assert sorted(winners) == ["compound", "fidelity"]
+
+
+def test_one_seed_prints_and_reports_no_interval(monkeypatch, capsys) -> None:
+    """With --seeds 1 there is no interval: 'n/a (1 seed)', never '[nan, nan]'."""
+    from gentune import cli, compare as compare_module
+    from gentune.report.builders import compare_report
+
+    table = comparison({"default": [0.5], "fidelity": [0.6], "compound": [0.7]})
+    summary, verdicts = summarise(table), compound_verdicts(table)
+    result = SimpleNamespace(comparison=table, summary=summary, verdicts=verdicts, failures={},
+                             out=Path("out"), written=(Path("out/summary.csv"),))
+    monkeypatch.setattr(compare_module, "compare", lambda *args, **kwargs: result)
+    assert cli.main(["compare", "--dataset", "actg320", "--seeds", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "nan" not in printed.lower()
+    assert "held-out compound 0.7000 n/a (1 seed)  +40.0% vs default n/a (1 seed)" in printed
+    assert "compound vs fidelity   +0.1000 n/a (1 seed): too few seeds" in printed
+    html = compare_report(summary, {}, "one seed", verdicts)
+    assert "[nan" not in html and "+nan" not in html and "n/a (1 seed)" in html
+    from gentune.verdicts import interval_text  # the one helper both go through
+
+    assert interval_text(0.1, 0.25, 3, "+.2f", "%") == "[+0.10%, +0.25%]"

@@ -4,12 +4,12 @@ from gentune.constraints.expressions import Expression, parse_expression
 from gentune.constraints.parse import parse_rule, rules_from_spec
 from gentune.constraints.processing import ConstraintProcessor, PostprocessResult
 from gentune.constraints.report import (
-    RuleViolations, count_violations, format_violations, violation_shares,
+    RuleViolations, count_violations, format_violations, valid_rows, violation_shares,
 )
 from gentune.constraints.rules import Rule
 
 __all__ = [
     "ConstraintProcessor", "Expression", "PostprocessResult", "Rule", "RuleViolations",
     "count_violations", "format_violations", "parse_expression", "parse_rule",
-    "rules_from_spec", "violation_shares",
+    "rules_from_spec", "valid_rows", "violation_shares",
 ]

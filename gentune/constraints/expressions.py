@@ -121,7 +121,18 @@ class Expression:
         return None
 
     def evaluate(self, frame: pd.DataFrame) -> Any:
-        return self._eval(self._tree, frame)
+        try:
+            return self._eval(self._tree, frame)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            # Mixed types (a date against a number, text in arithmetic) or a constant divided
+            # by zero: name the rule and the column types, never a bare numpy error.
+            types = ", ".join(f"{column}: {_kind(frame[column])}" for column in self.columns
+                              if column in frame.columns)
+            raise ConstraintError(
+                f"rule '{self.text}' cannot be evaluated on the data ({types or 'no columns'}; "
+                f"{type(exc).__name__}: {str(exc).split('.')[0][:120]}); compare numbers with "
+                f"numbers and dates with dates (for dates use a date_order or derived rule)"
+            ) from None
 
     def _eval(self, node: ast.AST, frame: pd.DataFrame) -> Any:
         if isinstance(node, ast.Name):
@@ -137,7 +148,7 @@ class Expression:
         if isinstance(node, ast.UnaryOp):
             value = self._eval(node.operand, frame)
             if isinstance(node.op, ast.Not):
-                return ~_as_bool(value)
+                return _negate(_as_bool(value))
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.BinOp):
             left, right = self._eval(node.left, frame), self._eval(node.right, frame)
@@ -170,8 +181,23 @@ def _as_bool(value: Any) -> Any:
     return bool(value)
 
 
+def _negate(value: Any) -> Any:
+    return ~value if isinstance(value, pd.Series) else not value
+
+
+def _kind(series: pd.Series) -> str:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "date"
+    return "number" if pd.api.types.is_numeric_dtype(series) else "text"
+
+
 def _compare(kind: type, left: Any, right: Any) -> Any:
     symbol, function = _COMPARE[kind]
+    if not isinstance(left, pd.Series) and not isinstance(right, pd.Series):
+        # Two constants: a plain truth value, which broadcasts over the rows it meets.
+        if function is not None:
+            return bool(function(left, right))
+        return (left == right) == (symbol == "==")
     if function is not None:
         return _as_bool(function(left, right))
     if _is_float(left) or _is_float(right):
@@ -180,7 +206,7 @@ def _compare(kind: type, left: Any, right: Any) -> Any:
                           index=_index(left, right))
     else:
         equal = _as_bool(left == right)
-    return equal if symbol == "==" else ~equal
+    return equal if symbol == "==" else _negate(equal)
 
 
 def _is_float(value: Any) -> bool:

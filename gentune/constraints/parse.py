@@ -15,6 +15,7 @@ Entry forms (any mapping form also takes ``policy: repair | clip | reject``)::
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -86,7 +87,12 @@ def parse_rule(entry: Any, index: int = 1) -> Rule:
                      strict in (True, "max"), policy)
     if kind == "allowed":
         body = _mapping(body, ("column", "values"), where, kind)
-        return Allowed(str(body["column"]), list(body["values"] or []), policy)
+        values = body["values"]
+        if not isinstance(values, Sequence) or isinstance(values, str):
+            # A bare string would become its letters: "Placebo" -> P, l, a...
+            raise ConstraintError(f"{where}: allowed.values takes a list such as [A, B], got "
+                                  f"{values!r}")
+        return Allowed(str(body["column"]), list(values), policy)
     if kind in ("fixed_combinations", "date_order"):
         if not isinstance(body, Sequence) or isinstance(body, str):
             raise ConstraintError(f"{where}: {kind} takes a list of columns, got {body!r}")
@@ -126,8 +132,9 @@ def _mapping(body: Any, required: tuple[str, ...], where: str, kind: str,
 def _number(value: Any, where: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConstraintError(f"{where}: range bounds must be numbers, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value):
+        raise ConstraintError(f"{where}: range bounds must be finite numbers, got {value!r}")
     return float(value)
 
 

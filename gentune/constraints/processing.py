@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 import pandas as pd
 
 from gentune.constraints.planning import plan_transforms
-from gentune.constraints.report import violation_shares
+from gentune.constraints.report import valid_rows, violation_shares
 from gentune.constraints.rules import Derived, Rule
 from gentune.constraints.transforms import Transform
 from gentune.errors import ConstraintError
@@ -99,28 +99,28 @@ class ConstraintProcessor:
         return violation_shares(self.rules, frame)
 
     def valid_rows(self, frame: pd.DataFrame) -> pd.Series:
-        valid = pd.Series(True, index=frame.index)
-        for rule in self.rules:
-            valid &= rule.is_valid(frame)
-        return valid
+        return valid_rows(self.rules, frame)
 
     def repair(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
         """Apply every fixing policy; derived columns are recomputed last, as their dates move."""
-        repaired: dict[str, int] = {}
         fixing = [rule for rule in self.rules if rule.policy != "reject"]
         ordered = [r for r in fixing if not isinstance(r, Derived)] + \
                   [r for r in fixing if isinstance(r, Derived)]
+        touched = {rule.description: pd.Series(False, index=frame.index) for rule in ordered}
         for _ in range(3):  # a fix can break an earlier rule; a few passes settle it
             changed = False
             for rule in ordered:
                 broken = ~rule.is_valid(frame)
                 if broken.any():
                     frame = rule.fix(frame, broken)
-                    fixed = int((broken & rule.is_valid(frame)).sum())
-                    repaired[rule.description] = repaired.get(rule.description, 0) + fixed
-                    changed = changed or fixed > 0
+                    touched[rule.description] |= broken
+                    changed = changed or bool((broken & rule.is_valid(frame)).any())
             if not changed:
                 break
+        # A row counts once per rule, and only if the rule holds for it in the end.
+        repaired = {rule.description: int((touched[rule.description]
+                                           & rule.is_valid(frame)).sum())
+                    for rule in ordered if touched[rule.description].any()}
         return frame, repaired
 
     def postprocess(self, frame: pd.DataFrame, n: int,
@@ -138,7 +138,9 @@ class ConstraintProcessor:
         batch = frame
         while True:
             rounds += 1
-            batch, repaired = self.repair(batch.reset_index(drop=True))
+            # Whole-number columns take whole numbers before any rule is checked, so that
+            # the rows judged valid are the rows returned.
+            batch, repaired = self.repair(self._restore_dtypes(batch))
             for rule, count in repaired.items():
                 repaired_total[rule] = repaired_total.get(rule, 0) + count
             valid = self.valid_rows(batch)
@@ -152,7 +154,8 @@ class ConstraintProcessor:
             if have >= n:
                 break
             if sample_more is None or rounds >= self.max_rounds or drawn >= self.max_oversample * n:
-                raise ConstraintError(self._cap_message(have, n, drawn, batch))
+                raise ConstraintError(self._cap_message(have, n, drawn, batch, excluded,
+                                                        rejected - excluded))
             rate = max(have / drawn, 0.02)
             wanted = min(math.ceil((n - have) / rate * 1.2) + 10,
                          int(self.max_oversample * n) - drawn)
@@ -167,14 +170,30 @@ class ConstraintProcessor:
         for column, dtype in self.dtypes.items():
             if frame[column].dtype != dtype and frame[column].notna().all():
                 try:
-                    frame[column] = frame[column].astype(dtype)
+                    values = frame[column]
+                    if pd.api.types.is_integer_dtype(dtype) and \
+                            pd.api.types.is_float_dtype(values):
+                        values = values.round()  # astype alone would truncate 10.9 to 10
+                    frame[column] = values.astype(dtype)
                 except (TypeError, ValueError):
                     pass  # keep the generator's dtype; the output check reports real problems
         return frame
 
-    def _cap_message(self, have: int, n: int, drawn: int, batch: pd.DataFrame) -> str:
+    def _cap_message(self, have: int, n: int, drawn: int, batch: pd.DataFrame,
+                     excluded: int = 0, broke_rules: int = 0) -> str:
+        if excluded and excluded >= broke_rules:  # real-patient copies, not a rule, fell short
+            return (f"only {have} of {n} rows are usable after drawing {drawn} rows: {excluded} "
+                    f"drawn rows equalled a real patient's row (and {broke_rules} broke a "
+                    f"rule); the generator reproduces real patients with these parameters: "
+                    f"release another configuration, or tune with more weight on privacy")
         shares = {rule: share for rule, share in self.violations(batch).items() if rule != "any"}
         worst = max(shares, key=shares.get) if shares else "?"
+        policy = next((rule.policy for rule in self.rules if rule.description == worst),
+                      "reject")
+        advice = ("give it a repair or clip policy, or tune the generator longer"
+                  if policy == "reject" else
+                  f"its {policy} policy could not make them hold (a missing value, or another "
+                  f"rule that undoes the fix); check the rules together, or tune the generator "
+                  f"longer")
         return (f"only {have} of {n} rows satisfy the rules after drawing {drawn} rows; the rule "
-                f"'{worst}' breaks {shares.get(worst, 0):.0%} of them. Give it a repair or clip "
-                f"policy, or tune the generator longer")
+                f"'{worst}' breaks {shares.get(worst, 0):.0%} of them: {advice}")

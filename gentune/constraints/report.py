@@ -9,7 +9,8 @@ import pandas as pd
 
 from gentune.constraints.rules import Rule
 
-__all__ = ["RuleViolations", "count_violations", "violation_shares", "format_violations"]
+__all__ = ["RuleViolations", "count_violations", "violation_shares", "format_violations",
+           "valid_rows"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,14 @@ class RuleViolations:
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "examples": list(self.examples), "share": self.share}
+
+
+def valid_rows(rules: Sequence[Rule], frame: pd.DataFrame) -> pd.Series:
+    """True where a row satisfies every rule."""
+    valid = pd.Series(True, index=frame.index)
+    for rule in rules:
+        valid &= rule.is_valid(frame)
+    return valid
 
 
 def count_violations(rules: Sequence[Rule], frame: pd.DataFrame,

@@ -8,6 +8,7 @@ A rule offers only the fixes that make it hold; the others fall back to ``reject
 from __future__ import annotations
 
 import abc
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -65,11 +66,16 @@ class Rule(abc.ABC):
         return f"{type(self).__name__}({self.description!r}, policy={self.policy!r})"
 
 
-def _assign(frame: pd.DataFrame, column: str, mask: pd.Series, values: Any) -> None:
-    """Write ``values`` into ``frame[column]`` where ``mask``, keeping the column's dtype."""
+def _assign(frame: pd.DataFrame, column: str, mask: pd.Series, values: Any,
+            whole: Any = np.round) -> None:
+    """Write ``values`` into ``frame[column]`` where ``mask``, keeping the column's dtype.
+
+    An integer column takes whole numbers by ``whole``: ``np.ceil`` for a lower bound and
+    ``np.floor`` for an upper one, so that a bound of 2.5 is not "fixed" to 2.
+    """
     values = values[mask] if isinstance(values, pd.Series) else values
     if pd.api.types.is_integer_dtype(frame[column]):
-        values = np.round(values)
+        values = whole(values)
     frame.loc[mask, column] = values
 
 
@@ -108,8 +114,11 @@ class ExpressionRule(Rule):
     def is_valid(self, frame: pd.DataFrame) -> pd.Series:
         result = self.expression.evaluate(frame)
         if not isinstance(result, pd.Series):
-            return pd.Series(bool(result), index=frame.index)
-        return result.fillna(False).astype(bool)
+            result = pd.Series(bool(result), index=frame.index)
+        # A missing value breaks the rule however it is written ("not age < 18" as
+        # "age >= 18"): negation alone would turn an unknown into a pass.
+        present = frame[list(self.columns)].notna().all(axis=1) if self.columns else True
+        return result.fillna(False).astype(bool) & present
 
     def fix(self, frame: pd.DataFrame, broken: pd.Series) -> pd.DataFrame:
         assert self.simple is not None
@@ -200,6 +209,9 @@ class Range(Rule):
         series = frame[self.column]
         low = None if self.low is None else self.low + _step(series, self.strict_low)
         high = None if self.high is None else self.high - _step(series, self.strict_high)
+        if pd.api.types.is_integer_dtype(series):  # the whole numbers inside the bounds
+            low = None if low is None else math.ceil(low)
+            high = None if high is None else math.floor(high)
         _assign(frame, self.column, broken & series.notna(), series.clip(low, high))
         return frame
 
@@ -245,14 +257,21 @@ class FixedCombinations(Rule):
     def columns(self) -> tuple[str, ...]:
         return self._columns
 
+    def _rows(self, frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+        # NaN never equals NaN: a missing value becomes None, so that a combination with a
+        # missing value seen in the real rows is recognised again.
+        values = frame[list(self._columns)].astype(object)
+        values = values.where(values.notna(), None)
+        return list(map(tuple, values.to_numpy().tolist()))
+
     def fit(self, frame: pd.DataFrame) -> None:
-        self.combinations = set(map(tuple, frame[list(self._columns)].to_numpy().tolist()))
+        self.combinations = set(self._rows(frame))
 
     def is_valid(self, frame: pd.DataFrame) -> pd.Series:
         if self.combinations is None:
             raise ConstraintError(f"rule '{self.description}' is not fitted yet; call 'fit' "
                                   f"with the real training rows first")
-        rows = map(tuple, frame[list(self._columns)].to_numpy().tolist())
+        rows = self._rows(frame)
         return pd.Series([row in self.combinations for row in rows], index=frame.index)
 
 
@@ -325,7 +344,9 @@ class Derived(Rule):
     def fix(self, frame: pd.DataFrame, broken: pd.Series) -> pd.DataFrame:
         frame = frame.copy()
         if self.anchor == "column":
+            # A day count is whole days: a fractional one could never match any end date.
             mask = broken & frame[self.column].notna()
+            _assign(frame, self.column, mask, frame[self.column].round())
             frame.loc[mask, self.end] = self.end_date(frame)[mask]
             return frame
         days = self.days(frame)
@@ -389,22 +410,23 @@ def _fix_comparison(frame: pd.DataFrame, broken: pd.Series, left: str, op: str,
                     right: str | float, derived: dict[str, Derived]) -> pd.DataFrame:
     """Move ``left`` just far enough that ``left OP right`` holds on the broken rows.
 
-    When both sides are day counts derived from the same start date, the fix moves the end
-    date instead, so that the derived columns stay consistent with the dates.
+    A day count derived from dates moves together with its end date (whichever of the two
+    the derived rule treats as given), so that the derived rule does not undo the fix.
     """
-    if isinstance(right, str) and left in derived and right in derived \
-            and derived[left].start == derived[right].start:
-        left_date, right_date = derived[left].end, derived[right].end
-        day = pd.Timedelta(days=1 if op in ("<", ">") else 0)
-        target = frame[right_date] - day if op in ("<", "<=") else frame[right_date] + day
-        frame.loc[broken, left_date] = target[broken]
-        return derived[left].fix(frame, broken)
     target = frame[right] if isinstance(right, str) else right
+    # A missing value is not made up by a fix (as Range and Derived leave it): the row breaks.
+    broken = broken & frame[left].notna()
+    if isinstance(target, pd.Series):
+        broken &= target.notna()
     step = _step(frame[left], op in ("<", ">"))
     if op in ("<", "<="):
-        _assign(frame, left, broken, target - step)
+        _assign(frame, left, broken, target - step, np.floor)
     elif op in (">", ">="):
-        _assign(frame, left, broken, target + step)
+        _assign(frame, left, broken, target + step, np.ceil)
     else:
         _assign(frame, left, broken, target)
+    if left in derived:
+        rule = derived[left]
+        moved = broken & frame[left].notna() & frame[rule.start].notna()
+        frame.loc[moved, rule.end] = rule.end_date(frame)[moved]
     return frame

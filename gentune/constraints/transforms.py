@@ -50,6 +50,11 @@ def _days(delta: pd.Series) -> pd.Series:
 
 def _restore_dtype(values: pd.Series, dtype: Any) -> pd.Series:
     if pd.api.types.is_integer_dtype(dtype):
+        # A generator's NaN, or a coordinate too large to map back, stays a missing float:
+        # the rules then reject that row instead of the cast failing the whole sample.
+        finite = np.isfinite(values.to_numpy(dtype=float))
+        if not finite.all():
+            return values.astype(float).where(finite)
         return np.round(values).astype(dtype)
     return values.astype(dtype)
 

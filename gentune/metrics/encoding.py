@@ -1,7 +1,8 @@
 """Numeric encodings of a table, fitted on the real training rows.
 
 ``TableEncoder`` standardises numbers (missing values imputed by the median), one-hot
-encodes categories (a category unseen in training encodes as all zeros), and turns dates
+encodes categories (a missing value is a category of its own, however it is stored; a
+category unseen in training encodes as all zeros), and turns dates
 into days. Distances, classifiers and downstream models all read this one encoding.
 """
 
@@ -11,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from gentune.rowkeys import category_text
 
 __all__ = ["TableEncoder"]
 
@@ -39,7 +42,7 @@ class TableEncoder:
                 self._numeric[column] = (median, float(filled.mean()), std)
                 self.feature_names.append(column)
             else:
-                levels = sorted(frame[column].astype(str).unique())
+                levels = sorted(category_text(frame[column]).unique())
                 self._levels[column] = levels
                 self.feature_names.extend(f"{column}={level}" for level in levels)
         return self
@@ -53,7 +56,7 @@ class TableEncoder:
                 blocks.append(((values - mean) / std)[:, None])
             else:
                 levels = self._levels[column]
-                codes = pd.Categorical(frame[column].astype(str), categories=levels).codes
+                codes = pd.Categorical(category_text(frame[column]), categories=levels).codes
                 onehot = np.zeros((len(frame), len(levels)))
                 seen = codes >= 0
                 onehot[np.flatnonzero(seen), codes[seen]] = 1.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ from gentune.report.figures import (
 )
 from gentune.report.html import Section, page, table
 from gentune.spec import Spec
+from gentune.verdicts import interval_text
 
 __all__ = ["tune_report", "release_report", "compare_report", "data_section",
            "validity_table", "metrics_table"]
@@ -118,22 +118,24 @@ def release_report(manifest: Mapping[str, Any], real: pd.DataFrame, synthetic: p
 
 
 def _change_interval(row: Any) -> str:
-    if row.strategy == "default" or math.isnan(row.improvement_ci_low):
+    if row.strategy == "default":
         return ""
-    return f"[{row.improvement_ci_low:+.1f}, {row.improvement_ci_high:+.1f}]"
+    return interval_text(row.improvement_ci_low, row.improvement_ci_high, row.seeds, "+.1f")
 
 
 def compare_report(summary: pd.DataFrame, failures: Mapping[str, str], title: str,
                    verdicts: pd.DataFrame | None = None) -> str:
+    summary = summary[summary["level"] == "family"]  # the metrics' rows: summary.csv
     compound = summary[summary["measure"] == "compound"]
     rows = [{"generator": r.generator, "strategy": r.strategy, "held-out compound": r.mean,
-             "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
+             "95% CI": interval_text(r.ci_low, r.ci_high, r.seeds, ".3f"),
              "vs default (%)": r.improvement_percent,
              "95% CI of the change (%)": _change_interval(r), "best for generator": r.winner}
             for r in compound.itertuples()]
     families = summary[summary["measure"].isin(FAMILIES)]
     family_rows = [{"generator": r.generator, "strategy": r.strategy, "measure": r.measure,
-                    "mean": r.mean, "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
+                    "mean": r.mean,
+                    "95% CI": interval_text(r.ci_low, r.ci_high, r.seeds, ".3f"),
                     "vs default (%)": r.improvement_percent, "best": r.winner}
                    for r in families.itertuples()]
     chart = summary[(summary["strategy"] != "default") & summary["measure"].isin(
@@ -154,9 +156,10 @@ def compare_report(summary: pd.DataFrame, failures: Mapping[str, str], title: st
             "Compound minus each single-metric strategy, seed by seed (every configuration is "
             "refitted with the same seeds), with the 95% t-interval of the mean difference; "
             "'better' or 'worse' only when the interval excludes zero."], tables=[table([
-                {"generator": r.generator, "measure": r.measure, "rival": r.rival,
-                 "compound": r.compound_mean, "rival mean": r.rival_mean,
-                 "difference": r.difference, "95% CI": f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
+                {"generator": r.generator, "level": r.level, "measure": r.measure,
+                 "rival": r.rival, "compound": r.compound_mean, "rival mean": r.rival_mean,
+                 "difference": r.difference,
+                 "95% CI": interval_text(r.ci_low, r.ci_high, r.seeds, "+.3f"),
                  "verdict": r.verdict} for r in verdicts.itertuples()])]))
     if failures:
         sections.append(Section("Failures", tables=[table(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
-from typing import Any
 
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
 from gentune.errors import GentuneError
+from gentune.jsonfiles import read_json_object
 from gentune.report.builders import tune_report
 from gentune.spec import load_spec
 from gentune.tuning.best import atomic_write_text
@@ -38,11 +37,14 @@ def write_study_report(out: Path, storage: str | None = None) -> Path:
     best_path = out / "best.json"
     if not best_path.exists():
         raise GentuneError(f"'{out}' has no best.json; give the --out folder of 'gentune tune'")
-    best: dict[str, Any] = json.loads(best_path.read_text())
+    best = read_json_object(best_path, "run 'gentune tune' again with the same --out")
     store = open_storage(storage, out, existing=True)
     study = optuna.load_study(study_name=best["study"], storage=store)
     spec = load_spec(best["spec"])
-    prepared = prepare(spec, invalid_rows="keep")
+    # The study's own rows: its invalid-rows policy decides the split (a best.json written
+    # before the policy was recorded keeps every row, as reports always did).
+    policy = best["invalid_rows"] if "invalid_rows" in best else "keep"
+    prepared = prepare(spec, invalid_rows=policy)
     chosen = best.get("best") or {}
     sample_path = out / "samples" / f"trial-{chosen.get('number')}.parquet"
     synthetic = pd.read_parquet(sample_path) if chosen and sample_path.exists() else None

@@ -16,6 +16,7 @@ from gentune.metrics import make_strategy
 from gentune.spec import Spec, load_spec
 from gentune.tuning.best import write_best
 from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage
+from gentune.tuning.fingerprint import spec_fingerprint
 from gentune.tuning.loop import run_trials
 from gentune.tuning.prepare import prepare
 from gentune.tuning.progress import Progress
@@ -23,7 +24,7 @@ from gentune.tuning.search import (
     DEFAULT_SAMPLES_PER_TRIAL, MAX_SAMPLES_PER_TRIAL, capped_epochs, check_search, grid_points,
 )
 from gentune.tuning.storage import is_shared, open_storage, redact
-from gentune.tuning.study import budget_state, ensure_slots, recover_orphans
+from gentune.tuning.study import budget_state, ensure_slots, recover_orphans, slot_count
 from gentune.tuning.workers import LocalWorkers
 
 __all__ = ["tune", "TuneResult", "default_study_name", "default_workers"]
@@ -51,6 +52,16 @@ def _memory_limit(workers: int) -> float:
     import psutil
 
     return 0.8 * psutil.virtual_memory().total / 2**20 / max(workers, 1)
+
+
+def _warn_if_over_budget(study: Any, name: str, n_trials: int) -> None:
+    """A study keeps every trial it holds: asking for fewer neither drops nor hides any."""
+    held = slot_count(study)  # a retried trial is one slot, though two trials
+    if held > n_trials:
+        log.warning("the study '%s' already holds %d trials, more than the %d asked for; it "
+                    "keeps them all and its best is chosen among all %d (use another --out "
+                    "folder or --study name for a study of %d)", name, held, n_trials, held,
+                    n_trials)
 
 
 def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
@@ -118,7 +129,8 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         n_trials=n_trials, trial_timeout=trial_timeout,
         memory_limit_mb=memory_limit_mb or _memory_limit(workers), raw_validity=raw_validity,
         invalid_rows=invalid_rows, epoch_budget=epoch_budget,
-        samples_per_trial=samples_per_trial, weights=dict(strategy.weights))
+        samples_per_trial=samples_per_trial, weights=dict(strategy.weights),
+        spec_fingerprint=spec_fingerprint(spec, invalid_rows))
     storage_label = redact(storage) or str(out / "study.journal")
     with Engine(config, out, threads=threads, extra_paths=extra_paths, prepared=prepared) as engine:
         study = engine.open_study(store, name, create=True)
@@ -126,6 +138,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
             recover_orphans(study, store)
         points = grid_points(engine.distributions, seed, n_trials) if sampler == "grid" else None
         ensure_slots(study, n_trials, engine.generator.defaults(), points)
+        _warn_if_over_budget(study, name, n_trials)
         engine.load_cache(study)
         engine.warm_cache(study)
         progress = Progress(study, n_trials, strategy, enabled=show_progress,

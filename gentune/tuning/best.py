@@ -23,13 +23,29 @@ from gentune.tuning.study import SAME_EXPERIMENT
 __all__ = ["best_trial", "default_trial", "write_best", "trial_summary", "atomic_write_text"]
 
 
+def _umask() -> int:
+    """The process's umask, read from /proc where it can be: elsewhere reading it means
+    setting it for a moment, which another thread's new file could see."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file completely or not at all (a temporary file renamed into place)."""
+    """Write a file completely or not at all (a temporary file renamed into place), with
+    the permissions a plain write would give it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600: private to its owner
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -98,6 +114,8 @@ def write_best(study: optuna.Study, out: Path, storage_label: str,
                       if strategy.multi_objective else "highest objective value"),
         "spec": meta.get("spec"),
         "data_sha256": meta.get("data_sha256"),
+        # tune --invalid-rows, so that a release prepares the same rows (None: the spec's)
+        "invalid_rows": meta.get("invalid_rows"),
         "seed": meta.get("seed"),
         "samples_per_trial": meta.get("samples_per_trial",
                                       SAME_EXPERIMENT["samples_per_trial"]),

@@ -14,6 +14,7 @@ import pandas as pd
 
 from gentune.constraints import (
     ConstraintProcessor, RuleViolations, count_violations, format_violations, rules_from_spec,
+    valid_rows,
 )
 from gentune.constraints.rules import Rule
 from gentune.datasets import Splits, TrialData, load_dataset, split_dataset
@@ -82,9 +83,7 @@ def check_real_rules(data: TrialData, invalid_rows: str | None = None
             + "; fix the data or the rule, or set invalid_rows: drop (or keep) in the spec "
               "(--invalid-rows on the command line). 'gentune check' lists them all")
     if broken and policy == "drop":
-        valid = pd.Series(True, index=data.frame.index)
-        for rule in rules:
-            valid &= rule.is_valid(data.frame)
+        valid = valid_rows(rules, data.frame)
         dropped = tuple(int(i) + 1 for i in (~valid).to_numpy().nonzero()[0])
         notes.append(f"dropped {len(dropped)} real rows that break a rule (invalid_rows: drop)")
         data = TrialData(data.spec, data.frame[valid].reset_index(drop=True), data.schema,

@@ -19,10 +19,12 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from gentune.errors import StorageError
+from gentune.tuning.fingerprint import changed_parts
 
 __all__ = [
-    "META_KEY", "CACHE_KEY", "SAME_EXPERIMENT", "load_or_create_study", "study_meta",
-    "ensure_slots", "pop_waiting_trial", "recover_orphans", "worker_identity", "budget_state",
+    "META_KEY", "CACHE_KEY", "SAME_EXPERIMENT", "FINGERPRINT_KEY", "load_or_create_study",
+    "study_meta", "ensure_slots", "pop_waiting_trial", "recover_orphans", "worker_identity",
+    "budget_state", "slot_count",
 ]
 
 META_KEY = "gentune"
@@ -31,7 +33,10 @@ SLOT = "slot"
 # Settings that change what a trial's value means, so a resumed study must keep them (with
 # the value a study made before the setting existed had).
 SAME_EXPERIMENT: dict[str, Any] = {"generator": None, "objective": None, "data_sha256": None,
-                                   "epoch_budget": None, "samples_per_trial": 1}
+                                   "epoch_budget": None, "samples_per_trial": 1, "seed": 0}
+# The spec's split, rules, task and weights, by digest (gentune.tuning.fingerprint); a study
+# made before it was stored has none and resumes as before.
+FINGERPRINT_KEY = "spec_fingerprint"
 
 
 def worker_identity() -> dict[str, Any]:
@@ -57,6 +62,14 @@ def load_or_create_study(storage: Any, name: str, directions: list[str], sampler
                     f"the study '{name}' in this storage was made with {key}={made_with!r}, not "
                     f"{meta.get(key, default)!r}; {resume}use another --out folder or --study "
                     f"name")
+        changed = changed_parts(existing.get(FINGERPRINT_KEY), meta.get(FINGERPRINT_KEY))
+        if changed:
+            parts = " and ".join([", ".join(changed[:-1]), changed[-1]] if len(changed) > 1
+                                 else changed)
+            raise StorageError(
+                f"the study '{name}' in this storage was made with another {parts} in the spec, "
+                f"so its trials and real-data cache do not hold for this one; use another --out "
+                f"folder or --study name, or restore the spec's {parts}")
     return study
 
 
@@ -71,6 +84,11 @@ def study_meta(study: optuna.Study) -> dict[str, Any]:
 def _slots(study: optuna.Study) -> set[int]:
     return {int(t.user_attrs[SLOT]) for t in study.get_trials(deepcopy=False)
             if SLOT in t.user_attrs}
+
+
+def slot_count(study: optuna.Study) -> int:
+    """How many trials the study's budget holds (a retried trial counts once)."""
+    return len(_slots(study))
 
 
 def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any],

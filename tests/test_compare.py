@@ -1,0 +1,128 @@
+"""``gentune compare`` end to end on a tiny trial: what is reused, what is written, and when
+nothing may be."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gentune.compare import compare
+
+# One trial (the library defaults) per study, one sample, no study report: every strategy's
+# best is then the defaults, which makes every tuned strategy tie.
+QUICK = dict(n_trials=1, seeds=2, workers=1, show_progress=False, raw_validity="off",
+             samples_per_trial=1, report=False)
+RESULTS = ("comparison.csv", "summary.csv", "verdicts.csv", "failures.json", "report.html")
+
+
+@pytest.fixture(scope="module")
+def compared(tiny_actg: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("compare") / "out"
+    result = compare(str(tiny_actg), ["gaussian_copula"], ["fidelity", "compound"], out=out,
+                     **QUICK)
+    assert not result.failures
+    return out, result
+
+
+@pytest.fixture
+def out_copy(compared, tmp_path: Path) -> Path:
+    """A copy of the comparison's folder, for a test that runs again in it."""
+    return Path(shutil.copytree(compared[0], tmp_path / "out"))
+
+
+@pytest.fixture
+def earlier_results(tmp_path: Path) -> Path:
+    """A folder holding an earlier comparison's files (their content does not matter)."""
+    out = tmp_path / "earlier"
+    out.mkdir()
+    for name in RESULTS:
+        (out / name).write_text(f"earlier {name}\n")
+    return out
+
+
+def contents(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in RESULTS}
+
+
+@pytest.mark.slow
+def test_a_name_given_twice_counts_once_and_families_stay_apart_from_metrics(
+        tiny_actg: Path, out_copy: Path) -> None:
+    result = compare(str(tiny_actg), ["gaussian_copula", "gaussian_copula"],
+                     ["fidelity", "compound", "fidelity"], out=out_copy, **QUICK)
+    summary = result.summary
+    assert (summary["seeds"] == 2).all()  # two seeds, never a measure counted twice
+    validity = summary[summary["measure"] == "validity"]
+    assert sorted(validity["level"]) == ["family"] * 3 + ["metric"] * 3
+    compound = summary[(summary["measure"] == "compound") & (summary["strategy"] != "default")]
+    assert compound["winner"].all()  # both strategies chose the defaults: a tie, both win
+
+
+@pytest.mark.slow
+def test_a_second_dataset_in_one_folder_keeps_its_own_studies_and_scores(
+        tiny_actg: Path, tiny_gbsg: Path, compared, out_copy: Path) -> None:
+    first = compared[1].comparison
+    kept = len(list((out_copy / "heldout").iterdir()))
+    result = compare(str(tiny_gbsg), ["gaussian_copula"], ["fidelity", "compound"],
+                     out=out_copy, **QUICK)
+    assert not result.failures
+    assert len(list((out_copy / "heldout").iterdir())) == 2 * kept  # refitted, not reused
+    assert {path.name for path in (out_copy / "studies").iterdir()} == {
+        f"tiny-{name}-gaussian_copula-{strategy}" for name in ("actg320", "gbsg2")
+        for strategy in ("fidelity", "compound")}
+    measure = ["strategy", "seed", "measure", "kind"]
+    compound = [table[table["measure"] == "compound"].set_index(measure)["value"]
+                for table in (first, result.comparison)]
+    assert not compound[0].equals(compound[1])
+
+
+@pytest.mark.slow
+def test_a_damaged_score_file_is_refitted(tiny_actg: Path, compared, out_copy: Path,
+                                          caplog) -> None:
+    for path in (out_copy / "heldout").iterdir():
+        path.write_text(path.read_text()[:40])  # cut short, as by a full disk
+    with caplog.at_level(logging.WARNING, logger="gentune"):
+        result = compare(str(tiny_actg), ["gaussian_copula"], ["fidelity", "compound"],
+                         out=out_copy, **QUICK)
+    assert "is damaged (JSONDecodeError" in caplog.text and not result.failures
+    assert result.summary.equals(compared[1].summary)
+    for path in (out_copy / "heldout").iterdir():
+        json.loads(path.read_text())
+
+
+def test_a_run_in_which_every_generator_fails_leaves_earlier_results(
+        tiny_actg: Path, earlier_results: Path, fake_generators) -> None:
+    before = contents(earlier_results)
+    result = compare(str(tiny_actg), ["fake_raise"], ["fidelity"], out=earlier_results,
+                     extra_paths=fake_generators, **QUICK)
+    assert set(result.failures) == {"fake_raise"}
+    assert contents(earlier_results) == before and result.written == ()
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--trials", "0", "--trials must be at least 1, got 0"),
+    ("--workers", "0", "--workers must be at least 1, got 0"),
+    ("--generators", ",", "--generators names nothing; give one or more names, "
+                          "comma-separated (for example gaussian_copula,tvae)"),
+    ("--strategies", " ,", "--strategies names nothing; give one or more names, "
+                           "comma-separated (for example fidelity,compound)"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(tiny_actg: Path, earlier_results: Path,
+                                                  tmp_path: Path, option: str, value: str,
+                                                  expected: str) -> None:
+    before = contents(earlier_results)
+    for out in (earlier_results, tmp_path / "new"):
+        arguments = {"--generators": "gaussian_copula", "--strategies": "fidelity",
+                     "--trials": "1", "--workers": "1", option: value}
+        result = subprocess.run(
+            [sys.executable, "-m", "gentune.cli", "compare", "--spec", str(tiny_actg),
+             "--seeds", "1", "--quiet", "--out", str(out),
+             *[item for pair in arguments.items() for item in pair]],
+            capture_output=True, text=True, timeout=300)
+        assert (result.returncode, result.stderr) == (2, f"gentune: error: {expected}\n")
+    assert contents(earlier_results) == before and not (tmp_path / "new").exists()
