@@ -43,8 +43,9 @@ def tuned(args: argparse.Namespace, samples: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     study = optuna.load_study(study_name=result.study_name, storage=open_storage(None, out))
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    spreads = [statistics.stdev(t.user_attrs["sample_objectives"]) for t in complete
-               if len(t.user_attrs.get("sample_objectives", [])) > 1]
+    values = [[v for v in t.user_attrs.get("sample_objectives", []) if v is not None]
+              for t in complete]
+    spreads = [statistics.stdev(objectives) for objectives in values if len(objectives) > 1]
     best = result.best["best"]
     return {"seconds": seconds, "trials": sum(t.state != TrialState.WAITING for t in study.trials),
             "complete": len(complete), "best_number": best["number"],

@@ -213,7 +213,7 @@ def _event_column(values: pd.Series, column: str, where: str) -> pd.Series:
 
 def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values
+        return _utc_naive(values)
     if fmt is None and pd.api.types.is_numeric_dtype(values) and values.notna().any():
         # pandas would read 20200131 as nanoseconds after 1970, silently.
         raise DataError(f"datetime column '{column}' in {where} holds numbers "
@@ -229,7 +229,15 @@ def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd
     if not pd.api.types.is_datetime64_any_dtype(converted):
         raise DataError(f"datetime column '{column}' in {where} mixes time zones or offsets; "
                         f"write every value in one time zone (or none)")
-    return converted
+    return _utc_naive(converted)
+
+
+def _utc_naive(values: pd.Series) -> pd.Series:
+    """Dates with a time zone as UTC without one: rules, generators and metrics then all
+    compare and subtract them as plain dates."""
+    if getattr(values.dt, "tz", None) is not None:
+        return values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values
 
 
 def _boolean(values: pd.Series, column: str, where: str) -> pd.Series:

@@ -127,7 +127,9 @@ def test_scores_of_several_samples_average_what_each_computed() -> None:
 
     mean = Scores.mean([one(0.2, 0.9), one(None, 0.7), one(0.6, 0.8)])
     assert mean.families == pytest.approx({"fidelity": 0.8, "utility": 0.4})
-    assert mean.results["tstr"].breakdown == {"trtr": 0.7, "sample_scores": [0.2, 0.6]}
+    assert mean.results["tstr"].breakdown == {"trtr": 0.7, "sample_scores": [0.2, 0.6],
+                                              "failed_samples": 1,
+                                              "failure": "no events in the sample"}
     assert not mean.errors  # computed on two of three samples
     assert Scores.mean([one(None, 0.5)] * 2).errors == {"tstr": "no events in the sample"}
 
@@ -166,3 +168,61 @@ def test_strategy_arithmetic() -> None:
     assert make_strategy("worst").scalar(scores) == 0.1
     weighted = make_strategy("compound", {"fidelity": 3.0, "utility": 1.0})
     assert weighted.scalar(scores) == pytest.approx((2.7 + 0.4) / 4)
+
+
+def _classification_context(labels: list, features: np.ndarray) -> MetricContext:
+    real = pd.DataFrame({"x": features, "y": labels})
+    spec = load_spec({"name": "c", "data": {"builtin": "actg320"}, "task": {"target": "y"}})
+    return MetricContext(spec, {"x": "numerical", "y": "categorical"}, real)
+
+
+def test_a_synthetic_float_label_is_the_real_integer_class() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 300)
+    x = labels + rng.normal(0, 0.5, 300)
+    context = _classification_context(list(labels), x)
+    real = context.train.iloc[200:]
+    as_floats = context.train.iloc[:200].astype({"y": float})
+    suite = MetricSuite(families=["utility"])
+    as_ints = suite.compute(real, context.train.iloc[:200], context).results["tstr"].score
+    floats = suite.compute(real, as_floats, context).results["tstr"].score
+    assert as_ints > 0.8 and floats == pytest.approx(as_ints)
+
+
+def test_a_class_missing_from_the_evaluation_rows_is_left_out_of_the_auc() -> None:
+    from gentune.metrics.downstream import TaskData, performance
+
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1],
+                              [0.1, 0.8, 0.1]])
+    rows = TaskData(np.zeros((4, 1)), None, None, np.array([0, 1, 0, 1]))  # class 2 absent
+    assert performance(probabilities, rows) == 1.0
+
+
+def test_no_learnable_signal_in_the_real_data_makes_utility_an_error() -> None:
+    rng = np.random.default_rng(1)
+    context = _classification_context(list(rng.integers(0, 2, 300)), np.zeros(300))
+    scores = MetricSuite(families=["utility"]).compute(context.train.iloc[200:],
+                                                       context.train.iloc[:200], context)
+    assert "tstr" not in scores.results
+    assert "no better than chance" in scores.errors["tstr"]
+
+
+def test_a_real_arm_without_events_gives_no_hazard_ratio(prepared_actg) -> None:
+    context = prepared_actg.context
+    real = prepared_actg.splits.validation.copy()
+    real.loc[real["tx"] == real["tx"].max(), ["censor", "censor_d"]] = 0
+    scores = MetricSuite(families=["fidelity"]).compute(real, prepared_actg.splits.train,
+                                                        dataclasses.replace(
+                                                            context, reference_name="edited"))
+    assert "hazard_ratio" not in scores.results
+    assert "no events in the arm tx=" in scores.errors["hazard_ratio"]
+
+
+def test_dcr_counts_a_tie_at_chance_so_copies_of_few_valued_rows_are_not_private() -> None:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({f"c{i}": rng.integers(0, 4, 400).astype(str) for i in range(4)})
+    spec = load_spec({"name": "c", "data": {"builtin": "actg320"}, "task": {"target": "c0"}})
+    context = MetricContext(spec, {column: "categorical" for column in frame}, frame.iloc[:300])
+    holdout = frame.iloc[300:]
+    copy = MetricSuite(families=["privacy"]).compute(holdout, context.train, context)
+    assert copy.results["dcr"].score < 0.6

@@ -228,3 +228,11 @@ def test_endpoint_columns_play_one_role(tmp_path: Path, overrides: dict, message
     with pytest.raises(DataError) as error:
         load_dataset(path)
     assert message in str(error.value)
+
+
+def test_dates_in_one_time_zone_are_read_as_utc(tmp_path: Path) -> None:
+    path = _spec(tmp_path, "visit,time,event\n2020-01-01T23:00:00+02:00,10,1\n"
+                           "2020-01-02T10:00:00+02:00,20,0\n", columns={"visit": "datetime"})
+    visits = load_dataset(path).frame["visit"]
+    assert visits.dt.tz is None
+    assert list(visits) == [pd.Timestamp("2020-01-01 21:00"), pd.Timestamp("2020-01-02 08:00")]

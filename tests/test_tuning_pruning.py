@@ -89,3 +89,33 @@ def test_pareto_trains_every_trial_to_the_end(tiny_actg, tmp_path, fake_generato
     assert all(t.state == TrialState.COMPLETE and len(t.values) == 3 for t in trials)
     assert all(not t.intermediate_values for t in trials)  # Optuna cannot prune it
     assert result.best["selection"] == "Pareto front member with the highest weighted mean"
+
+
+def test_an_objective_without_cheap_metrics_is_not_pruned(tiny_actg, tmp_path,
+                                                          fake_generators) -> None:
+    """HPO-alignment has no cheap metric: every checkpoint would score 0, so epochs are
+    searched instead of pinned to the top of the range for a pruner that cannot choose."""
+    result = tune(str(tiny_actg), generator="fake_epochs", objective="alignment", n_trials=4,
+                  out=tmp_path, workers=1, sampler="random", **LOOP,
+                  extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    assert len({t.params["epochs"] for t in trials}) > 1
+    assert all(not t.intermediate_values for t in trials)
+
+
+def test_a_checkpoint_combines_families_as_the_objective_does(prepared_actg) -> None:
+    from gentune.metrics import MetricSuite, make_strategy
+    from gentune.tuning.trial import TrialRunner, TrialSettings
+
+    weights = {"fidelity": 1.0, "utility": 1.0, "alignment": 1.0}
+    rows = prepared_actg.processor.transform(prepared_actg.splits.train)
+    values = {}
+    for name in ("worst", "compound"):
+        runner = TrialRunner(prepared_actg, None, None, make_strategy(name, weights),
+                             TrialSettings(), None, {})
+        values[name] = runner._checkpoint_value(rows)
+    cheap = MetricSuite(["fidelity", "utility"], cheap_only=True).compute(
+        prepared_actg.reference, prepared_actg.processor.reverse_transform(rows),
+        prepared_actg.context).families
+    assert values["worst"] == pytest.approx(min(cheap.values()))
+    assert values["compound"] == pytest.approx(sum(cheap.values()) / 2)

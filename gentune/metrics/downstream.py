@@ -15,6 +15,7 @@ import pandas as pd
 
 from gentune.metrics.base import MetricError
 from gentune.metrics.context import MetricContext
+from gentune.rowkeys import category_text
 
 __all__ = ["TaskData", "task_data", "performance", "UnlearnableData"]
 
@@ -46,8 +47,10 @@ def task_data(frame: pd.DataFrame, context: MetricContext) -> TaskData:
         return TaskData(features, frame[endpoint.time].to_numpy(float),
                         frame[endpoint.event].to_numpy().astype(int) == 1, None)
     target = context.spec.task.target
-    classes = context.cache.obj("classes", lambda: sorted(context.train[target].astype(str).unique()))
-    codes = pd.Categorical(frame[target].astype(str), categories=classes).codes
+    # Labels by their canonical text, so that a synthetic 1.0 is the real class 1.
+    classes = context.cache.obj("class_labels",
+                                lambda: sorted(category_text(context.train[target]).unique()))
+    codes = pd.Categorical(category_text(frame[target]), categories=classes).codes
     return TaskData(features, None, None, codes.astype(int))
 
 
@@ -75,19 +78,24 @@ def performance(predictions: np.ndarray, data: TaskData) -> float:
     if len(np.unique(labels)) < 2:
         raise MetricError("the real evaluation rows hold a single class; ROC AUC is undefined")
     scores = predictions[known]
-    if scores.ndim == 2 and scores.shape[1] == 2:
-        scores = scores[:, 1]
-    if scores.ndim == 2:
-        present = np.unique(labels)
-        scores = scores[:, present] / scores[:, present].sum(axis=1, keepdims=True)
-        return float(roc_auc_score(np.searchsorted(present, labels), scores, multi_class="ovr"))
-    return float(roc_auc_score(labels, scores))
+    if scores.ndim == 1:
+        return float(roc_auc_score(labels, scores))
+    # Only the classes these rows hold (a rare class can miss a split), renormalised.
+    present = np.unique(labels)
+    scores = scores[:, present]
+    total = scores.sum(axis=1, keepdims=True)
+    scores = np.divide(scores, total, out=np.full_like(scores, 1 / len(present)),
+                       where=total > 0)
+    codes = np.searchsorted(present, labels)
+    if len(present) == 2:
+        return float(roc_auc_score(codes, scores[:, 1]))
+    return float(roc_auc_score(codes, scores, multi_class="ovr"))
 
 
 def n_classes(context: MetricContext) -> int:
     target = context.spec.task.target
-    return len(context.cache.obj("classes",
-                                 lambda: sorted(context.train[target].astype(str).unique())))
+    return len(context.cache.obj("class_labels",
+                                 lambda: sorted(category_text(context.train[target]).unique())))
 
 
 def full_probabilities(model: Any, features: np.ndarray, classes: int) -> np.ndarray:

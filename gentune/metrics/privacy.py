@@ -71,11 +71,13 @@ class DistanceToClosestRecord(Metric):
         points = encoder.transform(synthetic)
         to_train = _nearest(train_index, points)[:, 0]
         to_holdout = _nearest(holdout_index, points)[:, 0]
-        share = float(np.mean(to_train < to_holdout) + 0.5 * np.mean(to_train == to_holdout))
         # A row drawn from the patients' distribution, not copied from the training rows, is
         # nearer to the training set by chance alone with probability n_train / (n_train +
-        # n_holdout); the score measures the excess over that chance.
+        # n_holdout); the score measures the excess over that chance. A row as near to both
+        # (common in few-valued data) tells nothing either way, so it counts at that chance:
+        # counted as a coin toss, copies of training rows would look private.
         chance = len(context.train) / (len(context.train) + len(real))
+        share = float(np.mean(to_train < to_holdout) + chance * np.mean(to_train == to_holdout))
         return MetricResult(self.name, self.family, share, clip01((1 - share) / (1 - chance)), {
             "share_closer_to_train": share, "chance": chance,
             "median_dcr_train": float(np.median(to_train)),

@@ -63,8 +63,8 @@ class Scores:
     def mean(cls, samples: Sequence[Scores]) -> Scores:
         """The scores of several samples of one model, each metric averaged over the samples
         it was computed on (raw and score; the breakdown is the first such sample's, with
-        the per-sample scores added). A metric that failed on every sample keeps the first
-        reason."""
+        the per-sample scores added, and the first reason where it failed on some samples).
+        A metric that failed on every sample keeps the first reason."""
         if len(samples) == 1:
             return samples[0]
         merged = cls()
@@ -75,11 +75,14 @@ class Scores:
                 merged.errors[name] = next(s.errors[name] for s in samples if name in s.errors)
                 continue
             first = computed[0]
+            failed = [s.errors[name] for s in samples if name in s.errors]
+            partial = {"failed_samples": len(failed), "failure": failed[0]} if failed else {}
             merged.results[name] = dataclasses.replace(
                 first, raw=float(np.mean([r.raw for r in computed])),
                 score=float(np.mean([r.score for r in computed])),
                 seconds=sum(r.seconds for r in computed),
-                breakdown={**first.breakdown, "sample_scores": [r.score for r in computed]})
+                breakdown={**first.breakdown, "sample_scores": [r.score for r in computed],
+                           **partial})
         return merged
 
     def as_dict(self) -> dict[str, Any]:

@@ -27,6 +27,8 @@ __all__ = ["KaplanMeierDistance", "HazardRatioAgreement", "km_curve", "curve_gap
 def km_curve(times: pd.Series, events: pd.Series) -> dict[str, list[float]]:
     from lifelines import KaplanMeierFitter
 
+    if pd.isna(np.asarray(times, float)).any() or pd.isna(np.asarray(events, float)).any():
+        raise MetricError("km_distance: a time or event value is missing; every row needs both")
     fitter = KaplanMeierFitter().fit(np.asarray(times, float), np.asarray(events, float))
     survival = fitter.survival_function_.iloc[:, 0]
     return {"t": [float(t) for t in survival.index], "s": [float(s) for s in survival.to_numpy()]}
@@ -98,6 +100,12 @@ def _cox_log_hr(rows: pd.DataFrame, endpoint: Endpoint, treatment: str,
     data = data[rows[treatment].isin([reference, arm]).to_numpy()]
     if data["event"].sum() < 1 or data["arm"].nunique() < 2:
         raise ValueError("no events or a single arm")
+    events = data.groupby("arm")["event"].sum()
+    if (events < 1).any():
+        # Without an event in an arm the hazard ratio has no estimate: the penalised fit
+        # returns an arbitrary one with a huge standard error, which every sample "agrees" with.
+        empty = reference if events.get(0.0, 0) < 1 else arm
+        raise ValueError(f"no events in the arm {treatment}={empty}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitter = CoxPHFitter(penalizer=1e-4).fit(data, "time", "event")
@@ -120,19 +128,26 @@ class HazardRatioAgreement(Metric):
         if len(arms) < 2:
             raise MetricError(f"hazard_ratio needs two arms in '{treatment}', found {arms}")
         reference, others = arms[0], arms[1:]
-        scores, details = [], {}
+        scores, details, unfitted = [], {}, []
         for endpoint in context.spec.endpoints:
             for arm in others:
                 label = f"{endpoint.name}/{treatment}={arm}vs{reference}"
 
-                def real_fit(arm: Any = arm, endpoint: Endpoint = endpoint) -> list[float]:
+                def real_fit(arm: Any = arm, endpoint: Endpoint = endpoint) -> list[float] | str:
+                    """[log HR, SE], or why the real rows give none (kept too: a real-side
+                    value is computed once per study, even when it is a refusal)."""
                     try:
                         return list(_cox_log_hr(real, endpoint, treatment, reference, arm))
                     except Exception as exc:
-                        raise MetricError(f"hazard_ratio: the Cox model does not fit the real "
-                                          f"data for endpoint '{endpoint.name}' ({exc})") from None
+                        return (f"the Cox model does not fit the real data for endpoint "
+                                f"'{endpoint.name}' ({exc})")
 
-                log_hr, se = context.cache.get(context.key(f"cox:{label}"), real_fit)
+                fitted = context.cache.get(context.key(f"cox:{label}"), real_fit)
+                if isinstance(fitted, str):  # judged on the endpoints the real rows can say
+                    unfitted.append(fitted)
+                    details[label] = {"skipped": fitted}
+                    continue
+                log_hr, se = fitted
                 try:
                     synthetic_log_hr, synthetic_se = _cox_log_hr(synthetic, endpoint, treatment,
                                                                  reference, arm)
@@ -154,5 +169,7 @@ class HazardRatioAgreement(Metric):
                     "ci_overlap": bool(synthetic_ci[0] <= real_ci[1] and real_ci[0] <= synthetic_ci[1]),
                     "z": z,
                 }
+        if not scores:
+            raise MetricError(f"hazard_ratio: {'; '.join(unfitted)}")
         score = float(np.mean(scores))
         return MetricResult(self.name, self.family, score, clip01(score), details)

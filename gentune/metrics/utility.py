@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from gentune.metrics.base import Metric, MetricResult, clip01
+from gentune.metrics.base import Metric, MetricError, MetricResult, clip01
 from gentune.metrics.context import MetricContext
 from gentune.metrics.downstream import (
     TaskData, UnlearnableData, check_learnable, full_probabilities, n_classes, performance,
@@ -43,6 +43,9 @@ def fit_and_score(train: TaskData, evaluate: TaskData, context: MetricContext) -
                            evaluate)
 
 
+MIN_SIGNAL = 0.02  # TRTR must beat chance (0.5) by this much for the ratio to mean anything
+
+
 class Utility(Metric):
     name = "tstr"
     family = "utility"
@@ -54,6 +57,12 @@ class Utility(Metric):
         evaluate = task_data(real, context)
         trtr = context.cache.get(context.key("trtr"), lambda: fit_and_score(
             task_data(context.train, context), evaluate, context))
+        if trtr - 0.5 < MIN_SIGNAL:
+            # (TSTR - 0.5) / (TRTR - 0.5) would turn noise in TSTR's third decimal into 0 or 1.
+            raise MetricError(f"tstr: the real training rows predict the real evaluation rows "
+                              f"no better than chance (TRTR {trtr:.3f}), so utility is undefined "
+                              f"for this task; choose another task, or set its objective weight "
+                              f"to 0")
         try:
             tstr = fit_and_score(task_data(synthetic, context), evaluate, context)
         except (UnlearnableData, np.linalg.LinAlgError, ValueError, ArithmeticError) as exc:

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 
 from gentune.errors import StorageError
 from gentune.generators import GENERATORS, get_generator, register
-from gentune.metrics import make_strategy
+from gentune.metrics import MetricSuite, make_strategy
 from gentune.spec import Spec, load_spec
 from gentune.tuning.prepare import PreparedStudy, prepare
 from gentune.tuning.search import (
@@ -97,8 +97,11 @@ class Engine:
         epochs = space.get(self.generator.epochs_param or "")
         self.max_epochs = int(epochs.high) if epochs is not None else 1
         self.min_epochs = first_rung(int(epochs.low), self.max_epochs) if epochs is not None else 1
+        # A checkpoint scores the objective's cheap metrics only: an objective with none
+        # (alignment) would report 0 at every rung, so such a study is not pruned.
         self.prunes = (epochs is not None and config.pruner != "none"
-                       and not self.strategy.multi_objective)
+                       and not self.strategy.multi_objective
+                       and bool(MetricSuite(self.strategy.families, cheap_only=True).metrics))
         self.distributions = epochs_as_budget(space, self.generator.epochs_param) \
             if self.prunes else space
         checkpoints = epoch_checkpoints(self.min_epochs, self.max_epochs) if self.prunes else ()

@@ -4,7 +4,8 @@ Samplers: ``tpe`` (default), ``random``, ``grid``, ``gp``, ``cmaes``, ``qmc``, a
 for the Pareto objective. Pruning is successive halving over training epochs (``sha``, the
 default unless a generator chooses otherwise: CTGAN and CopulaGAN choose ``none``),
 ``hyperband``, or ``none``; Optuna's pruners do not apply to multi-objective studies, so a
-Pareto study trains every trial to its end.
+Pareto study trains every trial to its end, as does a study whose objective has no cheap
+metric to score a checkpoint with (``alignment``).
 
 Where a study prunes, the epoch count is the budget the pruner hands out rather than a
 searched hyperparameter (as in Hyperband): every trial is set to the top of the space's

@@ -172,9 +172,11 @@ class TrialRunner:
             metric_seconds += time.perf_counter() - scored
         trial.set_user_attr("sample_seconds", sample_seconds)
         trial.set_user_attr("metric_seconds", metric_seconds)
-        if len(per_sample) > 1:
+        if len(per_sample) > 1:  # None for a sample that lacks a family of the objective
             trial.set_user_attr("sample_objectives", [
-                self.strategy.scalar(one.families) for one in per_sample])
+                self.strategy.scalar(one.families)
+                if set(self.strategy.families) <= set(one.families) else None
+                for one in per_sample])
         return Scores.mean(per_sample)
 
     def _measure_raw(self, trial: optuna.trial.Trial) -> bool:
@@ -210,12 +212,13 @@ class TrialRunner:
         scores = self.checkpoint_suite.compute(self.study.reference, valid,
                                                self.study.context)
         families = scores.families
-        present = {family: families.get(family, 0.0) for family in self.strategy.families
+        # The objective's own way of combining (geometric, worst...) over the families a
+        # checkpoint has: HPO-alignment has no cheap metric.
+        present = {family: self.strategy.weights[family] for family in self.strategy.families
                    if family in families}
         if not present:
             return 0.0
-        total = sum(self.strategy.weights[family] for family in present)
-        return sum(self.strategy.weights[family] * value for family, value in present.items()) / total
+        return Strategy(self.strategy.name, present).scalar(families)
 
 
 def _alignment_summary(scores: Scores) -> dict[str, Any]:
