@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from gentune.errors import GentuneError
 from gentune.evaluation import refit_and_score
 from gentune.generators import get_generator
 from gentune.metrics import make_strategy
@@ -66,6 +67,15 @@ def measure_records(generator: str, strategy: str, refit_seed: int,
     return records
 
 
+def _require_families(scores: Any, compound: Any, label: str) -> None:
+    """A held-out compound needs every family: a missing one fails this generator, with why."""
+    missing = [family for family in compound.families if family not in scores.families]
+    if missing:
+        reasons = "; ".join(f"{name}: {why}" for name, why in scores.errors.items())
+        raise GentuneError(f"the {label} configuration has no held-out {', '.join(missing)} "
+                           f"score ({reasons})")
+
+
 def refit_records(spec: Spec, generator_name: str, configs: dict[str, dict[str, Any]],
                   seeds: int, seed: int, out: Path) -> list[dict[str, Any]]:
     """comparison.csv's rows of one generator: every configuration x seed x measure."""
@@ -87,6 +97,7 @@ def refit_records(spec: Spec, generator_name: str, configs: dict[str, dict[str, 
                 flat = read_kept_scores(path)
                 if flat is None:
                     scores = refit_and_score(view, generator, params, refit_seed, worker=worker)
+                    _require_families(scores.scores, compound, label)
                     flat = scores.scores.flat()
                     flat["compound"] = compound.scalar(scores.scores.families)
                     atomic_write_text(path, json.dumps(flat))

@@ -68,7 +68,8 @@ def fake_generators():
     """Register the misbehaving generators of tests/fakes.py; unregister afterwards."""
     from gentune.generators import registry
 
-    names = {"fake_sleep": "fakes:Sleeper", "fake_raise": "fakes:Raiser",
+    names = {"fake_sleep": "fakes:Sleeper", "fake_slow_raw": "fakes:RawSleeper",
+             "fake_raise": "fakes:Raiser",
              "fake_nan": "fakes:NaNRows", "fake_columns": "fakes:WrongColumns",
              "fake_copy": "fakes:Resampler", "fake_memory": "fakes:MemoryHog",
              "fake_epochs": "fakes:EpochFake", "fake_slow": "fakes:Slow",

@@ -53,6 +53,17 @@ class Sleeper(_Fake):
         super().fit(train, schema, params, seed)
 
 
+class RawSleeper(_Fake):
+    """Hangs only on the unprocessed actg table (its 'tx' column): the raw-validity fit."""
+
+    name = "fake_slow_raw"
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        if "tx" in train.columns:
+            time.sleep(60)
+        super().fit(train, schema, params, seed)
+
+
 class Raiser(_Fake):
     name = "fake_raise"
 

@@ -32,14 +32,17 @@ def new_trial(tmp_path: Path) -> Path:
     n = 160
     arm = rng.choice(["control", "drug"], n)
     stage = rng.choice(["I", "II", "III"], n)
-    os_time = np.round(rng.exponential(400, n) + 30).astype(int)
+    age = rng.integers(35, 80, n)
+    # Older patients and later stages die sooner: the task has signal to learn.
+    scale = 400 * np.exp(-0.05 * (age - 57) - 0.6 * (stage == "III") - 0.3 * (stage == "II"))
+    os_time = np.round(rng.exponential(scale) + 30).astype(int)
     pfs_time = np.minimum(np.round(os_time * rng.uniform(0.3, 1.0, n)).astype(int), os_time)
     os_event = rng.binomial(1, 0.4, n)
     progressed = rng.binomial(1, 0.5, n)
     pfs_event = np.where(os_event == 1, 1, progressed)
     pfs_time = np.where(pfs_event == 0, os_time, pfs_time)
     pd.DataFrame({"patient": [f"P{i:03d}" for i in range(n)], "arm": arm,
-                  "age": rng.integers(35, 80, n), "stage": stage,
+                  "age": age, "stage": stage,
                   "ecog": rng.integers(0, 3, n), "pfs_days": pfs_time, "progressed": pfs_event,
                   "os_days": os_time, "died": os_event}).to_csv(tmp_path / "trial.csv", index=False)
     (tmp_path / "my.yaml").write_text("""\
@@ -294,3 +297,20 @@ def test_evaluate_json_that_is_a_folder_is_refused_before_scoring(new_trial: Pat
     assert one_line_error(result) == (f"gentune: error: --json '{folder}' is a folder; give a "
                                       f"file path, for example {folder / 'scores.json'}")
     assert result.stdout == "" and list(folder.iterdir()) == []  # nothing scored or written
+
+
+def test_a_task_the_real_data_cannot_predict_is_refused_before_tuning(new_trial: Path,
+                                                                        tmp_path: Path) -> None:
+    csv = new_trial.parent / "trial.csv"
+    frame = pd.read_csv(csv)
+    frame[["age", "stage", "ecog", "arm"]] = frame[["age", "stage", "ecog", "arm"]].iloc[0]
+    frame.to_csv(csv, index=False)
+    new_trial.write_text(new_trial.read_text().replace("  ecog: categorical\n",
+                                                       "  ecog: categorical\n  age: numerical\n"))
+    out = tmp_path / "x"
+    line = one_line_error(gentune("tune", "--spec", str(new_trial), "--out", str(out)))
+    assert line.startswith("gentune: error: utility is undefined for this task: the real "
+                           "training rows predict the real validation rows no better than chance")
+    assert line.endswith("choose another task, or set the utility weight to 0 under "
+                         "objective.weights")
+    assert not out.exists()

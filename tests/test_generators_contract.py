@@ -3,11 +3,14 @@ budgets, in a worker process, through the constraint module."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from gentune.errors import GeneratorError
 from gentune.generators import generator_class, generator_names, get_generator
 from gentune.generators.space import suggest
 from gentune.tuning.trial import generate_valid
@@ -79,3 +82,34 @@ def test_generator_contract(name: str, dataset: str, worker, request: pytest.Fix
         assert list(valid.columns) == list(study.splits.train.columns)
         assert len(valid) == 80
         assert processor.violations(valid)["any"] == 0.0
+
+
+def test_reading_spaces_and_defaults_imports_no_modelling_library() -> None:
+    # The tuner's process reads every space; fits run in workers, which import the libraries.
+    probe = ("import sys; from gentune.generators import generator_names, get_generator\n"
+             "for name in generator_names():\n"
+             "    generator = get_generator(name); generator.search_space(); generator.defaults()\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'torch', 'ctgan', 'sdv', 'synthcity'}))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_only_synthcity_generators_refuse_missing_numbers() -> None:
+    data = pd.DataFrame({"age": [30.0, None, 50.0, None], "arm": ["a", None, "b", "a"],
+                         "start": pd.to_datetime(["2020-01-01", None, "2020-02-01",
+                                                  "2020-03-01"])})
+    schema = {"age": "numerical", "arm": "categorical", "start": "datetime"}
+    for name in generator_names():
+        generator = get_generator(name)
+        if generator.library != "synthcity":
+            generator.check_data(data, schema)  # SDV models missing values
+            continue
+        with pytest.raises(GeneratorError) as caught:
+            generator.check_data(data, schema)
+        assert str(caught.value) == (
+            f"generator '{name}' (synthcity) cannot fit missing values in numerical or date "
+            f"columns, and the data has them in 'age' (2 rows), 'start' (1 row); fill or "
+            f"drop those rows, or use an SDV generator, which models missing values")
+        generator.check_data(data.dropna(subset=["age", "start"]), schema)  # text gaps fit

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from conftest import TESTS_DIR
 
 from gentune.environments import environment_status
+from gentune.errors import GeneratorError, TrialFailure
 from gentune.generators import generator_class, generator_names, get_generator
 from gentune.generators.space import Choice, Float, Int
+from gentune.tuning.api import tune
 from gentune.tuning.prepare import prepare
 from gentune.tuning.trial import generate_valid
 from gentune.workers.session import GeneratorSession, worker_for
@@ -22,13 +29,13 @@ TINY = {"ddpm": {"n_iter": 20, "num_timesteps": 20, "batch_size": 256},
         "pategan": {"n_iter": 3, "generator_n_iter": 2, "n_teachers": 5}}
 # Where gentune's space deliberately differs from synthcity's (see synthcity_models.py).
 NARROWED = {("ddpm", "num_timesteps"): (10, 200), ("pategan", "generator_n_iter"): (2, 100)}
-DROPPED = {("arf", "delta")}
+DROPPED = {("arf", "delta"), ("pategan", "delta")}
 REMOVED_CHOICES = {("bayesian_network", "struct_learning_search_method"): {"pc"}}
 
 
 @pytest.fixture(scope="module")
 def worker():
-    shared = worker_for("synthcity")
+    shared = worker_for("synthcity", extra_paths=(str(TESTS_DIR),))  # + synthcity_probes
     yield shared
     shared.close()
 
@@ -90,3 +97,72 @@ def test_synthcity_contract(name: str, dataset: str, worker, request) -> None:
         assert not first.equals(session.sample(40, seed=12))  # another seed, other rows
         _, valid, _ = generate_valid(session, study, 60, seed=5)
         assert len(valid) == 60 and processor.violations(valid)["any"] == 0.0
+
+
+def _sites(rows: int = 150) -> tuple[pd.DataFrame, dict[str, str]]:
+    # 15 integer site codes: more levels than synthcity's guess (10) counts as discrete.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"age": rng.integers(20, 70, rows), "flag": rng.random(rows) < 0.3,
+                          "site": rng.choice(np.arange(10, 160, 10), rows)})
+    return frame, {"age": "numerical", "flag": "boolean", "site": "categorical"}
+
+
+@pytest.mark.parametrize("name, params", [("synthcity_tvae", {"n_iter": 3}),
+                                          ("ddpm", TINY["ddpm"])])
+def test_declared_categorical_codes_come_back_as_training_codes(name, params, worker) -> None:
+    train, schema = _sites()
+    generator = get_generator(name)
+    with GeneratorSession(generator, train, schema, worker=worker) as session:
+        session.fit({**generator.defaults(), **params}, seed=0)
+        sample = session.sample(150, seed=1)
+    assert sample.dtypes.to_dict() == train.dtypes.to_dict()
+    assert set(sample["site"]) <= set(train["site"])
+    assert set(sample["flag"]) <= {False, True}
+
+
+def test_declared_categorical_columns_are_encoded_as_discrete(worker) -> None:
+    train, schema = _sites(60)
+    reply = worker.call({"cmd": "call", "target": "synthcity_probes:encoded_feature_types",
+                         "kwargs": {"rows": train.to_dict("records"), "schema": schema}},
+                        timeout=300)
+    assert reply.get("ok"), reply
+    assert reply["result"] == {"age": "continuous", "flag": "discrete", "site": "discrete"}
+
+
+def test_pategans_delta_is_left_out_because_the_library_ignores_it(worker) -> None:
+    used = [worker.call({"cmd": "call", "target": "synthcity_probes:pategan_delta_used",
+                         "kwargs": {"delta": delta, "rows": 100}}, timeout=300)
+            for delta in (1e-8, 1e-3)]
+    assert all(reply.get("ok") for reply in used), used
+    assert [reply["result"] for reply in used] == [pytest.approx(1 / (100 * 100 ** 0.5))] * 2
+
+
+def test_a_plugin_that_fails_to_import_reports_why(tmp_path: Path) -> None:
+    broken = tmp_path / "broken" / "pgmpy"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise ImportError("pgmpy is broken here")\n')
+    train, schema = _sites(30)
+    generator = get_generator("bayesian_network")
+    with GeneratorSession(generator, train, schema, extra_paths=(str(broken.parent),)) as session:
+        with pytest.raises(TrialFailure) as caught:
+            session.fit(generator.defaults(), seed=0)
+    assert caught.value.reason == "exception"
+    assert ("synthcity's plug-in 'bayesian_network' cannot be imported: ImportError: pgmpy is "
+            "broken here") in caught.value.detail
+
+
+def test_tune_refuses_missing_numbers_before_writing_anything(tiny_actg: Path, tmp_path: Path
+                                                              ) -> None:
+    spec = yaml.safe_load(tiny_actg.read_text())
+    frame = pd.read_csv(tiny_actg.parent / spec["data"]["path"])
+    frame.loc[:2, "cd4"] = None
+    frame.to_csv(tmp_path / "gaps.csv", index=False)
+    spec["data"] = {"path": str(tmp_path / "gaps.csv")}
+    out = tmp_path / "run"
+    with pytest.raises(GeneratorError) as caught:
+        tune(spec, generator="arf", n_trials=1, out=out, workers=1, show_progress=False)
+    assert str(caught.value) == (
+        "generator 'arf' (synthcity) cannot fit missing values in numerical or date columns, "
+        "and the data has them in 'cd4' (3 rows); fill or drop those rows, or use an SDV "
+        "generator, which models missing values")
+    assert not out.exists()

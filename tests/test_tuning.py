@@ -69,6 +69,17 @@ def test_a_trial_over_its_time_limit_fails_as_timeout_and_the_rest_complete(
     assert len(states) == 4 and any(noise >= 0.5 for *_, noise in states)
 
 
+def test_the_raw_validity_fit_has_the_trial_time_limit(tiny_actg, tmp_path,
+                                                      fake_generators) -> None:
+    # fake_slow_raw hangs (60 s) only when fitted on the unprocessed table.
+    result = tune(str(tiny_actg), generator="fake_slow_raw", n_trials=1, out=tmp_path,
+                  workers=1, **{**LOOP, "raw_validity": "every"}, trial_timeout=5,
+                  extra_paths=fake_generators)
+    trial = load(tmp_path, result.study_name).trials[0]
+    assert (trial.state, trial.user_attrs.get("fail_reason")) == (TrialState.FAIL, "timeout")
+    assert trial.user_attrs["fail_detail"].startswith("'fit' took longer than 5 s")
+
+
 @pytest.mark.parametrize("sampler", ["random", "grid", "qmc", "cmaes", "gp"])
 def test_samplers(tiny_actg, tmp_path, fake_generators, sampler: str) -> None:
     result = tune(str(tiny_actg), generator="fake_copy", n_trials=4, out=tmp_path, sampler=sampler,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from gentune.errors import TrialFailure
 from gentune.generators import get_generator
-from gentune.workers.session import GeneratorSession
+from gentune.workers.process import WorkerProcess
+from gentune.workers.session import GeneratorSession, check_output, worker_for
 
 
 @pytest.fixture
@@ -140,3 +144,79 @@ def test_a_request_left_without_its_reply_does_not_leak_into_the_next(session_fo
     session.fit({"epochs": 3, "quality": 1.0}, seed=0)
     assert session.worker.pid != pid and session.worker.restarts == 1
     assert len(session.sample(20, seed=1).drop_duplicates()) > 1
+
+
+def _kill_idle_worker(session: GeneratorSession, signal_number: int) -> None:
+    os.kill(session.worker.pid, signal_number)
+    deadline = time.monotonic() + 10
+    while session.worker.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_worker_that_dies_between_fit_and_sample_fails_the_sample_as_crashed(
+        session_for) -> None:
+    session = session_for("fake_copy")
+    session.fit({"noise": 0.0}, seed=0)
+    _kill_idle_worker(session, signal.SIGKILL)  # as the OOM killer would, while it is idle
+    session.thread_counts()  # a request that needs no model restarts it quietly
+    with pytest.raises(TrialFailure) as failure:
+        session.sample(5, seed=0)
+    assert failure.value.reason == "crashed"
+    assert failure.value.detail == ("the worker was killed by SIGKILL (from outside, or by the "
+                                    "system for lack of memory) after 'fit', losing its fitted "
+                                    "model; fit again before 'sample'")
+    session.fit({"noise": 0.0}, seed=0)  # a new fit serves samples again
+    assert len(session.sample(5, seed=0)) == 5
+
+
+def test_a_worker_killed_by_a_real_time_signal_fails_as_crashed(session_for) -> None:
+    session = session_for("fake_sleep")
+    session.worker.ensure_started()
+    pid = session.worker.pid
+    import threading
+
+    number = signal.SIGRTMIN + 6  # no name in signal.Signals
+    threading.Timer(1.0, lambda: os.kill(pid, number)).start()
+    with pytest.raises(TrialFailure) as failure:
+        session.fit({"noise": 0.9}, seed=0)
+    assert failure.value.reason == "crashed"
+    assert failure.value.detail == f"the worker was killed by signal {int(number)}"
+
+
+def test_extra_paths_extend_the_parent_pythonpath_in_the_main_environment(
+        tmp_path, monkeypatch) -> None:
+    inherited, extra = tmp_path / "inherited", tmp_path / "extra"
+    for folder, module in ((inherited, "gentune_probe_inherited"), (extra, "gentune_probe_extra")):
+        folder.mkdir()
+        (folder / f"{module}.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(inherited))
+    imports = {"cmd": "import", "modules": ["gentune_probe_inherited", "gentune_probe_extra"]}
+    with worker_for("main", (str(extra),)) as worker:
+        assert worker.call(imports, timeout=60) == {"ok": True}
+    # A worker of another environment sees only its own paths, never the parent's.
+    with WorkerProcess(sys.executable, [str(extra)], isolated=True) as worker:
+        reply = worker.call(imports, timeout=60)
+    assert reply == {"ok": False, "error": "ModuleNotFoundError: No module named "
+                                           "'gentune_probe_inherited'"}
+
+
+def test_output_keeps_a_category_column_with_gaps_as_category() -> None:
+    train = pd.DataFrame({"k": pd.Categorical(["a", None, "c"])})
+    out = check_output(pd.DataFrame({"k": ["c", None, "a"]}), train, 3)
+    assert out["k"].dtype == train["k"].dtype and out["k"].isna().sum() == 1
+
+
+def test_output_keeps_a_boolean_column_with_gaps_as_boolean() -> None:
+    train = pd.DataFrame({"flag": pd.array([True, None, False], dtype="boolean")})
+    out = check_output(pd.DataFrame({"flag": [1.0, np.nan, 0.0]}), train, 3)
+    assert out["flag"].dtype == "boolean" and out["flag"].isna().sum() == 1
+
+
+@pytest.mark.parametrize("real", [["a", "b", "c"], ["a", None, "c"]])
+def test_values_outside_the_training_categories_are_bad_output(real) -> None:
+    train = pd.DataFrame({"k": pd.Categorical(real)})
+    with pytest.raises(TrialFailure) as failure:
+        check_output(pd.DataFrame({"k": ["a", "B", "x"]}), train, 3)
+    assert failure.value.reason == "bad output"
+    assert failure.value.detail == ("column 'k' has 2 generated values outside the training "
+                                    "categories, e.g. ['B', 'x']")

@@ -76,6 +76,11 @@ class Generator(abc.ABC):
     def defaults(self) -> dict[str, Any]:
         """The library's own defaults, as a point of ``search_space`` (the first trial)."""
 
+    def check_data(self, data: pd.DataFrame, schema: Mapping[str, str]) -> None:
+        """Raise ``GeneratorError`` if no trial could fit ``data`` (the real rows, typed by
+        ``schema``), so that tuning refuses before its first trial. Runs in the tuner's
+        process: it must not import the generator's library."""
+
     @abc.abstractmethod
     def fit(self, train: pd.DataFrame, schema: Mapping[str, str], params: Mapping[str, Any],
             seed: int, monitor: FitMonitor | None = None,

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from gentune.generators.base import FitMonitor, Generator, seed_everything
-from gentune.generators.encodings import reused_encoding
 from gentune.generators.epochs import epoch_callbacks, preserved_random_state
 from gentune.generators.space import Choice, Float, Int, to_distributions
 
@@ -68,6 +67,8 @@ class _SDVGenerator(Generator):
                 data[column] = data[column].astype(str)
         from ctgan.synthesizers import ctgan as ctgan_module
         from ctgan.synthesizers import tvae as tvae_module
+
+        from gentune.generators.encodings import reused_encoding  # imports ctgan (and torch)
 
         loops = [ctgan_module, tvae_module]
         with reused_encoding(loops):

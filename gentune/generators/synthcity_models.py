@@ -14,6 +14,8 @@ space against the installed library. Deviations, each for a reason:
 - arf ``delta`` is fixed at 0: the space says [0, 50], arfpy accepts only 0 <= delta <= 0.5
   and the plug-in only integers;
 - pategan ``generator_n_iter`` starts at 2: 1 divides by zero inside the plug-in;
+- pategan ``delta`` is not searched: its model discards the argument and always uses
+  1 / (n * sqrt(n)) for n training rows, so every value would give the same fit;
 - bayesian_network's ``pc`` search is left out: it fails with a KeyError on every score.
 """
 
@@ -28,23 +30,12 @@ import pandas as pd
 from gentune.generators.base import FitMonitor, Generator
 from gentune.generators.epochs import epoch_callbacks, preserved_random_state
 from gentune.generators.space import Choice, Declared, Float, Int, to_distributions
+from gentune.generators.synthcity_inputs import DeclaredTypes, plugin_class, refuse_missing_numbers
 
 __all__ = ["SynthcityGenerator", "SYNTHCITY_GENERATORS"]
 
 _NONLIN = ("elu", "leaky_relu", "relu", "tanh")
 _LR3 = (0.0001, 0.0002, 0.001)
-_PLUGINS: Any = None
-
-
-def _plugins() -> Any:
-    global _PLUGINS
-    if _PLUGINS is None:
-        import synthcity.logger as synthcity_log
-        from synthcity.plugins import Plugins
-
-        synthcity_log.remove()  # its load-failure lines for optional plug-ins are noise here
-        _PLUGINS = Plugins()
-    return _PLUGINS
 
 
 class SynthcityGenerator(Generator):
@@ -59,6 +50,7 @@ class SynthcityGenerator(Generator):
 
     def __init__(self) -> None:
         self._model: Any = None
+        self._types: DeclaredTypes | None = None
         self._workspace = tempfile.TemporaryDirectory(prefix="gentune-synthcity-")
 
     def search_space(self) -> dict[str, Any]:
@@ -67,10 +59,16 @@ class SynthcityGenerator(Generator):
     def defaults(self) -> dict[str, Any]:
         return dict(self.library_defaults)
 
+    def check_data(self, data: pd.DataFrame, schema: Mapping[str, str]) -> None:
+        refuse_missing_numbers(data, schema, self.name)
+
     def _loader(self, train: pd.DataFrame, endpoint: Mapping[str, str] | None) -> Any:
         from synthcity.plugins.core.dataloader import GenericDataLoader
 
         return GenericDataLoader(train)
+
+    def _kept_as_is(self, endpoint: Mapping[str, str] | None) -> tuple[str, ...]:
+        return ()
 
     def fit(self, train: pd.DataFrame, schema: Mapping[str, str], params: Mapping[str, Any],
             seed: int, monitor: FitMonitor | None = None,
@@ -81,16 +79,23 @@ class SynthcityGenerator(Generator):
 
         kwargs = {**self.fixed, **params, "random_state": int(seed),
                   "device": torch.device("cpu"), "workspace": Path(self._workspace.name)}
-        self._model = _plugins().get(self.plugin, **kwargs)
-        loader = self._loader(train, endpoint)
-        if monitor is None or not self.epoch_modules:
-            self._model.fit(loader)
-            return
-        import importlib
+        self._model = plugin_class(self.plugin)(**kwargs)
+        self._types = DeclaredTypes(train, schema, keep=self._kept_as_is(endpoint))
+        loader = self._loader(self._types.as_text(train), endpoint)
+        with self._types.declared_discrete():
+            if monitor is None or not self.epoch_modules:
+                self._model.fit(loader)
+                return
+            import importlib
 
-        modules = [importlib.import_module(name) for name in self.epoch_modules]
-        with epoch_callbacks(modules, lambda done: monitor(done, self._sample_while_fitting)):
-            self._model.fit(loader)
+            modules = [importlib.import_module(name) for name in self.epoch_modules]
+            with epoch_callbacks(modules,
+                                 lambda done: monitor(done, self._sample_while_fitting)):
+                self._model.fit(loader)
+
+    def _generated(self, count: int, **kwargs: Any) -> pd.DataFrame:
+        assert self._types is not None
+        return self._types.restore(self._model.generate(count=count, **kwargs).dataframe())
 
     def _sample_while_fitting(self, n: int) -> pd.DataFrame:
         # synthcity refuses to generate before fit() returns; the model is usable between
@@ -98,18 +103,21 @@ class SynthcityGenerator(Generator):
         with preserved_random_state():
             self._model.fitted = True
             try:
-                return self._model.generate(count=n).dataframe()
+                return self._generated(n)
             finally:
                 self._model.fitted = False
 
     def sample(self, n: int, seed: int) -> pd.DataFrame:
         if self._model is None:
             raise RuntimeError(f"{self.name} is not fitted yet; call 'fit' first")
-        return self._model.generate(count=int(n), random_state=int(seed)).dataframe()
+        return self._generated(int(n), random_state=int(seed))
 
 
 class _SurvivalGenerator(SynthcityGenerator):
     survival = True
+
+    def _kept_as_is(self, endpoint: Mapping[str, str] | None) -> tuple[str, ...]:
+        return (endpoint["time"], endpoint["event"]) if endpoint else ()
 
     def _loader(self, train: pd.DataFrame, endpoint: Mapping[str, str] | None) -> Any:
         from synthcity.plugins.core.dataloader import SurvivalAnalysisDataLoader
@@ -244,15 +252,14 @@ SYNTHCITY_GENERATORS: dict[str, type[SynthcityGenerator]] = {cls.name: cls for c
         "discriminator_dropout": Float(0.0, 0.2), "lr": Choice(_LR3),
         "weight_decay": Choice((0.0001, 0.001)), "batch_size": Choice((64, 128, 256, 512, 200)),
         "n_teachers": Int(5, 200), "teacher_template": Choice(("linear", "xgboost")),
-        "encoder_max_clusters": Int(2, 20), "lamda": Float(0.0, 1.0),
-        "delta": Choice((1e-08, 1e-07, 1e-06, 1e-05, 0.0001, 0.001)), "alpha": Int(10, 500)},
+        "encoder_max_clusters": Int(2, 20), "lamda": Float(0.0, 1.0), "alpha": Int(10, 500)},
         {"n_iter": 200, "generator_n_layers_hidden": 2, "generator_n_units_hidden": 500,
          "generator_nonlin": "relu", "generator_n_iter": 10, "generator_dropout": 0.0,
          "discriminator_n_layers_hidden": 2, "discriminator_n_units_hidden": 500,
          "discriminator_nonlin": "leaky_relu", "discriminator_n_iter": 1,
          "discriminator_dropout": 0.1, "lr": 0.001, "weight_decay": 0.001, "batch_size": 200,
          "n_teachers": 10, "teacher_template": "xgboost", "encoder_max_clusters": 5,
-         "lamda": 0.001, "delta": 1e-05, "alpha": 100},
+         "lamda": 0.001, "alpha": 100},
         "PATE-GAN (differential privacy, epsilon 1)"),
     _define("survival_gan", "survival_gan", {**_gan_space(), "encoder_max_clusters": Int(2, 20)},
             {**_GAN_DEFAULTS, "encoder_max_clusters": 5},
@@ -269,7 +276,7 @@ SYNTHCITY_GENERATORS: dict[str, type[SynthcityGenerator]] = {cls.name: cls for c
 def describe_space(plugin: str) -> dict[str, dict[str, Any]]:
     """synthcity's own space for ``plugin``, as plain data (run inside the synthcity env)."""
     described = {}
-    for dist in _plugins().get_type(plugin).hyperparameter_space():
+    for dist in plugin_class(plugin).hyperparameter_space():
         kind = type(dist).__name__
         entry: dict[str, Any] = {"class": kind}
         if hasattr(dist, "choices"):

@@ -46,6 +46,22 @@ def fit_and_score(train: TaskData, evaluate: TaskData, context: MetricContext) -
 MIN_SIGNAL = 0.02  # TRTR must beat chance (0.5) by this much for the ratio to mean anything
 
 
+def real_signal(real: pd.DataFrame, context: MetricContext,
+                evaluate: TaskData | None = None) -> float:
+    """TRTR: the task model trained on the real training rows, scored on ``real``. Raises
+    MetricError when it is no better than chance: then (TSTR - 0.5) / (TRTR - 0.5) would
+    turn noise in TSTR's third decimal into a utility of 0 or 1."""
+    evaluate = evaluate if evaluate is not None else task_data(real, context)
+    trtr = context.cache.get(context.key("trtr"), lambda: fit_and_score(
+        task_data(context.train, context), evaluate, context))
+    if trtr - 0.5 < MIN_SIGNAL:
+        raise MetricError(f"utility is undefined for this task: the real training rows predict "
+                          f"the real {context.reference_name} rows no better than chance (TRTR "
+                          f"{trtr:.3f}); choose another task, or set the utility weight to 0 "
+                          f"under objective.weights")
+    return trtr
+
+
 class Utility(Metric):
     name = "tstr"
     family = "utility"
@@ -55,14 +71,7 @@ class Utility(Metric):
     def compute(self, real: pd.DataFrame, synthetic: pd.DataFrame,
                 context: MetricContext) -> MetricResult:
         evaluate = task_data(real, context)
-        trtr = context.cache.get(context.key("trtr"), lambda: fit_and_score(
-            task_data(context.train, context), evaluate, context))
-        if trtr - 0.5 < MIN_SIGNAL:
-            # (TSTR - 0.5) / (TRTR - 0.5) would turn noise in TSTR's third decimal into 0 or 1.
-            raise MetricError(f"tstr: the real training rows predict the real evaluation rows "
-                              f"no better than chance (TRTR {trtr:.3f}), so utility is undefined "
-                              f"for this task; choose another task, or set its objective weight "
-                              f"to 0")
+        trtr = real_signal(real, context, evaluate)
         try:
             tstr = fit_and_score(task_data(synthetic, context), evaluate, context)
         except (UnlearnableData, np.linalg.LinAlgError, ValueError, ArithmeticError) as exc:

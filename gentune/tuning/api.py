@@ -54,6 +54,19 @@ def _memory_limit(workers: int) -> float:
     return 0.8 * psutil.virtual_memory().total / 2**20 / max(workers, 1)
 
 
+def _check_objective_computable(prepared: Any, strategy: Any) -> None:
+    """Refuse, before anything is written, an objective the real data cannot give: without
+    it every trial would fail the same way."""
+    if "utility" in strategy.families:
+        from gentune.metrics.base import MetricError
+        from gentune.metrics.utility import real_signal
+
+        try:
+            real_signal(prepared.reference, prepared.context)
+        except MetricError as exc:
+            raise GentuneError(str(exc)) from None
+
+
 def _warn_if_over_budget(study: Any, name: str, n_trials: int) -> None:
     """A study keeps every trial it holds: asking for fewer neither drops nor hides any."""
     held = slot_count(study)  # a retried trial is one slot, though two trials
@@ -115,7 +128,9 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         raise GentuneError(f"generator '{generator}' models a survival endpoint, but the spec's "
                            f"task is a classification target; use task: {{endpoint: NAME}}")
     prepared = prepare(spec, invalid_rows, seed=seed, survival_generator=survival)
+    model.check_data(prepared.data.frame, prepared.data.schema)
     strategy = make_strategy(objective, spec.settings.weights)
+    _check_objective_computable(prepared, strategy)
     check_search(sampler, pruner, raw_validity, strategy.multi_objective)
     out = Path(out)
     store = open_storage(storage, out) if storage else None  # a bad URL fails before any output

@@ -131,7 +131,8 @@ class TrialRunner:
             trial.set_user_attr("trial_seconds", time.perf_counter() - started)
             raise optuna.TrialPruned(f"pruned after {fit.pruned_at} epochs")
         n = len(self.study.train)
-        raw = self._raw_violations(params, seed, n) if self._measure_raw(trial) else None
+        raw = self._raw_violations(params, seed, n, time_limit) \
+            if self._measure_raw(trial) else None
         scores = self._sample_and_score(trial, seed, n, raw)
         trial.set_user_attr("scores", scores.flat())
         trial.set_user_attr("metric_errors", scores.errors)
@@ -184,10 +185,12 @@ class TrialRunner:
         return self.raw_session is not None and (
             mode == "every" or (mode == "default" and trial.user_attrs.get("role") == "default"))
 
-    def _raw_violations(self, params: dict[str, Any], seed: int, n: int) -> dict[str, float]:
-        """The same configuration fitted without pre-processing: what the rules would suffer."""
+    def _raw_violations(self, params: dict[str, Any], seed: int, n: int,
+                        time_limit: float | None) -> dict[str, float]:
+        """The same configuration fitted without pre-processing: what the rules would suffer.
+        It has the trial's time limit: a raw fit may hang where the processed one did not."""
         assert self.raw_session is not None
-        self.raw_session.start_clock(None)
+        self.raw_session.start_clock(time_limit)
         self.raw_session.fit(params, seed)
         raw = self.study.raw_processor.reverse_transform(self.raw_session.sample(n, seed))
         return self.study.processor.violations(raw)

@@ -29,6 +29,8 @@ __all__ = ["WorkerProcess", "THREAD_VARIABLES"]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "LOKY_MAX_CPU_COUNT")
 _POLL_SECONDS = 0.2
+# Requests that use what an earlier 'fit' left in the worker's memory.
+_NEEDS_FITTED_MODEL = frozenset({"sample"})
 
 
 class WorkerProcess:
@@ -36,10 +38,12 @@ class WorkerProcess:
 
     def __init__(self, python: str, pythonpath: Sequence[str] = (), threads: int = 1,
                  memory_limit_mb: float | None = None, log_path: Path | None = None,
-                 start_timeout: float = 120.0, preload: Sequence[str] = ()) -> None:
+                 start_timeout: float = 120.0, preload: Sequence[str] = (),
+                 isolated: bool = False) -> None:
         """``preload``: modules every start imports, within ``start_timeout`` rather than
-        within the first request's time limit."""
-        self.python, self.pythonpath = python, list(pythonpath)
+        within the first request's time limit. ``pythonpath`` comes before the parent's
+        PYTHONPATH, unless ``isolated`` (an environment of its own): then it replaces it."""
+        self.python, self.pythonpath, self.isolated = python, list(pythonpath), isolated
         self.preload = tuple(preload)
         self.threads, self.memory_limit_mb = threads, memory_limit_mb
         self.log_path, self.start_timeout = log_path, start_timeout
@@ -47,6 +51,8 @@ class WorkerProcess:
         self._buffer = b""
         self._log: IO[bytes] | None = None
         self.restarts = 0
+        self._killed_here = False  # by this handle (timeout, memory, interruption)
+        self._model_lost: str | None = None  # how a worker holding a fit died on its own
 
     @property
     def pid(self) -> int | None:
@@ -61,8 +67,13 @@ class WorkerProcess:
             env[variable] = str(self.threads)
         env["GENTUNE_THREADS"] = str(self.threads)
         env["PYTHONUNBUFFERED"] = "1"
-        if self.pythonpath:
-            env["PYTHONPATH"] = os.pathsep.join(self.pythonpath)
+        paths = list(self.pythonpath)
+        if not self.isolated:
+            paths += [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
+        if paths:
+            env["PYTHONPATH"] = os.pathsep.join(paths)
+        else:
+            env.pop("PYTHONPATH", None)
         return env
 
     def start(self) -> None:
@@ -76,6 +87,7 @@ class WorkerProcess:
             stderr=self._log if self._log else subprocess.DEVNULL,
             env=self._environment(), start_new_session=True,
         )
+        self._killed_here = False
         self._buffer = b""
         deadline = time.monotonic() + self.start_timeout
         ready = self._read_message(deadline, "start")
@@ -97,6 +109,7 @@ class WorkerProcess:
     def call(self, request: Mapping[str, Any], timeout: float | None = None,
              on_event: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None) -> dict[str, Any]:
         """Send ``request``; answer events (checkpoints) with ``on_event``; return the reply."""
+        self._check_model_kept(str(request.get("cmd")))
         self.ensure_started()
         deadline = time.monotonic() + timeout if timeout else float("inf")
         self._send(request)
@@ -114,6 +127,19 @@ class WorkerProcess:
             # answer the next one. It is killed at once, not asked to exit, and replaced.
             self.kill()
             raise
+
+    def _check_model_kept(self, command: str) -> None:
+        """A worker that died on its own between requests (OOM-killed while idle) took its
+        fitted model with it: a request that needs the model fails as a crash, with the cause."""
+        if self._process is not None and not self._killed_here and \
+                self._process.poll() is not None and self._model_lost is None:
+            self._model_lost = _exit_detail(self._process.returncode)
+        if command == "fit":
+            self._model_lost = None
+        elif command in _NEEDS_FITTED_MODEL and self._model_lost is not None:
+            raise TrialFailure("crashed", self._with_log(
+                f"{self._model_lost} after 'fit', losing its fitted model; fit again before "
+                f"'{command}'"))
 
     def _send(self, message: Mapping[str, Any]) -> None:
         assert self._process is not None and self._process.stdin is not None
@@ -163,17 +189,14 @@ class WorkerProcess:
         assert self._process is not None
         code = self._process.wait()
         self._close_log()
-        if code < 0:
-            name = signal.Signals(-code).name
-            detail = f"the worker was killed by {name}"
-            if -code == signal.SIGKILL:
-                detail += " (from outside, or by the system for lack of memory)"
-        else:
-            detail = f"the worker exited with code {code}"
-        raise TrialFailure(reason, f"{detail}; see {self.log_path}" if self.log_path else detail)
+        raise TrialFailure(reason, self._with_log(_exit_detail(code)))
+
+    def _with_log(self, detail: str) -> str:
+        return f"{detail}; see {self.log_path}" if self.log_path else detail
 
     def kill(self) -> None:
         if self._process is not None and self._process.poll() is None:
+            self._killed_here = True
             try:
                 os.killpg(self._process.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -205,3 +228,17 @@ class WorkerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _exit_detail(code: int) -> str:
+    """How a worker ended, from its exit status (negative: the signal that killed it)."""
+    if code >= 0:
+        return f"the worker exited with code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:  # real-time signals have no name in the enum
+        name = f"signal {-code}"
+    detail = f"the worker was killed by {name}"
+    if -code == signal.SIGKILL:
+        detail += " (from outside, or by the system for lack of memory)"
+    return detail

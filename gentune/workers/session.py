@@ -1,8 +1,9 @@
 """Fit and sample one generator through a warm worker, and check what comes back.
 
 The training table is written once as Parquet; each trial sends only parameters. Output
-that lacks a training column, adds one, or holds missing values where the training data has
-none fails the trial with the reason, before any metric sees it.
+that lacks a training column, adds one, holds missing values where the training data has
+none, or values the training dtype cannot hold fails the trial with the reason, before any
+metric sees it; the rest comes back in the training dtypes.
 """
 
 from __future__ import annotations
@@ -42,21 +43,36 @@ def check_output(frame: pd.DataFrame, train: pd.DataFrame, n: int) -> pd.DataFra
         raise TrialFailure("bad output", f"asked for {n} rows, the generator returned {len(frame)}")
     frame = frame[list(train.columns)].reset_index(drop=True)
     for column in train.columns:
-        gaps = int(frame[column].isna().sum())
-        if gaps and not train[column].isna().any():
-            raise TrialFailure("bad output", f"column '{column}' has {gaps} missing values in the "
-                               f"generated rows but none in the training data")
-        if frame[column].dtype != train[column].dtype and not gaps:
-            try:
-                values = frame[column]
-                if pd.api.types.is_integer_dtype(train[column]) and \
-                        pd.api.types.is_float_dtype(values):
-                    values = values.round()
-                frame[column] = values.astype(train[column].dtype)
-            except (TypeError, ValueError) as exc:
-                raise TrialFailure("bad output", f"column '{column}' came back as "
-                                   f"{frame[column].dtype}, not {train[column].dtype}: {exc}") from None
+        frame[column] = _as_training_column(frame[column], train[column])
     return frame
+
+
+def _as_training_column(values: pd.Series, real: pd.Series) -> pd.Series:
+    """``values`` in the dtype of the training column ``real``. Missing values fail the trial
+    where the training column has none, and so does a value the cast would turn into one
+    (a value outside the training categories)."""
+    column = real.name
+    gaps = values.isna()
+    if gaps.any() and not real.isna().any():
+        raise TrialFailure("bad output", f"column '{column}' has {int(gaps.sum())} missing "
+                           f"values in the generated rows but none in the training data")
+    if values.dtype == real.dtype:
+        return values
+    try:
+        if pd.api.types.is_integer_dtype(real) and pd.api.types.is_float_dtype(values):
+            values = values.round()
+        cast = values.astype(real.dtype)
+    except (TypeError, ValueError) as exc:
+        raise TrialFailure("bad output", f"column '{column}' came back as {values.dtype}, "
+                           f"not {real.dtype}: {exc}") from None
+    lost = cast.isna() & ~gaps
+    if lost.any():
+        examples = [str(value) for value in pd.unique(values[lost])[:3]]
+        kind = "the training categories" if isinstance(real.dtype, pd.CategoricalDtype) \
+            else f"what {real.dtype} can hold"
+        raise TrialFailure("bad output", f"column '{column}' has {int(lost.sum())} generated "
+                           f"values outside {kind}, e.g. {examples}")
+    return cast
 
 
 def preloaded_modules(generator: Generator) -> tuple[str, ...]:
@@ -69,7 +85,9 @@ def worker_for(environment: str, extra_paths: tuple[str, ...] = (), **kwargs: An
                ) -> WorkerProcess:
     """A worker process for ``environment`` that several sessions can share."""
     python, pythonpath = worker_python(environment)
-    return WorkerProcess(python, [*pythonpath, *extra_paths], **kwargs)
+    # Another environment must not see the main one's libraries through PYTHONPATH.
+    return WorkerProcess(python, [*pythonpath, *extra_paths], isolated=environment != "main",
+                         **kwargs)
 
 
 class GeneratorSession:
