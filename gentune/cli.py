@@ -2,6 +2,7 @@
 
 Bad input gets one line naming what is wrong and what to do, and exit code 2; nothing is
 written. An unexpected error gets one line and exit code 1 (``--debug`` shows the traceback).
+``tune`` also exits with 2 when its --timeout ends before any trial starts.
 """
 
 from __future__ import annotations
@@ -48,9 +49,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
         memory_limit_mb=args.memory_limit, invalid_rows=args.invalid_rows,
         raw_validity=args.raw_validity, epoch_budget=args.epoch_budget,
         samples_per_trial=args.samples_per_trial, show_progress=not args.quiet)
-    from gentune.tuning.report_text import tune_summary
+    from gentune.tuning.report_text import no_trial_started, tune_summary
 
-    print(tune_summary(result.best, result.best_path))
+    print(tune_summary(result.best, result.best_path, args.timeout))
+    if not result.best.get("best") and args.timeout is not None \
+            and no_trial_started(result.best):
+        return EXIT_BAD_INPUT  # the user's limit, not a failure of gentune
     return 0 if result.best.get("best") else 1
 
 
@@ -299,7 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--timeout", type=float,
                         help="start no trial after S seconds (the running one finishes)")
     worker.add_argument("--data", help="where this machine keeps the study's data file")
-    worker.add_argument("--extra-path", action="append", help=argparse.SUPPRESS)
+    worker.add_argument("--extra-path", action="append", metavar="DIR",
+                        help="a folder to import the study's generator from, when it is "
+                             "defined outside gentune (repeatable)")
     worker.add_argument("--quiet", action="store_true")
     worker.set_defaults(handler=cmd_worker)
 

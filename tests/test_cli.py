@@ -243,6 +243,9 @@ def test_a_usage_mistake_is_one_line_naming_the_option(tmp_path: Path) -> None:
 @pytest.mark.parametrize("option, value, expected", [
     ("--timeout", "0", "timeout must be a positive number of seconds, got 0.0"),
     ("--samples-per-trial", "0", "samples per trial must be a whole number from 1 to 20, got 0"),
+    ("--trial-timeout", "-1", "--trial-timeout must be a positive number of seconds, got -1.0"),
+    ("--memory-limit", "-5", "--memory-limit must be a positive number of MiB, got -5.0"),
+    ("--threads", "0", "--threads must be a whole number of at least 1, got 0"),
 ])
 def test_a_number_out_of_range_writes_nothing(tmp_path: Path, option: str, value: str,
                                              expected: str) -> None:
@@ -314,3 +317,90 @@ def test_a_task_the_real_data_cannot_predict_is_refused_before_tuning(new_trial:
     assert line.endswith("choose another task, or set the utility weight to 0 under "
                          "objective.weights")
     assert not out.exists()
+
+
+def test_a_timeout_spent_in_set_up_says_so_and_exits_2(new_trial: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = gentune("tune", "--spec", str(new_trial), "--generator", "gaussian_copula",
+                     "--trials", "2", "--timeout", "0.001", "--samples-per-trial", "1",
+                     "--workers", "1", "--quiet", "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        "study new-trial-gaussian_copula-compound (gaussian_copula, objective compound): "
+        "2 waiting",
+        "the time limit (--timeout 0.001 s) ended before any trial started: set-up (loading "
+        "and checking the data, starting the generator, scoring the real data) counts "
+        "against it; run again with a longer --timeout"]
+    assert "failure reasons" not in result.stdout
+    assert json.loads((out / "best.json").read_text())["trials"]["waiting"] == 2
+
+
+def test_report_on_a_storage_without_the_study_names_both_storages(tmp_path: Path) -> None:
+    import optuna
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "best.json").write_text(json.dumps({
+        "study": "trial-ctgan-compound", "storage": "postgresql://me:***@db/gentune"}))
+    recorded = ("best.json records its storage as postgresql://me:***@db/gentune (a password "
+                "shown as ***): give that with --storage")
+    line = one_line_error(gentune("report", "--out", str(out)))
+    assert line == (f"gentune: error: the study 'trial-ctgan-compound' is not in "
+                    f"{out / 'study.journal'} (no --storage given); {recorded}")
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    optuna.create_study(storage=other, study_name="another-study")
+    line = one_line_error(gentune("report", "--out", str(out), "--storage", other))
+    assert line == (f"gentune: error: the study 'trial-ctgan-compound' is not in {other}; "
+                    f"{recorded}")
+
+
+@pytest.fixture
+def queued_study(tiny_actg: Path, tmp_path: Path, fake_generators) -> tuple[str, Path]:
+    """A study with one queued trial, for 'gentune worker' to join: (name, journal)."""
+    from tuning_helpers import LOOP
+
+    from gentune.tuning.api import tune
+
+    name = tune(str(tiny_actg), generator="fake_copy", n_trials=1, out=tmp_path / "run",
+                workers=1, timeout=1e-9, **LOOP, extra_paths=fake_generators).study_name
+    return name, tmp_path / "run" / "study.journal"
+
+
+def _change_config(name: str, journal: Path, **changes) -> None:
+    """What another machine's study says (where its data is, which generator it runs)."""
+    import optuna
+
+    from gentune.tuning.storage import open_storage
+    from gentune.tuning.study import META_KEY
+
+    study = optuna.load_study(study_name=name, storage=open_storage(str(journal)))
+    study.set_user_attr(META_KEY, {**study.user_attrs[META_KEY], **changes})
+
+
+def test_a_worker_without_the_studys_data_is_told_to_give_data(
+        queued_study: tuple[str, Path], tmp_path: Path) -> None:
+    from gentune.tuning.join import load_study_config
+
+    name, journal = queued_study
+    spec = load_study_config(name, str(journal))[1].spec
+    _change_config(name, journal, spec={**spec, "data": {"path": "/home/alice/trial.csv"}})
+    worker = ["worker", "--study", name, "--storage", str(journal), "--out", str(tmp_path / "w")]
+    assert one_line_error(gentune(*worker)) == (
+        "gentune: error: the study's data file '/home/alice/trial.csv' is not on this machine; "
+        "give where this machine keeps it with --data PATH")
+    assert one_line_error(gentune(*worker, "--data", str(tmp_path / "elsewhere.csv"))) == (
+        f"gentune: error: --data '{tmp_path / 'elsewhere.csv'}' is not a file; give the path "
+        f"of the study's data file on this machine")
+
+
+def test_a_worker_that_cannot_import_the_studys_generator_says_how_to_fix_it(
+        queued_study: tuple[str, Path], tmp_path: Path) -> None:
+    name, journal = queued_study
+    _change_config(name, journal, generator="my_gan", generator_target="my_lab.models:MyGAN")
+    line = one_line_error(gentune("worker", "--study", name, "--storage", str(journal),
+                                  "--out", str(tmp_path / "w")))
+    assert line == (
+        "gentune: error: the study's generator 'my_gan' comes from 'my_lab.models', which this "
+        "machine cannot import (No module named 'my_lab'); install it here, or give the folder "
+        "that holds it with --extra-path DIR")
+    assert "--extra-path DIR" in gentune("worker", "--help").stdout

@@ -22,6 +22,71 @@ def test_transform_round_trip_is_lossless_on_the_real_data(name: str) -> None:
     pd.testing.assert_frame_equal(processor.reverse_transform(transformed), data.frame)
 
 
+def test_fixed_combinations_keep_values_that_hold_the_key_separator() -> None:
+    train = pd.DataFrame({"arm": ["a|b", "a", "x\\"], "code": ["c", "b|c", "|y"]})
+    processor = _processor([{"fixed_combinations": ["arm", "code"]}], train,
+                           {"arm": "categorical", "code": "categorical"})
+    transformed = processor.transform(train)
+    assert transformed["combo__arm__code"].nunique() == 3
+    pd.testing.assert_frame_equal(processor.reverse_transform(transformed), train)
+
+
+def test_a_two_sided_range_round_trips_values_at_and_next_to_its_bounds() -> None:
+    train = pd.DataFrame({"cells": [0, 1, 3, 999_999, 1_000_000],
+                          "conc": [0.0, 0.2, 0.5, 999_999.7, 1e6]})
+    processor = _processor([{"range": {"column": "cells", "min": 0, "max": 1e6}},
+                            {"range": {"column": "conc", "min": 0, "max": 1e6}}], train)
+    back = processor.reverse_transform(processor.transform(train))
+    assert back["cells"].tolist() == train["cells"].tolist()
+    pd.testing.assert_series_equal(back["conc"], train["conc"], rtol=1e-12)
+
+
+def test_an_order_of_dates_keeps_each_date_s_own_time_of_day() -> None:
+    train = pd.DataFrame({"rand": pd.to_datetime(["2020-01-01", "2020-01-05", "2020-02-01"]),
+                          "visit": pd.to_datetime(["2020-01-03 14:30", "2020-01-05 09:00",
+                                                   "2020-02-10 23:59"])})
+    processor = _processor([{"date_order": ["rand", "visit"]}], train,
+                           {"rand": "datetime", "visit": "datetime"})
+    pd.testing.assert_frame_equal(processor.reverse_transform(processor.transform(train)), train)
+
+
+def test_whole_days_between_times_of_day_keep_their_day_count() -> None:
+    train = pd.DataFrame({"a": pd.to_datetime(["2016-03-12 22:21:19", "2016-03-12 08:00:00"]),
+                          "b": pd.to_datetime(["2018-09-16 22:21:19", "2016-03-13 09:30:00"])})
+    train["d"] = (train["b"] - train["a"]).dt.days  # 918: one nanosecond short reads 917
+    processor = _processor([{"date_order": ["a", "b"]},
+                            {"derived": {"column": "d", "end": "b", "start": "a"}}], train,
+                           {"a": "datetime", "b": "datetime", "d": "numerical"})
+    pd.testing.assert_frame_equal(processor.reverse_transform(processor.transform(train)), train)
+
+
+def test_a_modelled_day_count_keeps_its_end_date_s_time_of_day() -> None:
+    train = pd.DataFrame({"t": [3, 1], "ev": [1, 0],
+                          "s": pd.to_datetime(["2020-01-01 08:00", "2020-02-01 20:00"]),
+                          "e": pd.to_datetime(["2020-01-04 20:00", "2020-02-03 08:00"])})
+    processor = _processor([{"derived": {"column": "t", "end": "e", "start": "s"}}], train,
+                           {"t": "numerical", "ev": "categorical", "s": "datetime",
+                            "e": "datetime"}, ({"name": "os", "time": "t", "event": "ev"},),
+                           protected=frozenset({"t", "ev"}))
+    transformed = processor.transform(train)
+    pd.testing.assert_frame_equal(processor.reverse_transform(transformed), train)
+    drawn = transformed.assign(t=[1, 5], e__time_of_day=[-0.3, 1.7])  # wild times of day
+    assert processor.valid_rows(processor.reverse_transform(drawn)).all()
+
+
+def test_a_kept_real_row_without_its_later_date_keeps_its_earlier_one() -> None:
+    train = pd.DataFrame({"rand": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01"]),
+                          "prog": pd.to_datetime(["2020-03-01", None, "2020-05-01"])})
+    processor = _processor([{"date_order": ["rand", "prog"]}], train,
+                           {"rand": "datetime", "prog": "datetime"})
+    transformed = processor.transform(train)
+    assert transformed["rand"].notna().tolist() == [False, True, False]  # where no gap tells
+    pd.testing.assert_frame_equal(processor.reverse_transform(transformed), train)
+    drawn = transformed.assign(rand=pd.Timestamp("2030-01-01"))  # ignored where prog is there
+    assert processor.valid_rows(processor.reverse_transform(drawn)).tolist() == [True, False,
+                                                                                   True]
+
+
 def test_transforms_planned_for_actg320() -> None:
     data = load_dataset("actg320")
     processor = ConstraintProcessor(rules_from_spec(data.spec, data.schema), data.schema)
@@ -174,3 +239,144 @@ def test_the_cap_message_of_a_rule_with_a_fix_does_not_ask_for_one() -> None:
         processor.postprocess(ageless.head(20), 20, lambda k: ageless.head(k))
     assert "its clip policy could not make them hold" in str(error.value)
     assert "give it a repair or clip policy" not in str(error.value)
+
+
+def _processor(constraints: list, train: pd.DataFrame, schema: dict[str, str] | None = None,
+               endpoints: tuple[dict[str, str], ...] = (), **options) -> ConstraintProcessor:
+    schema = schema or {column: "numerical" for column in train}
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"},
+                      "task": {"target": next(iter(schema))}, "constraints": constraints,
+                      "endpoints": list(endpoints)})
+    return ConstraintProcessor(rules_from_spec(spec, schema), schema, **options).fit(train)
+
+
+def test_a_missing_value_in_a_whole_number_column_rejects_only_its_row() -> None:
+    processor = _processor([{"range": {"column": "dose", "min": 2.5}}],
+                           pd.DataFrame({"dose": [3, 4, 5, 6]}), enforce_by_construction=False)
+    result = processor.postprocess(pd.DataFrame({"dose": [np.nan, 1.0]}), 1)
+    assert result.frame["dose"].tolist() == [3] and result.frame["dose"].dtype == np.int64
+    assert result.rejected == 1 and processor.valid_rows(result.frame).all()
+
+
+def test_a_value_no_int64_holds_is_missing_not_wrapped_to_a_negative_number() -> None:
+    train = pd.DataFrame({"a": [1, 2, 3], "b": [5, 6, 7]})
+    processor = _processor(["a <= b"], train)
+    drawn = processor.transform(train)
+    drawn["b"] = [1e30, np.inf, 6.0]
+    restored = processor.reverse_transform(drawn)
+    assert restored["a"].isna().tolist() == [True, True, False]
+    raw = _processor(["n >= 0"], pd.DataFrame({"n": [1, 2]}), enforce_by_construction=False)
+    result = raw.postprocess(pd.DataFrame({"n": [np.nan, 1e30, 2.0**63, 5.0]}), 2,
+                             lambda k: pd.DataFrame({"n": [6.0] * k}))
+    assert result.frame["n"].tolist() == [5, 6] and result.rejected == 3
+
+
+def test_a_wild_day_count_of_a_survival_generator_gives_no_end_date_and_rejects_its_row() -> None:
+    start = pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01"])
+    train = pd.DataFrame({"rand": start, "prog": start + pd.to_timedelta([10, 20, 30, 40], "D"),
+                          "t": [10, 20, 30, 40], "e": [1, 0, 1, 1]})
+    schema = {"rand": "datetime", "prog": "datetime", "t": "numerical", "e": "categorical"}
+    processor = _processor([{"derived": {"column": "t", "end": "prog", "start": "rand"}}],
+                           train, schema, ({"name": "pfs", "time": "t", "event": "e"},),
+                           protected=frozenset({"t", "e"}))
+    drawn = processor.transform(train).astype({"t": float})
+    drawn["t"] = [1e6, 1e20, np.inf, 20.0]
+    restored = processor.reverse_transform(drawn)
+    assert restored["prog"].isna().tolist() == [True, True, True, False]
+    result = processor.postprocess(restored, 1)
+    assert result.frame["t"].tolist() == [20] and result.rejected == 3
+
+
+def test_a_text_value_in_a_column_of_numbers_rejects_its_row_not_the_batch() -> None:
+    train = pd.DataFrame({"ecog": [0.0, 1.0, 2.0, 1.0], "t": [1.0, 2.0, 3.0, 4.0]})
+    processor = _processor(["ecog <= 2"], train, {"ecog": "categorical", "t": "numerical"},
+                           enforce_by_construction=False)
+    drawn = train.astype({"ecog": object})
+    drawn.loc[0, "ecog"] = "unknown"
+    result = processor.postprocess(drawn, 3)
+    assert result.frame["ecog"].tolist() == [1.0, 2.0, 1.0] and result.rejected == 1
+
+
+def test_a_column_no_rule_names_returns_its_training_dtype() -> None:
+    train = pd.DataFrame({"age": [40, 50, 60], "t": [1.0, 2.0, 3.0], "e": [1, 0, 1]})
+    processor = _processor([], train, {"age": "numerical", "t": "numerical",
+                                       "e": "categorical"},
+                           ({"name": "os", "time": "t", "event": "e"},))
+    drawn = processor.transform(train)
+    drawn["age"] = [np.nan, np.inf, 1e30]
+    with pytest.raises(ConstraintError, match="whole-number column"):
+        processor.postprocess(processor.reverse_transform(drawn), 1)
+    drawn["age"] = [np.nan, np.inf, 45.0]
+    result = processor.postprocess(processor.reverse_transform(drawn), 1)
+    assert result.frame["age"].tolist() == [45] and result.frame["age"].dtype == np.int64
+
+
+def test_a_one_sided_range_never_returns_infinity() -> None:
+    train = pd.DataFrame({"x": [0.5, 1.5, 2.5], "y": [1.0, 2.0, 4.5]})
+    processor = _processor([{"range": {"column": "x", "min": 0}},
+                            {"range": {"column": "y", "max": 5, "strict": True}}], train)
+    restored = processor.reverse_transform(pd.DataFrame({"x__log": [800.0, 1.0],
+                                                         "y__log": [1.0, 800.0]}))
+    assert np.isfinite(restored.to_numpy()).all() and processor.valid_rows(restored).all()
+
+
+def test_a_range_on_a_derived_day_count_moves_its_end_date() -> None:
+    start = pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01"])
+    train = pd.DataFrame({"s": start, "e": start + pd.to_timedelta([10, 20, 30], "D"),
+                          "d": [10, 20, 30]})
+    processor = _processor([{"derived": {"column": "d", "end": "e", "start": "s"}},
+                            {"range": {"column": "d", "min": 10}}], train,
+                           {"s": "datetime", "e": "datetime", "d": "numerical"},
+                           enforce_by_construction=False)
+    drawn = train.assign(e=start + pd.to_timedelta([3, 5, 40], "D"), d=[3, 5, 40])
+    result = processor.postprocess(drawn, 3)
+    assert result.frame["d"].tolist() == [10, 10, 40] and result.rejected == 0
+    assert (result.frame["e"] - result.frame["s"]).dt.days.tolist() == [10, 10, 40]
+
+
+def test_an_empty_first_batch_draws_more() -> None:
+    train = pd.DataFrame({"x": [1.0, 2.0]})
+    processor = _processor(["x >= 0"], train)
+    result = processor.postprocess(train.iloc[:0], 2, lambda k: train.sample(k, replace=True))
+    assert len(result.frame) == 2
+
+
+def test_the_cap_message_suggests_only_the_policies_the_rule_offers() -> None:
+    train = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+    drawn = pd.DataFrame({"a": [9.0], "b": [0.0]})
+    messages = {}
+    for rule in ("a + b < 5", "a < b"):
+        processor = _processor([{"rule": rule, "policy": "reject"}], train,
+                               enforce_by_construction=False)
+        with pytest.raises(ConstraintError) as error:
+            processor.postprocess(drawn, 1)
+        messages[rule] = str(error.value)
+    assert "give it a" not in messages["a + b < 5"]
+    assert messages["a + b < 5"].endswith("cannot be repaired or clipped: tune the generator "
+                                          "longer, or rewrite the rule")
+    assert "give it a repair or clip policy" in messages["a < b"]
+
+
+def test_a_fix_that_leaves_the_range_of_a_whole_number_column_rejects_its_row() -> None:
+    processor = _processor(["a <= c"], pd.DataFrame({"a": [1, 2], "c": [5.0, 6.0]}),
+                           enforce_by_construction=False)
+    result = processor.postprocess(pd.DataFrame({"a": [5, 5], "c": [-1e300, 9.0]}), 1)
+    assert result.frame["a"].tolist() == [5] and result.frame["a"].dtype == np.int64
+    assert result.rejected == 1
+
+
+def test_an_infinite_value_in_a_float_column_rejects_its_row() -> None:
+    train = pd.DataFrame({"a": [1.5, 2.5, 3.5], "b": [2.0, 3.0, 4.0]})
+    processor = _processor(["a <= b"], train, enforce_by_construction=False)
+    drawn = pd.DataFrame({"a": [1.0, -np.inf, 2.0], "b": [np.inf, 1.0, 3.0]})
+    result = processor.postprocess(drawn, 1)
+    assert result.frame.to_dict("list") == {"a": [2.0], "b": [3.0]} and result.rejected == 2
+
+
+def test_a_kept_real_row_on_a_strict_bound_gives_the_generator_a_finite_value() -> None:
+    train = pd.DataFrame({"t": [0, 5, 10], "e": [1, 0, 1]})  # t = 0 kept (invalid_rows: keep)
+    processor = _processor([], train, {"t": "numerical", "e": "categorical"},
+                           endpoints=({"name": "os", "time": "t", "event": "e"},))
+    coordinates = processor.transform(train)["t__log"]
+    assert np.isfinite(coordinates).all()
+    assert processor.reverse_transform(processor.transform(train.tail(2)))["t"].tolist() == [5, 10]

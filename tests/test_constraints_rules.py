@@ -138,16 +138,25 @@ def test_rule_naming_a_missing_column() -> None:
                                 "name")
 
 
+DAYS = {"derived": {"column": "d", "end": "e", "start": "s"}}
+
+
 @pytest.mark.parametrize("rules, named", [
     (["a < b", "a > b"], "'a < b' and 'a > b'"),
     (["a <= b", "b <= c", "c < a"], "'a <= b' and 'b <= c' and 'c < a'"),
     ([{"range": {"column": "a", "min": 5}}, "a <= 2"], "'a >= 5' and 'a <= 2'"),
+    (["a < b", "b < a - 5"], "'a < b' and 'b < a - 5'"),
+    (["a < b", "b <= a + 0"], "'a < b' and 'b <= a + 0'"),
+    ([DAYS, {"date_order": ["e", "s"]}, "d > 0"], "'d = e - s (days)' and 'e <= s' and 'd > 0'"),
+    ([DAYS, {"date_order": ["s", "e"]}, "d < 0"], "'d = e - s (days)' and 's <= e' and 'd < 0'"),
+    ([DAYS, "d == 2.5"], "'d = e - s (days)' and 'd == 2.5'"),
 ])
 def test_contradictory_rules_are_refused(rules: list, named: str) -> None:
     spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "a"},
                       "constraints": rules})
     with pytest.raises(ConstraintError) as error:
-        rules_from_spec(spec, {"a": "numerical", "b": "numerical", "c": "numerical"})
+        rules_from_spec(spec, {"a": "numerical", "b": "numerical", "c": "numerical",
+                               "d": "numerical", "s": "datetime", "e": "datetime"})
     assert str(error.value) == (f"rules {named} contradict each other: no row can satisfy them "
                                 f"all; remove or correct one of them")
 
@@ -156,6 +165,36 @@ def test_consistent_rules_are_accepted() -> None:
     spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "a"},
                       "constraints": ["a <= b", "b <= c", "a >= 0", "a == a"]})
     assert len(rules_from_spec(spec, {"a": "numerical", "b": "numerical", "c": "numerical"})) == 4
+
+
+def test_a_bound_with_no_whole_number_inside_is_refused_on_a_column_of_whole_numbers() -> None:
+    from gentune.constraints.contradictions import find_contradiction
+    from gentune.datasets import TrialData
+    from gentune.tuning.prepare import check_real_rules
+
+    between = [parse_rule({"range": {"column": "x", "min": 2, "max": 3, "strict": True}})]
+    assert find_contradiction(between) is None  # 2.5 would do
+    assert find_contradiction(between, ["x"]) == (
+        "rules 'x > 2 and x < 3' and 'x is a whole number (as in the data)' contradict each "
+        "other: no row can satisfy them all; remove or correct one of them")
+    assert find_contradiction([parse_rule("x >= 2"), parse_rule("x <= 2")], ["x"]) is None
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "x"},
+                      "constraints": ["x == 2.5"], "invalid_rows": "keep"})
+    data = TrialData(spec, pd.DataFrame({"x": [1, 2, 3]}), {"x": "numerical"}, "")
+    with pytest.raises(ConstraintError, match="rules 'x == 2.5' and 'x is a whole number"):
+        check_real_rules(data)
+
+
+def test_a_column_plus_a_number_is_read_as_an_offset() -> None:
+    from gentune.constraints.expressions import Comparison
+
+    assert parse_expression("b < a - 5").comparison(offsets=True) == Comparison("b", "<", "a", -5)
+    assert parse_expression("2 + x >= 7").comparison(offsets=True) == Comparison("x", ">=", 5)
+    # Repairs read comparisons without offsets: "b < a - 5" stays a rule that only rejects.
+    assert parse_expression("b < a - 5").comparison() is None
+    assert parse_rule("b < a - 5").policy == "reject"
+    capped = parse_rule({"rule": "time <= 4 + 5", "policy": "clip"})
+    assert capped.fix(FRAME, ~capped.is_valid(FRAME))["time"].tolist() == [5, 9, 9, 0, 7]
 
 
 @pytest.mark.parametrize("text, types", [
@@ -214,3 +253,78 @@ def test_fixed_combinations_recognise_a_real_combination_with_a_missing_value() 
 def test_malformed_rule_bodies_are_refused(body: dict, message: str) -> None:
     with pytest.raises(ConstraintError, match=re.escape(message)):
         parse_rule(body)
+
+
+def _derived(rule: dict | str, derived: dict):
+    parsed = parse_rule(rule)
+    parsed.derived = {derived["column"]: parse_rule({"derived": derived})}
+    return parsed
+
+
+def test_an_end_date_exists_only_for_day_counts_inside_the_date_range() -> None:
+    frame = pd.DataFrame({"s": pd.to_datetime(["2020-01-01"] * 6),
+                          "d": [1e6, 1e20, float("inf"), float("nan"), -3e5, 10.0]})
+    rule = parse_rule({"derived": {"column": "d", "end": "e", "start": "s"}})
+    assert rule.end_date(frame).isna().tolist() == [True] * 5 + [False]
+    assert rule.end_date(frame)[5] == pd.Timestamp("2020-01-11")
+    # a fix moves the end dates of the rows it moves only; a wild row elsewhere is left alone
+    order = _derived("d >= lag", {"column": "d", "end": "e", "start": "s"})
+    frame = frame.assign(e=frame["s"], lag=[1.0] * 5 + [20.0])
+    fixed = order.fix(frame, ~order.is_valid(frame))
+    assert fixed.loc[5, "d"] == 20 and fixed.loc[5, "e"] == pd.Timestamp("2020-01-21")
+
+
+def test_a_comparison_of_two_dates_is_repaired() -> None:
+    frame = pd.DataFrame({"visit": pd.to_datetime(["2020-05-01", "2020-01-01"]),
+                          "death": pd.to_datetime(["2020-03-01", "2020-04-01"])})
+    for text, moved in (("visit <= death", "2020-03-01"),
+                        ("visit < death", "2020-02-29 23:59:59.999999999")):
+        rule = parse_rule(text)
+        fixed = rule.fix(frame, ~rule.is_valid(frame))
+        assert broken(rule, fixed) == [] and fixed.loc[0, "visit"] == pd.Timestamp(moved)
+
+
+def test_a_text_value_in_a_column_of_numbers_breaks_only_its_row() -> None:
+    real = pd.DataFrame({"ecog": [0.0, 1.0, 2.0], "x": [1, 1, 0]})
+    drawn = pd.DataFrame({"ecog": [1.0, "unknown", 3.0], "x": [1, 1, 1]})
+    order = parse_rule("ecog <= 2")
+    implication = parse_rule({"implies": {"if": "ecog >= 1", "then": "x == 1"}})
+    for rule in (order, implication):
+        rule.fit(real)
+    assert broken(order, drawn) == [1, 2] and broken(implication, drawn) == []
+    assert order.fix(drawn, ~order.is_valid(drawn))["ecog"].tolist()[::2] == [1.0, 2.0]
+    text = parse_rule("arm > 1")  # text in the real rows: still refused by name
+    text.fit(FRAME)
+    with pytest.raises(ConstraintError, match="cannot be evaluated on the data"):
+        text.is_valid(FRAME)
+
+
+def test_a_range_holds_only_for_finite_values() -> None:
+    frame = pd.DataFrame({"x": [float("inf"), float("-inf"), 1.0]})
+    assert broken(parse_rule({"range": {"column": "x", "min": 0}}), frame) == [0, 1]
+    assert broken(parse_rule({"range": {"column": "x", "max": 5, "strict": True}}),
+                  frame) == [0, 1]
+
+
+def test_strict_bounds_repair_to_the_nearest_value_inside() -> None:
+    whole = pd.DataFrame({"x": [1, 5]})
+    above = parse_rule({"range": {"column": "x", "min": 2.5, "strict": True}})
+    assert above.fix(whole, ~above.is_valid(whole))["x"].tolist() == [3, 5]
+    assert parse_rule("x > 2.5").fix(whole, pd.Series([True, False]))["x"].tolist() == [3, 5]
+    assert parse_rule("x < 3.5").fix(whole, pd.Series([False, True]))["x"].tolist() == [1, 3]
+    between = parse_rule({"range": {"column": "x", "min": 2.5, "max": 3.5, "strict": True}})
+    assert between.fix(whole, ~between.is_valid(whole))["x"].tolist() == [3, 3]
+    large = pd.DataFrame({"x": [5.0], "a": [3e7], "b": [2e7 + 0.5]})
+    for rule in (parse_rule({"range": {"column": "x", "min": 2e7, "strict": True}}),
+                 parse_rule("a < b")):
+        assert broken(rule, rule.fix(large, ~rule.is_valid(large))) == []
+
+
+def test_a_range_on_a_derived_day_count_moves_its_end_date() -> None:
+    start = pd.to_datetime(["2020-01-01", "2020-02-01"])
+    frame = pd.DataFrame({"s": start, "e": start + pd.to_timedelta([3, 40], "D"), "d": [3, 40]})
+    rule = _derived({"range": {"column": "d", "min": 10}},
+                    {"column": "d", "end": "e", "start": "s"})
+    fixed = rule.fix(frame, ~rule.is_valid(frame))
+    assert fixed["d"].tolist() == [10, 40]
+    assert (fixed["e"] - fixed["s"]).dt.days.tolist() == [10, 40]

@@ -110,3 +110,79 @@ def test_a_worker_killed_mid_trial_loses_nothing(tiny_actg, tmp_path, fake_gener
     assert len(killed) == 1 and killed[0].number >= running[0].number
     assert killed[0].user_attrs["worker"]["pid"] == victim.pid
     assert any(t.system_attrs.get("failed_trial") == killed[0].number for t in done)
+
+
+@pytest.fixture
+def pg_study(monkeypatch):
+    """An empty two-slot study in PostgreSQL (heartbeat 1 s, grace 3 s); deleted afterwards."""
+    from gentune.tuning.study import ensure_slots
+
+    monkeypatch.setenv("GENTUNE_HEARTBEAT_SECONDS", "1")
+    store = open_storage(URL)
+    name = f"pg-{uuid.uuid4().hex[:10]}"
+    study = optuna.create_study(storage=store, study_name=name, direction="maximize")
+    ensure_slots(study, 2, {})
+    yield study, store
+    optuna.delete_study(study_name=name, storage=store)
+
+
+def test_taking_a_trial_records_its_heartbeat_before_anything_else(pg_study,
+                                                                    monkeypatch) -> None:
+    from optuna.storages._rdb.models import TrialHeartbeatModel
+
+    from gentune.tuning.study import pop_waiting_trial
+
+    study, store = pg_study
+
+    def die(*_):
+        raise SystemExit("the worker died while recording itself")
+
+    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", die)
+    with pytest.raises(SystemExit):
+        pop_waiting_trial(study, store)
+    running = study.get_trials(states=(TrialState.RUNNING,))
+    session = store.scoped_session()
+    try:
+        beats = session.query(TrialHeartbeatModel).filter_by(
+            trial_id=running[0]._trial_id).count()
+    finally:
+        store.scoped_session.remove()
+    assert len(running) == 1 and beats == 1
+
+
+def test_a_trial_taken_by_a_worker_that_died_before_its_first_heartbeat_runs_again(
+        pg_study) -> None:
+    from gentune.tuning.loop import run_trials
+
+    study, store = pg_study
+    first = study.get_trials(states=(TrialState.WAITING,))[0]
+    store.set_trial_state_values(first._trial_id, state=TrialState.RUNNING)  # then it died
+    started = time.monotonic()
+    ran = run_trials(study, store, lambda trial: [1.0], deadline=started + 30,
+                     poll_seconds=0.2)
+    trials = study.get_trials()
+    assert ran == 2 and time.monotonic() - started < 30
+    assert sorted(t.user_attrs["slot"] for t in trials if t.state == TrialState.COMPLETE) \
+        == [0, 1]
+
+
+@pytest.mark.parametrize("url", [
+    URL.replace(f":{PASSWORD}@", "@") + f"?password={PASSWORD}",
+    URL.replace(PASSWORD, f"{PASSWORD}%40at"),
+])
+def test_no_form_of_the_password_reaches_best_json(tiny_actg, tmp_path, fake_generators,
+                                                   url: str) -> None:
+    if PASSWORD not in URL:
+        pytest.skip("GENTUNE_TEST_POSTGRES gives a URL without the test password")
+    name = f"pg-{uuid.uuid4().hex[:10]}"
+    try:
+        result = tune(str(tiny_actg), generator="fake_copy", n_trials=1, storage=url,
+                      study_name=name, out=tmp_path, workers=1, extra_paths=fake_generators,
+                      report=False, **QUICK)
+        best = (tmp_path / "best.json").read_text()
+        assert PASSWORD not in best + result.storage
+        assert json.loads(best)["storage"] == result.storage == \
+            "postgresql://postgres" + ("@127.0.0.1:5432/test" if "?" in url
+                                       else ":***@127.0.0.1:5432/test")
+    finally:
+        optuna.delete_study(study_name=name, storage=open_storage(URL))

@@ -114,6 +114,99 @@ def test_study_report_has_every_figure(tuned: Path) -> None:
     assert "http://" not in html and "https://" not in html  # self-contained
 
 
+def test_the_report_of_a_best_trial_run_by_another_worker(tiny_actg: Path, tmp_path: Path,
+                                                          fake_generators, monkeypatch) -> None:
+    """A 'gentune worker' with its own --out ran every trial: its folder holds the sample."""
+    import socket
+
+    from tuning_helpers import LOOP, worker_command
+
+    from gentune.report.study_report import write_study_report
+
+    out, elsewhere = tmp_path / "tune", tmp_path / "worker"
+    options = dict(generator="fake_copy", n_trials=2, out=out, workers=1,
+                   extra_paths=fake_generators)
+    name = tune(str(tiny_actg), timeout=1e-9, **options, **LOOP).study_name  # queued only
+    worker = worker_command(name, str(out / "study.journal"), elsewhere, fake_generators,
+                            "--quiet")
+    assert worker.wait(timeout=300) == 0, worker.stdout.read()
+    best = tune(str(tiny_actg), **options, **{**LOOP, "report": True}).best["best"]
+    sample = elsewhere.resolve() / "samples" / f"trial-{best['number']}.parquet"
+    assert best["sample_file"] == {"host": socket.gethostname(), "path": str(sample)}
+    assert not (out / "samples").exists()
+    assert "id='marginals'" in (out / "report.html").read_text()  # this machine: read there
+    host = socket.gethostname()
+    monkeypatch.setattr(socket, "gethostname", lambda: "another-host")
+    html = write_study_report(out).read_text()
+    assert "id='marginals'" not in html
+    assert (f"The best trial&#x27;s sample (trial {best['number']}) is not in {out / 'samples'}: "
+            f"the worker that ran the trial wrote it to {sample} on host {host}. Copy that file "
+            f"into {out / 'samples'} and run &#x27;gentune report --out {out}&#x27; to compare it "
+            f"with the real data here.") in html
+
+
+def test_report_figures_keep_a_missing_date_missing(monkeypatch) -> None:
+    """Not as 1677-09-21 (the int64 of NaT): histogram bins and ranks stay those of the dates."""
+    import matplotlib.axes
+
+    from gentune.report.figures import correlation_figure, marginals_figure
+
+    real = pd.DataFrame({"start": pd.to_datetime(["2020-01-01", "2020-02-01", None,
+                                                  "2020-03-01"]), "age": [50.0, 60, 70, 80]})
+    synthetic = real.drop(index=2)
+    schema = {"start": "datetime", "age": "numerical"}
+    drawn: dict[str, list] = {"bins": [], "difference": []}
+    hist, imshow = matplotlib.axes.Axes.hist, matplotlib.axes.Axes.imshow
+
+    def record_hist(self, x, *args, **kwargs):
+        drawn["bins"].append(kwargs["bins"])
+        return hist(self, x, *args, **kwargs)
+
+    def record_imshow(self, data, *args, **kwargs):
+        drawn["difference"].append(data)
+        return imshow(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "hist", record_hist)
+    monkeypatch.setattr(matplotlib.axes.Axes, "imshow", record_imshow)
+    marginals_figure(real, synthetic, schema)
+    correlation_figure(real, synthetic, schema)
+    days = (pd.to_datetime(["2020-01-01", "2020-03-01"]) - pd.Timestamp(0)).days
+    assert (drawn["bins"][0][0], drawn["bins"][0][-1]) == tuple(days)
+    assert np.allclose(drawn["difference"][0], 0.0)  # the same ranks, with the date left out
+
+
+@pytest.mark.parametrize("case", ["failed", "empty"])
+def test_a_study_report_without_a_completed_trial_says_why(tiny_gbsg: Path, tmp_path: Path,
+                                                           case: str) -> None:
+    import optuna
+    from optuna.trial import TrialState
+
+    from gentune.metrics import make_strategy
+    from gentune.report.builders import tune_report
+    from gentune.spec import load_spec
+    from gentune.tuning.best import write_best
+
+    study = optuna.create_study(study_name="s", direction="maximize")
+    study.set_user_attr("gentune", {"generator": "gaussian_copula"})
+    for reason in (("timeout", "timeout", "exception") if case == "failed" else ()):
+        trial = study.ask()
+        trial.set_user_attr("fail_reason", reason)
+        study.tell(trial, state=TrialState.FAIL)
+    _, best = write_best(study, tmp_path, "s.journal", make_strategy("compound", {}))
+    spec = load_spec(str(tiny_gbsg))
+    html = tune_report(best, study.trials, {}, None, None, spec, {})
+    assert "Trials: ." not in html
+    if case == "failed":
+        assert "Trials: 3 fail." in html
+        assert "No trial completed; the table below gives the failures&#x27; reasons." in html
+        assert "<tr><td>timeout</td><td>2</td><td></td></tr>" in html
+        assert "<tr><td>exception</td><td>1</td><td></td></tr>" in html
+    else:
+        assert ("The study holds no trial yet: run &#x27;gentune tune&#x27; (or a worker) to "
+                "add some.") in html
+        assert "<h2>Optimisation</h2>" not in html  # nothing to draw: no empty section
+
+
 # --- inputs a release or verify must refuse in one line, and damaged releases -------------
 
 

@@ -58,7 +58,7 @@ def test_failed_trials_are_recorded_and_the_study_goes_on(tiny_actg, tmp_path,
 def test_a_trial_over_its_time_limit_fails_as_timeout_and_the_rest_complete(
         tiny_actg, tmp_path, fake_generators) -> None:
     # The limit leaves a fast trial room on a loaded 2-core CI machine (4 s once was too tight).
-    result = tune(str(tiny_actg), generator="fake_sleep", n_trials=4, out=tmp_path,
+    result = tune(str(tiny_actg), generator="fake_sleep", n_trials=3, out=tmp_path,
                   workers=1, **LOOP, trial_timeout=15, sampler="grid",
                   extra_paths=fake_generators)
     states = [(t.state, t.user_attrs.get("fail_reason"), t.params["noise"])
@@ -66,7 +66,7 @@ def test_a_trial_over_its_time_limit_fails_as_timeout_and_the_rest_complete(
     assert all(state == TrialState.COMPLETE for state, _, noise in states if noise < 0.5)
     assert all((state, reason) == (TrialState.FAIL, "timeout")
                for state, reason, noise in states if noise >= 0.5)
-    assert len(states) == 4 and any(noise >= 0.5 for *_, noise in states)
+    assert len(states) == 3 and any(noise >= 0.5 for *_, noise in states)
 
 
 def test_the_raw_validity_fit_has_the_trial_time_limit(tiny_actg, tmp_path,
@@ -82,10 +82,11 @@ def test_the_raw_validity_fit_has_the_trial_time_limit(tiny_actg, tmp_path,
 
 @pytest.mark.parametrize("sampler", ["random", "grid", "qmc", "cmaes", "gp"])
 def test_samplers(tiny_actg, tmp_path, fake_generators, sampler: str) -> None:
-    result = tune(str(tiny_actg), generator="fake_copy", n_trials=4, out=tmp_path, sampler=sampler,
-                  workers=1, **LOOP, extra_paths=fake_generators)
+    n_trials = 3 if sampler == "grid" else 4  # the defaults and the grid's two other points
+    result = tune(str(tiny_actg), generator="fake_copy", n_trials=n_trials, out=tmp_path,
+                  sampler=sampler, workers=1, **LOOP, extra_paths=fake_generators)
     study = load(tmp_path, result.study_name)
-    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * n_trials
     assert len({t.params["noise"] for t in study.trials}) >= 2
 
 
@@ -145,3 +146,100 @@ def test_result_files_get_the_permissions_a_plain_write_gives(tmp_path) -> None:
         os.umask(before)
     assert stat.S_IMODE((tmp_path / "best.json").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "summary.csv").stat().st_mode) == 0o640
+
+
+def test_retried_attempts_are_not_counted_as_failed_trials(tmp_path) -> None:
+    """An interrupted attempt and one whose worker stopped sending heartbeats are run again in
+    their slot: each slot counts once, by its latest attempt, and the retried attempts are
+    reported apart, each with its reason."""
+    import time
+
+    import optuna
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+    from gentune.metrics import make_strategy
+    from gentune.tuning.best import write_best
+    from gentune.tuning.report_text import tune_summary
+    from gentune.tuning.study import ensure_slots, pop_waiting_trial
+
+    storage = RDBStorage(f"sqlite:///{tmp_path / 'study.db'}", heartbeat_interval=1,
+                         grace_period=1,
+                         heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(3))
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    study.set_user_attr("gentune", {"generator": "gaussian_copula"})
+    ensure_slots(study, 3, {})
+    interrupted = pop_waiting_trial(study, storage)  # as the loop records a Ctrl-C
+    interrupted.set_user_attr("fail_reason", "interrupted")
+    RetryHeartbeatStaleTrialCallback()(study, study.tell(interrupted, state=TrialState.FAIL))
+    silent = pop_waiting_trial(study, storage)  # its worker goes silent
+    storage.record_heartbeat(silent._trial_id)
+    time.sleep(2.5)
+    optuna.storages.fail_stale_trials(study)
+    while (trial := pop_waiting_trial(study, storage)) is not None:
+        trial.set_user_attr("objective", 0.5)
+        study.tell(trial, 0.5)
+    assert len(study.trials) == 5
+    path, best = write_best(study, tmp_path, "study.db", make_strategy("compound", {}))
+    assert best["trials"] == {"complete": 3, "pruned": 0, "fail": 0, "waiting": 0,
+                              "running": 0}
+    assert best["failures"] == {}
+    assert best["retried_attempts"] == {"interrupted": 1, "no heartbeat (worker lost)": 1}
+    assert tune_summary(best, path).splitlines()[:2] == [
+        "study s (gaussian_copula, objective compound): 3 complete",
+        "attempts stopped and run again: interrupted x1, no heartbeat (worker lost) x1"]
+
+
+def test_a_worse_trial_never_deletes_the_best_trials_sample(tmp_path) -> None:
+    """A trial scored but not yet told is RUNNING: a worse trial finishing beside it must
+    neither take its place nor delete its sample."""
+    import socket
+
+    import optuna
+    import pandas as pd
+
+    from gentune.tuning.samples import keep_if_best
+
+    study = optuna.create_study(direction="maximize")
+    sample = pd.DataFrame({"x": [1.0, 2.0]})
+
+    def scored(objective: float) -> optuna.trial.Trial:
+        trial = study.ask()
+        trial.set_user_attr("objective", objective)
+        return trial
+
+    def kept() -> list[str]:
+        return sorted(path.name for path in (tmp_path / "samples").iterdir())
+
+    best, worse = scored(0.9), scored(0.5)
+    keep_if_best(best, sample, tmp_path)
+    keep_if_best(worse, sample, tmp_path)  # best is still RUNNING
+    assert kept() == ["trial-0.parquet"]
+    assert best.user_attrs["sample_file"] == {
+        "host": socket.gethostname(), "path": str((tmp_path / "samples" / "trial-0.parquet")
+                                                  .resolve())}
+    assert "sample_file" not in worse.user_attrs
+    study.tell(best, 0.9)
+    study.tell(worse, 0.5)
+    unknown = study.ask()  # running, not yet scored: its future sample is not deleted
+    (tmp_path / "samples" / f"trial-{unknown.number}.parquet").write_bytes(b"")
+    keep_if_best(scored(0.95), sample, tmp_path)
+    assert kept() == ["trial-2.parquet", "trial-3.parquet"]
+
+
+def test_a_grid_never_repeats_a_point_nor_the_defaults(tiny_actg, tmp_path,
+                                                       fake_generators) -> None:
+    """fake_copy's grid is noise 0, 0.5 and 1; its defaults (noise 0) have slot 0."""
+    from gentune.errors import SpecError
+
+    options = dict(generator="fake_copy", sampler="grid", workers=1, **LOOP,
+                   extra_paths=fake_generators)
+    with pytest.raises(SpecError) as error:
+        tune(str(tiny_actg), n_trials=4, out=tmp_path / "x", **options)
+    assert str(error.value) == (
+        "the grid sampler has 2 points besides the library defaults, so a grid study holds "
+        "at most 3 trials, not 4; ask for --trials 3 or fewer, or use another sampler")
+    assert not (tmp_path / "x").exists()
+    result = tune(str(tiny_actg), n_trials=3, out=tmp_path, timeout=1e-9, **options)
+    queued = load(tmp_path, result.study_name).trials
+    noise = [t.system_attrs["fixed_params"]["noise"] for t in queued]
+    assert noise[0] == 0.0 and sorted(noise[1:]) == [0.5, 1.0]

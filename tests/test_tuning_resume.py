@@ -80,3 +80,105 @@ def test_asking_for_fewer_trials_than_a_study_holds_says_so(spec_copy: Path, tmp
     assert (f"the study '{first.study_name}' already holds 2 trials, more than the 1 asked "
             f"for") in caplog.text
     assert len(load(out, first.study_name).trials) == 2
+
+
+def test_a_resumed_study_hands_the_current_limits_to_its_workers(spec_copy: Path,
+                                                                 tmp_path: Path,
+                                                                 fake_generators) -> None:
+    """Workers (local ones included) rebuild their settings from the study: the first run's
+    limits must not outlive the command that fixed them."""
+    from gentune.tuning.join import load_study_config
+
+    out = tmp_path / "run"
+    first = quick(spec_copy, out, trial_timeout=0.5, memory_limit_mb=100.0,
+                  extra_paths=fake_generators)
+    quick(spec_copy, out, n_trials=2, trial_timeout=60.0, memory_limit_mb=800.0,
+          sampler="random", extra_paths=fake_generators)
+    _, config = load_study_config(first.study_name, str(out / "study.journal"))
+    assert (config.trial_timeout, config.memory_limit_mb, config.sampler, config.n_trials) == \
+        (60.0, 800.0, "random", 2)
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("trial_timeout", -1.0, "--trial-timeout must be a positive number of seconds, got -1.0"),
+    ("memory_limit_mb", -5.0, "--memory-limit must be a positive number of MiB, got -5.0"),
+    ("threads", 0, "--threads must be a whole number of at least 1, got 0"),
+])
+def test_a_limit_no_trial_can_run_under_is_refused_before_writing(
+        spec_copy: Path, tmp_path: Path, fake_generators, option: str, value,
+        expected: str) -> None:
+    from gentune.errors import GentuneError
+
+    with pytest.raises(GentuneError) as error:
+        quick(spec_copy, tmp_path / "run", extra_paths=fake_generators, **{option: value})
+    assert str(error.value) == expected
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_retried_trial_reruns_with_its_slots_seed(spec_copy: Path, tmp_path: Path,
+                                                   fake_generators) -> None:
+    """An interrupted trial, queued again under a new number, scores as it would have."""
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+    from optuna.trial import TrialState
+
+    from gentune.tuning.storage import open_storage
+    from gentune.tuning.study import pop_waiting_trial
+
+    plain = quick(spec_copy, tmp_path / "plain", n_trials=2, extra_paths=fake_generators)
+    out = tmp_path / "resumed"
+    name = quick(spec_copy, out, n_trials=2, timeout=1e-9, extra_paths=fake_generators) \
+        .study_name
+    storage = open_storage(None, out)
+    study = load(out, name)
+    taken = pop_waiting_trial(study, storage)  # slot 0, interrupted:
+    interrupted = study.tell(taken, state=TrialState.FAIL)
+    RetryHeartbeatStaleTrialCallback()(study, interrupted)
+    quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
+
+    def by_slot(trials):
+        return {t.user_attrs["slot"]: t for t in trials if t.state == TrialState.COMPLETE}
+
+    resumed, uninterrupted = by_slot(load(out, name).trials), \
+        by_slot(load(tmp_path / "plain", plain.study_name).trials)
+    assert resumed[0].number == 2 and resumed[0].user_attrs["seed"] == 0
+    assert [resumed[slot].values for slot in (0, 1)] == \
+        [uninterrupted[slot].values for slot in (0, 1)]
+
+
+def _stored_meta(out: Path, name: str, **changes) -> None:
+    study = load(out, name)
+    meta = {**study.user_attrs[META_KEY], **changes}
+    study.set_user_attr(META_KEY, {key: value for key, value in meta.items()
+                                   if value is not None})
+
+
+def test_a_study_made_by_a_newer_gentune_is_refused(spec_copy: Path, tmp_path: Path,
+                                                    fake_generators) -> None:
+    from gentune.tuning.join import load_study_config
+
+    out = tmp_path / "run"
+    name = quick(spec_copy, out, extra_paths=fake_generators).study_name
+    _stored_meta(out, name, version=2, row_weighting="inverse_propensity")
+    expected = (f"the study '{name}' was made by a newer gentune (study format 2, with "
+                f"settings this one does not know: row_weighting); upgrade gentune on this "
+                f"machine to the version that made it, then run this again")
+    with pytest.raises(StorageError) as joined:
+        load_study_config(name, str(out / "study.journal"))
+    with pytest.raises(StorageError) as resumed:
+        quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
+    assert str(joined.value) == str(resumed.value) == expected
+    assert len(load(out, name).trials) == 1
+
+
+def test_a_study_made_before_the_generator_target_was_stored_is_joined(
+        tiny_actg: Path, tmp_path: Path) -> None:
+    from gentune.generators import GENERATORS
+    from gentune.tuning.join import load_study_config
+
+    name = tune(str(tiny_actg), generator="gaussian_copula", n_trials=1, out=tmp_path,
+                workers=1, timeout=1e-9, **LOOP).study_name
+    _stored_meta(tmp_path, name, generator_target=None, samples_per_trial=None,
+                 epoch_budget=None, spec_fingerprint=None)
+    _, config = load_study_config(name, str(tmp_path / "study.journal"))
+    assert config.generator_target == GENERATORS["gaussian_copula"]
+    assert config.samples_per_trial == 1  # what a study of that time scored

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -121,10 +124,16 @@ def test_an_interrupted_command_loses_nothing_and_the_same_command_resumes(
     assert [t.user_attrs["slot"] for t in retry] == [interrupted[0].user_attrs["slot"]]
 
 
-def test_progress_says_when_time_is_up_and_trials_are_finishing() -> None:
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_says_when_time_is_up_and_trials_are_finishing(monkeypatch) -> None:
     from gentune.metrics import make_strategy
     from gentune.tuning.progress import Progress
 
+    monkeypatch.setattr(sys, "stderr", _Terminal())  # the bar is drawn on terminals only
     study = optuna.create_study(direction="maximize")
     study.ask()  # one trial running
     strategy = make_strategy("compound", {"fidelity": 1.0, "utility": 1.0, "alignment": 1.0})
@@ -136,3 +145,105 @@ def test_progress_says_when_time_is_up_and_trials_are_finishing() -> None:
     finally:
         before.close()
         after.close()
+
+
+def test_progress_in_a_log_file_is_one_line_per_finished_trial(monkeypatch) -> None:
+    """Not a bar redrawn every second: in a file every redraw is another line."""
+    from gentune.metrics import make_strategy
+    from gentune.tuning.progress import Progress
+
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    study = optuna.create_study(study_name="s", direction="maximize")
+    progress = Progress(study, 3, make_strategy("compound", {}), deadline=time.monotonic() + 2)
+    trial = study.ask()
+    trial.set_user_attr("objective", 0.75)
+    study.tell(trial, 0.75)
+    progress.update()
+    running = study.ask()  # still running at the deadline
+    time.sleep(2.5)  # a bar would be redrawn here twice
+    progress.update()
+    progress.update()
+    running.set_user_attr("fail_reason", "timeout")
+    study.tell(running, state=TrialState.FAIL)
+    progress.close()
+    lines = [re.sub(r", \d+:\d\d:\d\d elapsed$", "", line)
+             for line in log.getvalue().split("\n") if line]
+    assert lines == [
+        "tuning s: trial 0 complete, compound 0.7500; 1/3 trials, best compound 0.7500",
+        "tuning s: time is up: finishing 1 running",
+        "tuning s: trial 1 failed: timeout; 2/3 trials, best compound 0.7500, 1 failed",
+        "tuning s: finished 2/3 trials, best compound 0.7500, 1 failed"]
+
+
+def _orphan(study: optuna.Study, storage, worker: dict) -> optuna.trial.FrozenTrial:
+    """Take a waiting trial as a process described by ``worker`` would, and leave it running."""
+    from gentune.tuning.study import pop_waiting_trial
+
+    trial = pop_waiting_trial(study, storage)
+    trial.set_user_attr("worker", worker)
+    return study._storage.get_trial(trial._trial_id)
+
+
+def _dead_worker() -> dict:
+    import socket
+
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return {"host": socket.gethostname(), "pid": process.pid, "started": 1.0}
+
+
+def test_a_trial_left_running_by_a_dead_process_is_run_by_a_joining_worker(
+        tiny_actg, tmp_path, fake_generators) -> None:
+    from gentune.tuning.join import join_study
+    from gentune.tuning.storage import open_storage
+
+    name = tune(str(tiny_actg), generator="fake_copy", n_trials=3, out=tmp_path, workers=1,
+                timeout=1e-9, **LOOP, extra_paths=fake_generators).study_name
+    storage = open_storage(None, tmp_path)
+    orphan = _orphan(optuna.load_study(study_name=name, storage=storage), storage,
+                     _dead_worker())
+    started = time.monotonic()
+    ran = join_study(name, str(tmp_path / "study.journal"), tmp_path / "worker", timeout=60,
+                     extra_paths=fake_generators)
+    assert ran == 3 and time.monotonic() - started < 60  # it did not wait for the orphan
+    trials = load(tmp_path, name).trials
+    assert trials[orphan.number].user_attrs["fail_reason"] == "worker died"
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert sorted(t.user_attrs["slot"] for t in done) == [0, 1, 2]
+
+
+def test_a_worker_waiting_on_a_trial_sees_its_process_die(tmp_path) -> None:
+    """The wait for other workers' trials notices one whose process is gone, also when a
+    new process has its PID (the start time recorded with the trial tells them apart)."""
+    import socket
+
+    from gentune.tuning.loop import run_trials
+    from gentune.tuning.storage import open_storage
+    from gentune.tuning.study import ensure_slots
+
+    storage = open_storage(None, tmp_path)
+    study = optuna.create_study(storage=storage, direction="maximize")
+    ensure_slots(study, 3, {})
+    reused_pid = {"host": socket.gethostname(), "pid": os.getpid(), "started": 1.0}
+    dead, reused = _orphan(study, storage, _dead_worker()), _orphan(study, storage, reused_pid)
+    started = time.monotonic()
+    assert run_trials(study, storage, lambda trial: [1.0], deadline=started + 20,
+                      poll_seconds=0.1) == 3
+    assert time.monotonic() - started < 20
+    trials = study.get_trials()
+    assert {trials[dead.number].state, trials[reused.number].state} == {TrialState.FAIL}
+    assert sorted(t.user_attrs["slot"] for t in trials if t.state == TrialState.COMPLETE) \
+        == [0, 1, 2]
+
+
+def test_a_trial_of_a_live_process_is_left_to_it(tmp_path) -> None:
+    from gentune.tuning.storage import open_storage
+    from gentune.tuning.study import ensure_slots, recover_orphans, worker_identity
+
+    storage = open_storage(None, tmp_path)
+    study = optuna.create_study(storage=storage, direction="maximize")
+    ensure_slots(study, 1, {})
+    _orphan(study, storage, worker_identity())
+    assert recover_orphans(study, storage) == 0
+    assert [t.state for t in study.get_trials()] == [TrialState.RUNNING]

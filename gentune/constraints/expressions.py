@@ -43,11 +43,13 @@ _REFUSED = {
 
 @dataclass(frozen=True)
 class Comparison:
-    """A single ``left OP right`` where each side is a column name or a number."""
+    """A single ``left OP right + offset`` where each side is a column name or a number;
+    ``offset`` is only ever set between two columns ("b < a - 5")."""
 
     left: str | float
     op: str
     right: str | float
+    offset: float = 0.0
 
 
 class Expression:
@@ -99,25 +101,43 @@ class Expression:
             isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)) or (
             isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)))
 
-    def comparison(self) -> Comparison | None:
-        """The rule as ``left OP right`` if it is that simple, else None."""
+    def comparison(self, offsets: bool = False) -> Comparison | None:
+        """The rule as ``left OP right`` if it is that simple, else None. With ``offsets``,
+        a side may also be ``column ± number`` ("b < a - 5" reads b < a + (-5))."""
         node = self._tree
         if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
             return None
         sides = [self._operand(node.left), self._operand(node.comparators[0])]
-        if any(side is None for side in sides):
+        if None in sides or (not offsets and any(column and added for column, added in sides)):
             return None
-        return Comparison(sides[0], _COMPARE[type(node.ops[0])][0], sides[1])
+        (left, left_added), (right, right_added) = sides
+        op = _COMPARE[type(node.ops[0])][0]
+        # left + l OP right + r: a column's number moves to the other side
+        if left and right:
+            return Comparison(left, op, right, right_added - left_added)
+        if left:
+            return Comparison(left, op, right_added - left_added)
+        if right:
+            return Comparison(left_added - right_added, op, right)
+        return Comparison(left_added, op, right_added)
 
-    def _operand(self, node: ast.AST) -> str | float | None:
+    def _operand(self, node: ast.AST) -> tuple[str | None, float] | None:
+        """A side as (column or None, number added to it), if it is that simple."""
         if isinstance(node, ast.Name):
-            return self._names.get(node.id, node.id)
+            return self._names.get(node.id, node.id), 0.0
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
                 and not isinstance(node.value, bool):
-            return float(node.value)
+            return None, float(node.value)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             inner = self._operand(node.operand)
-            return -inner if isinstance(inner, float) else None
+            return (None, -inner[1]) if inner and inner[0] is None else None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            left, right = self._operand(node.left), self._operand(node.right)
+            if left is None or right is None or (left[0] and right[0]):
+                return None
+            if isinstance(node.op, ast.Sub):
+                return (left[0], left[1] - right[1]) if right[0] is None else None
+            return left[0] or right[0], left[1] + right[1]
         return None
 
     def evaluate(self, frame: pd.DataFrame) -> Any:

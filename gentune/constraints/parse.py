@@ -44,7 +44,7 @@ def rules_from_spec(spec: Spec, schema: Mapping[str, str]) -> list[Rule]:
         _check_types(rule, schema)
     derived = {rule.column: rule for rule in rules if isinstance(rule, Derived)}
     for rule in rules:
-        if isinstance(rule, (ExpressionRule, Implies)):
+        if isinstance(rule, (ExpressionRule, Implies, Range)):
             rule.derived = derived
     contradiction = find_contradiction(rules)
     if contradiction:

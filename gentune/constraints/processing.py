@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from gentune.constraints.planning import plan_transforms
 from gentune.constraints.report import valid_rows, violation_shares
 from gentune.constraints.rules import Derived, Rule
-from gentune.constraints.transforms import Transform
+from gentune.constraints.transforms import Transform, _restore_dtype
 from gentune.errors import ConstraintError
 from gentune.rowkeys import row_keys
 
@@ -139,11 +140,18 @@ class ConstraintProcessor:
         while True:
             rounds += 1
             # Whole-number columns take whole numbers before any rule is checked, so that
-            # the rows judged valid are the rows returned.
-            batch, repaired = self.repair(self._restore_dtypes(batch))
+            # the rows judged valid are the rows returned; a row whose whole-number column
+            # holds none (NaN, inf, text, too large) cannot be returned with its dtype.
+            batch = self._restore_dtypes(batch)
+            unreturnable = self._unreturnable(batch)
+            rejected += int(unreturnable.sum())
+            unusable = batch[unreturnable]
+            batch, repaired = self.repair(self._restore_dtypes(batch[~unreturnable]))
             for rule, count in repaired.items():
                 repaired_total[rule] = repaired_total.get(rule, 0) + count
-            valid = self.valid_rows(batch)
+            # A fix toward a wild bound (a < -1e308) can leave what an int column holds.
+            batch = self._restore_dtypes(batch)
+            valid = self.valid_rows(batch) & ~self._unreturnable(batch)
             if exclude:
                 copies = row_keys(batch[self.columns]).isin(exclude).to_numpy()
                 excluded += int((copies & valid.to_numpy()).sum())
@@ -154,9 +162,10 @@ class ConstraintProcessor:
             if have >= n:
                 break
             if sample_more is None or rounds >= self.max_rounds or drawn >= self.max_oversample * n:
-                raise ConstraintError(self._cap_message(have, n, drawn, batch, excluded,
-                                                        rejected - excluded))
-            rate = max(have / drawn, 0.02)
+                raise ConstraintError(self._cap_message(
+                    have, n, drawn, pd.concat([batch, unusable], ignore_index=True), excluded,
+                    rejected - excluded))
+            rate = max(have / drawn, 0.02) if drawn else 0.02  # a generator may return no rows
             wanted = min(math.ceil((n - have) / rate * 1.2) + 10,
                          int(self.max_oversample * n) - drawn)
             batch = sample_more(max(wanted, 1))
@@ -166,18 +175,31 @@ class ConstraintProcessor:
                                  drawn, excluded)
 
     def _restore_dtypes(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The training dtypes; a training-int column takes whole numbers (rounded, not
+        truncated) and stays a float with NaN where a value fits no integer."""
         frame = frame.reset_index(drop=True)
         for column, dtype in self.dtypes.items():
-            if frame[column].dtype != dtype and frame[column].notna().all():
+            values = frame[column]
+            if pd.api.types.is_integer_dtype(dtype) and \
+                    not pd.api.types.is_integer_dtype(values):
+                frame[column] = _restore_dtype(values, dtype)
+            elif values.dtype != dtype and values.notna().all():
                 try:
-                    values = frame[column]
-                    if pd.api.types.is_integer_dtype(dtype) and \
-                            pd.api.types.is_float_dtype(values):
-                        values = values.round()  # astype alone would truncate 10.9 to 10
                     frame[column] = values.astype(dtype)
                 except (TypeError, ValueError):
                     pass  # keep the generator's dtype; the output check reports real problems
         return frame
+
+    def _unreturnable(self, frame: pd.DataFrame) -> pd.Series:
+        """Rows holding no value in a training-int column (after ``_restore_dtypes``), or an
+        infinite one in a float column: values no patient's record holds."""
+        whole = [column for column, dtype in self.dtypes.items()
+                 if pd.api.types.is_integer_dtype(dtype)]
+        floats = [column for column, dtype in self.dtypes.items()
+                  if pd.api.types.is_float_dtype(dtype)]
+        numbers = frame[floats].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        infinite = pd.Series(np.isinf(numbers).any(axis=1), index=frame.index)
+        return frame[whole].isna().any(axis=1) | infinite
 
     def _cap_message(self, have: int, n: int, drawn: int, batch: pd.DataFrame,
                      excluded: int = 0, broke_rules: int = 0) -> str:
@@ -188,12 +210,24 @@ class ConstraintProcessor:
                     f"release another configuration, or tune with more weight on privacy")
         shares = {rule: share for rule, share in self.violations(batch).items() if rule != "any"}
         worst = max(shares, key=shares.get) if shares else "?"
-        policy = next((rule.policy for rule in self.rules if rule.description == worst),
-                      "reject")
-        advice = ("give it a repair or clip policy, or tune the generator longer"
-                  if policy == "reject" else
-                  f"its {policy} policy could not make them hold (a missing value, or another "
-                  f"rule that undoes the fix); check the rules together, or tune the generator "
-                  f"longer")
+        unreturnable = self._unreturnable(batch)
+        if len(batch) and unreturnable.mean() > shares.get(worst, 0):  # no rule names it
+            columns = [column for column, dtype in self.dtypes.items()
+                       if pd.api.types.is_integer_dtype(dtype) and batch[column].isna().any()]
+            return (f"only {have} of {n} rows satisfy the rules after drawing {drawn} rows; "
+                    f"{unreturnable.mean():.0%} of them hold no whole number (a missing, "
+                    f"infinite or too large value) in the whole-number column(s) "
+                    f"{', '.join(columns)}: tune the generator longer")
+        rule = next((rule for rule in self.rules if rule.description == worst), None)
+        fixes = rule.fixes if rule else ()
+        if rule is None or rule.policy != "reject":
+            advice = (f"its {rule.policy if rule else 'fixing'} policy could not make them hold "
+                      f"(a missing value, or another rule that undoes the fix); check the rules "
+                      f"together, or tune the generator longer")
+        elif fixes:
+            advice = f"give it a {' or '.join(fixes)} policy, or tune the generator longer"
+        else:
+            advice = ("this rule cannot be repaired or clipped: tune the generator longer, or "
+                      "rewrite the rule")
         return (f"only {have} of {n} rows satisfy the rules after drawing {drawn} rows; the rule "
                 f"'{worst}' breaks {shares.get(worst, 0):.0%} of them: {advice}")

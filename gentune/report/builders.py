@@ -52,33 +52,54 @@ def validity_table(stages: Mapping[str, Mapping[str, float]]) -> str:
                                "post: both (what is released)")
 
 
+def _trial_counts(best: Mapping[str, Any]) -> str:
+    counts = ", ".join(f"{count} {state}" for state, count in best["trials"].items() if count)
+    if not counts:
+        return "The study holds no trial yet: run 'gentune tune' (or a worker) to add some."
+    retried = sum((best.get("retried_attempts") or {}).values())
+    return (f"Trials: {counts}" + (f" (and {retried} attempt(s) stopped and run again in "
+                                   f"their slot)" if retried else "") + ".")
+
+
+def _failures_table(best: Mapping[str, Any]) -> list[str]:
+    rows = [{"reason": reason, "failed trials": count}
+            for reason, count in (best.get("failures") or {}).items()]
+    rows += [{"reason": f"{reason} (run again)", "attempts retried": count}
+             for reason, count in (best.get("retried_attempts") or {}).items()]
+    return [table(rows, ["reason", "failed trials", "attempts retried"],
+                  caption="Failures by reason (details: fail_detail of each trial in the "
+                          "study, and the logs in the --out folder)")] if rows else []
+
+
 def tune_report(best: Mapping[str, Any], trials: Sequence[Any], importances: Mapping[str, float],
                 real: pd.DataFrame | None, synthetic: pd.DataFrame | None, spec: Spec,
-                schema: Mapping[str, str]) -> str:
+                schema: Mapping[str, str], sample_note: str | None = None) -> str:
     chosen, default = best.get("best") or {}, best.get("default") or {}
     lines = [f"Study {best['study']} in {best['storage']}: generator {best['generator']}, "
-             f"objective {best['objective']} ({best['selection']}).",
-             "Trials: " + ", ".join(f"{count} {state}" for state, count in best["trials"].items()
-                                    if count) + "."]
+             f"objective {best['objective']} ({best['selection']}).", _trial_counts(best)]
     if chosen:
         baseline = default.get("objective")
         lines.append(f"Best trial {chosen['number']}: objective {chosen['objective']:.4f}; "
                      f"library defaults (trial {default.get('number')}): "
                      + (f"{baseline:.4f}." if baseline is not None else "did not complete."))
-    else:
+    elif best.get("failures"):
+        lines.append("No trial completed; the table below gives the failures' reasons.")
+    elif any(best["trials"].values()):
         lines.append("No trial completed.")
     parameters = [{"parameter": key, "best": value,
                    "default": (default.get("params") or {}).get(key)}
                   for key, value in (chosen.get("params") or {}).items()]
-    summary = Section("Study", lines, tables=[table(parameters, caption="Hyperparameters")]
-                      if chosen else [])
+    summary = Section("Study", lines, tables=([table(parameters, caption="Hyperparameters")]
+                                             if chosen else []) + _failures_table(best))
     sections = [summary]
     if chosen:
         sections.append(Section("Metrics on the validation split", tables=[metrics_table({
             "default": {**default.get("families", {}), **default.get("metrics", {})},
             "best": {**chosen.get("families", {}), **chosen.get("metrics", {})}})]))
-    sections.append(Section("Optimisation", figures=[figure for figure in (
-        history_figure(trials), importance_figure(importances)) if figure is not None]))
+    figures = [figure for figure in (history_figure(trials), importance_figure(importances))
+               if figure is not None]
+    if figures:
+        sections.append(Section("Optimisation", figures=figures))
     if chosen.get("alignment", {}).get("figure"):
         sections.append(Section("HPO-alignment (best trial)", [
             f"regret {chosen['alignment']['regret']:.4f}, Spearman rank correlation of the "
@@ -89,6 +110,8 @@ def tune_report(best: Mapping[str, Any], trials: Sequence[Any], importances: Map
                                 tables=[validity_table(chosen["validity"])]))
     if real is not None and synthetic is not None:
         sections.append(data_section(real, synthetic, spec, schema, "validation split"))
+    elif sample_note:
+        sections.append(Section("Synthetic vs real data", [sample_note]))
     return page(f"gentune study report: {best['study']}", sections)
 
 

@@ -52,6 +52,15 @@ def _pyplot() -> Any:
     return plt
 
 
+def _days(dates: pd.Series) -> pd.Series:
+    """Dates as days since 1970, a missing date as NaN (``astype("int64")`` would make it
+    the year 1677, stretching a histogram's bins and ranking it first)."""
+    dates = pd.to_datetime(dates, errors="coerce")
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_convert(None)
+    return (dates - pd.Timestamp(0)) / pd.Timedelta(days=1)
+
+
 def km_figure(real: pd.DataFrame, synthetic: pd.DataFrame, endpoints: Sequence[Any],
               treatment: str | None) -> Figure | None:
     """Kaplan-Meier curves, real vs synthetic, per endpoint (columns) and arm (rows)."""
@@ -92,7 +101,7 @@ def marginals_figure(real: pd.DataFrame, synthetic: pd.DataFrame,
         axis = axes[index // width][index % width]
         if schema[column] in ("numerical", "datetime"):
             values = [pd.to_numeric(frame[column], errors="coerce") if schema[column] == "numerical"
-                      else frame[column].astype("int64") / 8.64e13 for frame in (real, synthetic)]
+                      else _days(frame[column]) for frame in (real, synthetic)]
             bins = np.histogram_bin_edges(pd.concat(values).dropna(), bins=20)
             for series, colour in zip(values, (REAL, SYNTHETIC)):
                 axis.hist(series.dropna(), bins=bins, density=True, alpha=0.55, color=colour)
@@ -115,7 +124,7 @@ def _numeric(frame: pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:
     out = {}
     for column, kind in schema.items():
         if kind == "datetime":
-            out[column] = frame[column].astype("int64") / 8.64e13
+            out[column] = _days(frame[column])
         elif kind == "numerical":
             out[column] = pd.to_numeric(frame[column], errors="coerce")
         else:  # categories as codes: association strength is what the heatmap shows

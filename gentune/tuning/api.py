@@ -15,19 +15,19 @@ from gentune.generators import GENERATORS, availability, get_generator
 from gentune.metrics import make_strategy
 from gentune.spec import Spec, load_spec
 from gentune.tuning.best import write_best
-from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage
+from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage, study_space
 from gentune.tuning.fingerprint import spec_fingerprint
 from gentune.tuning.loop import run_trials
 from gentune.tuning.prepare import prepare
 from gentune.tuning.progress import Progress
 from gentune.tuning.search import (
-    DEFAULT_SAMPLES_PER_TRIAL, MAX_SAMPLES_PER_TRIAL, capped_epochs, check_search, grid_points,
+    DEFAULT_SAMPLES_PER_TRIAL, MAX_SAMPLES_PER_TRIAL, capped_epochs, check_search, grid_slots,
 )
 from gentune.tuning.storage import is_shared, open_storage, redact
 from gentune.tuning.study import budget_state, ensure_slots, recover_orphans, slot_count
 from gentune.tuning.workers import LocalWorkers
 
-__all__ = ["tune", "TuneResult", "default_study_name", "default_workers"]
+__all__ = ["tune", "TuneResult", "default_study_name", "default_workers", "check_limits"]
 
 log = logging.getLogger("gentune")
 
@@ -52,6 +52,20 @@ def _memory_limit(workers: int) -> float:
     import psutil
 
     return 0.8 * psutil.virtual_memory().total / 2**20 / max(workers, 1)
+
+
+def check_limits(trial_timeout: float | None, memory_limit_mb: float | None,
+                 threads: int) -> None:
+    """Refuse a limit no trial can run under, before anything is written: every trial would
+    fail, each after a full set-up."""
+    if trial_timeout is not None and not trial_timeout > 0:
+        raise GentuneError(f"--trial-timeout must be a positive number of seconds, got "
+                           f"{trial_timeout}")
+    if memory_limit_mb is not None and not memory_limit_mb > 0:
+        raise GentuneError(f"--memory-limit must be a positive number of MiB, got "
+                           f"{memory_limit_mb}")
+    if not (isinstance(threads, int) and threads >= 1):
+        raise GentuneError(f"--threads must be a whole number of at least 1, got {threads}")
 
 
 def _check_objective_computable(prepared: Any, strategy: Any) -> None:
@@ -109,6 +123,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
                            f"{MAX_SAMPLES_PER_TRIAL}, got {samples_per_trial}")
     if timeout is not None and timeout <= 0:
         raise GentuneError(f"timeout must be a positive number of seconds, got {timeout}")
+    check_limits(trial_timeout, memory_limit_mb, threads)
     # The clock starts now: preparing the data and starting the generator count against it.
     deadline = time.monotonic() + timeout if timeout is not None else None
     workers = workers if workers is not None else default_workers()
@@ -132,6 +147,10 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     strategy = make_strategy(objective, spec.settings.weights)
     _check_objective_computable(prepared, strategy)
     check_search(sampler, pruner, raw_validity, strategy.multi_objective)
+    points = None  # the grid's points, for the slots after the defaults'
+    if sampler == "grid":
+        space = study_space(model, generator, epoch_budget, pruner, strategy)
+        points = grid_slots(space.distributions, seed, n_trials, model.defaults())
     out = Path(out)
     store = open_storage(storage, out) if storage else None  # a bad URL fails before any output
     out.mkdir(parents=True, exist_ok=True)
@@ -151,7 +170,6 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         study = engine.open_study(store, name, create=True)
         if not (storage and is_shared(storage)):
             recover_orphans(study, store)
-        points = grid_points(engine.distributions, seed, n_trials) if sampler == "grid" else None
         ensure_slots(study, n_trials, engine.generator.defaults(), points)
         _warn_if_over_budget(study, name, n_trials)
         engine.load_cache(study)

@@ -2,6 +2,8 @@
 
 Single objective: the completed trial with the highest value. Pareto: among the trials on
 the front, the one with the highest weighted mean of the family scores.
+Trials are counted by slot (``gentune.tuning.attempts``): attempts run again in their slot
+are listed apart, as ``retried_attempts``.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 import gentune
 from gentune.metrics import Strategy
+from gentune.tuning.attempts import (
+    fail_reason, failure_counts, heartbeat_enabled, latest_attempts, retried_attempts,
+)
+from gentune.tuning.samples import SAMPLE_ATTR
 from gentune.tuning.study import SAME_EXPERIMENT
 
 __all__ = ["best_trial", "default_trial", "write_best", "trial_summary", "atomic_write_text"]
@@ -68,7 +73,7 @@ def default_trial(study: optuna.Study) -> FrozenTrial | None:
     return (finished or defaults or [None])[-1]
 
 
-def trial_summary(trial: FrozenTrial | None) -> dict[str, Any] | None:
+def trial_summary(trial: FrozenTrial | None, heartbeat: bool = False) -> dict[str, Any] | None:
     if trial is None:
         return None
     summary: dict[str, Any] = {"number": trial.number, "state": trial.state.name,
@@ -86,8 +91,10 @@ def trial_summary(trial: FrozenTrial | None) -> dict[str, Any] | None:
         })
         if "sample_objectives" in trial.user_attrs:  # several samples scored: their spread
             summary["sample_objectives"] = trial.user_attrs["sample_objectives"]
+        if SAMPLE_ATTR in trial.user_attrs:  # where the process that ran it kept its sample
+            summary[SAMPLE_ATTR] = trial.user_attrs[SAMPLE_ATTR]
     elif trial.state == TrialState.FAIL:
-        summary["fail_reason"] = trial.user_attrs.get("fail_reason")
+        summary["fail_reason"] = fail_reason(trial, heartbeat)
         summary["fail_detail"] = trial.user_attrs.get("fail_detail")
     elif trial.state == TrialState.PRUNED:
         summary["pruned_at_epoch"] = trial.user_attrs.get("pruned_at_epoch")
@@ -98,6 +105,9 @@ def write_best(study: optuna.Study, out: Path, storage_label: str,
                strategy: Strategy) -> tuple[Path, dict[str, Any]]:
     meta = study.user_attrs.get("gentune", {})
     trials = study.get_trials(deepcopy=False)
+    # A slot's latest attempt is its trial; attempts run again in their slot count apart.
+    slots, retried = latest_attempts(trials), retried_attempts(trials)
+    heartbeat = heartbeat_enabled(study)
     best, default = best_trial(study, strategy), default_trial(study)
     improvement = None
     if best is not None and default is not None and default.state == TrialState.COMPLETE:
@@ -120,13 +130,13 @@ def write_best(study: optuna.Study, out: Path, storage_label: str,
         "samples_per_trial": meta.get("samples_per_trial",
                                       SAME_EXPERIMENT["samples_per_trial"]),
         "best": trial_summary(best),
-        "default": trial_summary(default),
+        "default": trial_summary(default, heartbeat),
         "improvement_over_default_percent": improvement,
-        "trials": {state.name.lower(): sum(t.state == state for t in trials)
+        "trials": {state.name.lower(): sum(t.state == state for t in slots)
                    for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL,
                                  TrialState.WAITING, TrialState.RUNNING)},
-        "failures": dict(Counter(t.user_attrs.get("fail_reason") or "unknown"
-                                 for t in trials if t.state == TrialState.FAIL)),
+        "failures": failure_counts(slots, heartbeat),
+        "retried_attempts": failure_counts(retried, heartbeat),
         "gentune_version": gentune.__version__,
     }
     path = out / "best.json"

@@ -10,27 +10,29 @@ from __future__ import annotations
 
 import os
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from gentune.errors import StorageError
 from gentune.generators import GENERATORS, get_generator, register
-from gentune.metrics import MetricSuite, make_strategy
+from gentune.generators.base import Generator
+from gentune.metrics import MetricSuite, Strategy, make_strategy
 from gentune.spec import Spec, load_spec
 from gentune.tuning.prepare import PreparedStudy, prepare
 from gentune.tuning.search import (
     capped_epochs, epoch_checkpoints, epochs_as_budget, first_rung, make_pruner, make_sampler,
 )
-from gentune.tuning.study import CACHE_KEY, SAME_EXPERIMENT, load_or_create_study
+from gentune.tuning.study import (
+    CACHE_KEY, FORMAT_VERSION, SAME_EXPERIMENT, check_format, load_or_create_study,
+)
 from gentune.tuning.trial import TrialRunner, TrialSettings
 from gentune.workers.session import GeneratorSession
 from gentune.workers.threads import limited_threads
 
-__all__ = ["StudyConfig", "Engine", "spec_for_storage"]
+__all__ = ["StudyConfig", "Engine", "SearchSpace", "spec_for_storage", "study_space"]
 
 
 def spec_for_storage(spec: Spec) -> dict[str, Any]:
@@ -66,12 +68,48 @@ class StudyConfig:
     spec_fingerprint: dict[str, str] | None = None
 
     def to_meta(self) -> dict[str, Any]:
-        return {"version": 1, **asdict(self)}
+        return {"version": FORMAT_VERSION, **asdict(self)}
 
     @classmethod
-    def from_meta(cls, meta: dict[str, Any]) -> StudyConfig:
+    def from_meta(cls, meta: dict[str, Any], study_name: str = "") -> StudyConfig:
+        check_format(study_name, meta, cls.__dataclass_fields__)
         fields = {key: value for key, value in meta.items() if key in cls.__dataclass_fields__}
+        if "generator_target" not in fields and fields.get("generator") in GENERATORS:
+            # Stored since c3ffadd; a built-in generator's target follows from its name.
+            fields["generator_target"] = GENERATORS[fields["generator"]]
+        missing = [name for name, known in cls.__dataclass_fields__.items()
+                   if name not in fields and known.default is MISSING
+                   and known.default_factory is MISSING]
+        if missing:
+            raise StorageError(f"the study '{study_name}' has no {', '.join(missing)} in its "
+                               f"gentune configuration; resume it with the gentune that made it")
         return cls(**fields)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """What a study searches, and the epochs pruning hands out (where it prunes)."""
+
+    distributions: dict[str, Any]
+    prunes: bool
+    min_epochs: int = 1
+    max_epochs: int = 1
+
+
+def study_space(generator: Generator, name: str, epoch_budget: int | None, pruner: str,
+                strategy: Strategy) -> SearchSpace:
+    space = capped_epochs(generator.search_space(), generator.epochs_param, epoch_budget, name)
+    epochs = space.get(generator.epochs_param or "")
+    if epochs is None:
+        return SearchSpace(space, prunes=False)
+    max_epochs = int(epochs.high)
+    # A checkpoint scores the objective's cheap metrics only: an objective with none
+    # (alignment) would report 0 at every rung, so such a study is not pruned.
+    prunes = (pruner != "none" and not strategy.multi_objective
+              and bool(MetricSuite(strategy.families, cheap_only=True).metrics))
+    distributions = epochs_as_budget(space, generator.epochs_param) if prunes else space
+    return SearchSpace(distributions, prunes, first_rung(int(epochs.low), max_epochs),
+                       max_epochs)
 
 
 class Engine:
@@ -92,18 +130,10 @@ class Engine:
                                f"study was started with (SHA-256 {config.data_sha256[:12]}...); "
                                f"a study must run on one dataset")
         self.strategy = make_strategy(config.objective, config.weights or self.spec.settings.weights)
-        space = capped_epochs(self.generator.search_space(), self.generator.epochs_param,
-                              config.epoch_budget, config.generator)
-        epochs = space.get(self.generator.epochs_param or "")
-        self.max_epochs = int(epochs.high) if epochs is not None else 1
-        self.min_epochs = first_rung(int(epochs.low), self.max_epochs) if epochs is not None else 1
-        # A checkpoint scores the objective's cheap metrics only: an objective with none
-        # (alignment) would report 0 at every rung, so such a study is not pruned.
-        self.prunes = (epochs is not None and config.pruner != "none"
-                       and not self.strategy.multi_objective
-                       and bool(MetricSuite(self.strategy.families, cheap_only=True).metrics))
-        self.distributions = epochs_as_budget(space, self.generator.epochs_param) \
-            if self.prunes else space
+        searched = study_space(self.generator, config.generator, config.epoch_budget,
+                               config.pruner, self.strategy)
+        self.distributions, self.prunes = searched.distributions, searched.prunes
+        self.min_epochs, self.max_epochs = searched.min_epochs, searched.max_epochs
         checkpoints = epoch_checkpoints(self.min_epochs, self.max_epochs) if self.prunes else ()
         work_dir.mkdir(parents=True, exist_ok=True)
         pid = os.getpid()
@@ -168,22 +198,10 @@ class Engine:
 
     def _keep_sample_if_best(self, trial: optuna.trial.Trial) -> None:
         """The report draws the best trial's own rows: keep them while it is the best."""
-        sample = self.runner.last_sample
-        objective = trial.user_attrs.get("objective")
-        if sample is None or objective is None:
-            return
-        complete = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if any(other.user_attrs.get("objective", -1.0) > objective for other in complete):
-            return
-        folder = self.out / "samples"
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = folder / f".trial-{trial.number}.parquet"
-        sample.to_parquet(staging, index=False)
-        kept = folder / f"trial-{trial.number}.parquet"
-        staging.replace(kept)
-        for older in folder.glob("trial-*.parquet"):
-            if older != kept:
-                older.unlink(missing_ok=True)
+        from gentune.tuning.samples import keep_if_best
+
+        if self.runner.last_sample is not None:
+            keep_if_best(trial, self.runner.last_sample, self.out)
 
     def close(self) -> None:
         self.session.close()

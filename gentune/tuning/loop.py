@@ -19,8 +19,9 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from gentune.errors import TrialFailure
+from gentune.tuning.heartbeats import fail_stale_trials
 from gentune.tuning.storage import heartbeat_seconds
-from gentune.tuning.study import budget_state, pop_waiting_trial
+from gentune.tuning.study import budget_state, pop_waiting_trial, recover_orphans
 
 __all__ = ["run_trials"]
 
@@ -68,10 +69,13 @@ def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Tr
     ran = 0
     while (deadline is None or time.monotonic() < deadline) and not (stop and stop.is_set()):
         if heartbeat:
-            optuna.storages.fail_stale_trials(study)
+            fail_stale_trials(study, storage)
         trial = pop_waiting_trial(study, storage)
         if trial is None:
             if wait_for_others and budget_state(study)["running"] > 0:
+                # Without heartbeats, a trial whose process died on this host is seen here.
+                if not heartbeat and recover_orphans(study, storage):
+                    continue
                 time.sleep(poll_seconds)  # a running trial may fail and come back as waiting
                 continue
             break

@@ -16,6 +16,7 @@ from gentune.constraints import (
     ConstraintProcessor, RuleViolations, count_violations, format_violations, rules_from_spec,
     valid_rows,
 )
+from gentune.constraints.contradictions import find_contradiction
 from gentune.constraints.rules import Rule
 from gentune.datasets import Splits, TrialData, load_dataset, split_dataset
 from gentune.errors import ConstraintError
@@ -68,6 +69,11 @@ def check_real_rules(data: TrialData, invalid_rows: str | None = None
                      ) -> tuple[TrialData, list[Rule], list[RuleViolations], list[str]]:
     """Check every rule on the real rows and apply the invalid-rows policy."""
     rules = rules_from_spec(data.spec, data.schema)
+    # The spec alone cannot tell that "x == 2.5" never holds on a column of whole numbers.
+    contradiction = find_contradiction(rules, [column for column in data.frame.columns if
+                                               pd.api.types.is_integer_dtype(data.frame[column])])
+    if contradiction:
+        raise ConstraintError(contradiction)
     for rule in rules:
         rule.fit(data.frame)
     report = count_violations(rules, data.frame)

@@ -25,7 +25,8 @@ from gentune.errors import SpecError
 
 __all__ = ["SAMPLERS", "PRUNERS", "RAW_VALIDITY", "DEFAULT_SAMPLES_PER_TRIAL",
            "MAX_SAMPLES_PER_TRIAL", "check_search", "make_sampler", "make_pruner",
-           "epoch_checkpoints", "epochs_as_budget", "capped_epochs", "first_rung", "grid_points"]
+           "epoch_checkpoints", "epochs_as_budget", "capped_epochs", "first_rung", "grid_points",
+           "grid_slots"]
 
 SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
 PRUNERS = ("sha", "hyperband", "none")
@@ -54,8 +55,10 @@ def _grid(distributions: Mapping[str, Any]) -> dict[str, list[Any]]:
     return grid
 
 
-def grid_points(distributions: Mapping[str, Any], seed: int, count: int) -> list[dict[str, Any]]:
-    """``count`` distinct points of the grid in a seeded random order.
+def grid_points(distributions: Mapping[str, Any], seed: int, count: int,
+                exclude: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Up to ``count`` distinct points of the grid in a seeded random order, leaving out the
+    point ``exclude`` (the library defaults, which have a trial of their own).
 
     Grid trials are enqueued with all their parameters (Optuna's GridSampler requires it of
     queued trials), which also keeps workers on several machines from repeating a point.
@@ -67,14 +70,30 @@ def grid_points(distributions: Mapping[str, Any], seed: int, count: int) -> list
     names = list(grid)
     total = math.prod(len(values) for values in grid.values())
     rng = random.Random(seed)
+    left_out = tuple(exclude.get(name) for name in names) if exclude is not None else None
     if total <= 100_000:
         points = list(itertools.product(*grid.values()))
         rng.shuffle(points)
-        return [dict(zip(names, point)) for point in points[:count]]
+        return [dict(zip(names, point)) for point in points if point != left_out][:count]
     chosen: dict[tuple[Any, ...], None] = {}
-    while len(chosen) < min(count, total):
-        chosen[tuple(rng.choice(grid[name]) for name in names)] = None
+    while len(chosen) < min(count, total - 1):
+        point = tuple(rng.choice(grid[name]) for name in names)
+        if point != left_out:
+            chosen[point] = None
     return [dict(zip(names, point)) for point in chosen]
+
+
+def grid_slots(distributions: Mapping[str, Any], seed: int, n_trials: int,
+               defaults: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The points of a grid study's search slots (all but the defaults' first slot); a
+    budget larger than the grid is refused, as its trials would repeat points."""
+    points = grid_points(distributions, seed, n_trials - 1, exclude=defaults)
+    if len(points) < n_trials - 1:
+        most = len(points) + 1
+        raise SpecError(f"the grid sampler has {len(points)} points besides the library "
+                        f"defaults, so a grid study holds at most {most} trials, not "
+                        f"{n_trials}; ask for --trials {most} or fewer, or use another sampler")
+    return points
 
 
 def _require(label: str, name: str, allowed: Sequence[str]) -> None:

@@ -27,12 +27,73 @@ def heartbeat_seconds() -> int:
     return max(1, int(os.environ.get("GENTUNE_HEARTBEAT_SECONDS", "10")))
 
 
-_PASSWORD = re.compile(r"(://[^:/@]+):([^@]*)@")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
 
 
 def redact(url: str | None) -> str | None:
-    """The URL with any password replaced by ``***``."""
-    return None if url is None else _PASSWORD.sub(r"\1:***@", str(url))
+    """The URL with any password hidden: ``user:***@``, and a ``password`` query key dropped.
+
+    A URL SQLAlchemy cannot read (or reads with an '@' left in the host: an unencoded '@' in
+    the password) keeps only what follows its last '@'."""
+    if url is None:
+        return None
+    text = str(url)
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        return text  # a file path holds no secret
+    masked = _QUERY_PASSWORD.sub(r"\1***", rest)
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(text)
+        if "@" not in (parsed.host or ""):
+            keys = [key for key in parsed.query if key.lower() == "password"]
+            return parsed.difference_update_query(keys).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: mask by hand below
+        pass
+    if "@" not in masked:
+        return f"{scheme}://{masked}"
+    return f"{scheme}://***@{masked.rsplit('@', 1)[1]}"
+
+
+def _secrets(url: str) -> list[str]:
+    """Every form of the URL's password a driver message might echo."""
+    from urllib.parse import quote, quote_plus, unquote
+
+    from sqlalchemy.engine import make_url
+
+    found = [match.group(0).split("=", 1)[1] for match in _QUERY_PASSWORD.finditer(url)]
+    try:
+        password = make_url(url).password
+    except Exception:  # unreadable: the raw text between '://' and the last '@' stands for it
+        password = url.partition("://")[2].rpartition("@")[0]
+    if password:
+        found.append(str(password))
+    return sorted({form for value in found if value
+                   for form in (value, unquote(value), quote(value), quote_plus(value))},
+                  key=len, reverse=True)
+
+
+def _driver_reason(exc: Exception, url: str) -> str:
+    """The first line of a driver's message with every form of the password taken out."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
+    return re.sub(r"(?i)(password\s*=\s*)\S+", r"\1***", text)
+
+
+def _check_url(url: str) -> None:
+    """An unencoded '@' in a user name or password splits the URL in the wrong place: the
+    driver would try to reach a host named after the password's tail."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        host = make_url(url).host or ""
+    except Exception:
+        return  # SQLAlchemy says what is wrong with it (redacted) below
+    if "@" in host:
+        raise StorageError(f"the storage URL '{redact(url)}' has an '@' in its user name or "
+                           f"password; write it as %40 (postgresql://user:p%40ss@host/db)")
 
 
 def is_shared(url: str) -> bool:
@@ -78,6 +139,7 @@ def open_storage(url: str | None, out_dir: Path | None = None,
         except OSError as exc:
             raise StorageError(f"cannot open the journal file '{path}': {exc.strerror}") from None
         return JournalStorage(backend)
+    _check_url(url)
     try:
         if url.startswith("sqlite"):
             return RDBStorage(url)
@@ -90,7 +152,7 @@ def open_storage(url: str | None, out_dir: Path | None = None,
         raise StorageError(f"the storage '{redact(url)}' needs a database driver that is not "
                            f"installed ({exc}); for PostgreSQL: pip install 'psycopg[binary]'") from None
     except Exception as exc:  # sqlalchemy raises many types for a bad URL or a server that is down
-        message = redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
-        raise StorageError(f"cannot open the storage '{redact(url)}': {message}") from None
+        raise StorageError(f"cannot open the storage '{redact(url)}': "
+                           f"{_driver_reason(exc, url)}") from None
     finally:
         optuna.logging.set_verbosity(optuna.logging.WARNING)

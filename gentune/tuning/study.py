@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from gentune.errors import StorageError
@@ -24,7 +25,7 @@ from gentune.tuning.fingerprint import changed_parts
 __all__ = [
     "META_KEY", "CACHE_KEY", "SAME_EXPERIMENT", "FINGERPRINT_KEY", "load_or_create_study",
     "study_meta", "ensure_slots", "pop_waiting_trial", "recover_orphans", "worker_identity",
-    "budget_state", "slot_count",
+    "budget_state", "slot_count", "check_format", "FORMAT_VERSION", "RUN_SETTINGS",
 ]
 
 META_KEY = "gentune"
@@ -37,10 +38,50 @@ SAME_EXPERIMENT: dict[str, Any] = {"generator": None, "objective": None, "data_s
 # The spec's split, rules, task and weights, by digest (gentune.tuning.fingerprint); a study
 # made before it was stored has none and resumes as before.
 FINGERPRINT_KEY = "spec_fingerprint"
+# Settings of how a study runs, not of what its trials mean: the latest 'gentune tune' call's
+# are stored, so the workers it starts (and later 'gentune worker's) run with them.
+RUN_SETTINGS = ("sampler", "pruner", "n_trials", "trial_timeout", "memory_limit_mb",
+                "raw_validity")
+# The version of the stored configuration this gentune writes and reads.
+FORMAT_VERSION = 1
+# A worker records itself on a trial right after taking it; one that has not within this
+# many seconds died in between.
+UNCLAIMED_SECONDS = 60
 
 
 def worker_identity() -> dict[str, Any]:
-    return {"host": socket.gethostname(), "pid": os.getpid()}
+    """Who runs a trial; the process's start time tells a reused PID from its first owner."""
+    import psutil
+
+    return {"host": socket.gethostname(), "pid": os.getpid(),
+            "started": psutil.Process().create_time()}
+
+
+def _process_alive(worker: Mapping[str, Any]) -> bool:
+    """Whether the process that took a trial still runs (on this host)."""
+    import psutil
+
+    try:
+        process = psutil.Process(int(worker.get("pid", -1)))
+        started = worker.get("started")  # absent in trials of older versions
+        return started is None or abs(process.create_time() - float(started)) < 0.01
+    except psutil.AccessDenied:  # it exists; whose it is cannot be told
+        return True
+    except (psutil.NoSuchProcess, ValueError):
+        return False
+
+
+def check_format(name: str, meta: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Refuse a configuration written by a newer gentune: its trials would silently run
+    without the settings this one does not know."""
+    version = meta.get("version", FORMAT_VERSION)
+    unknown = sorted(set(meta) - set(known) - {"version"})
+    if not isinstance(version, int) or version > FORMAT_VERSION or unknown:
+        settings = f", with settings this one does not know: {', '.join(unknown)}" \
+            if unknown else ""
+        raise StorageError(f"the study '{name}' was made by a newer gentune (study format "
+                           f"{version}{settings}); upgrade gentune on this machine to the "
+                           f"version that made it, then run this again")
 
 
 def load_or_create_study(storage: Any, name: str, directions: list[str], sampler: Any,
@@ -52,6 +93,7 @@ def load_or_create_study(storage: Any, name: str, directions: list[str], sampler
     if existing is None and meta is not None:
         study.set_user_attr(META_KEY, dict(meta))
     elif existing is not None and meta is not None:
+        check_format(name, existing, meta)
         for key, default in SAME_EXPERIMENT.items():
             made_with = existing.get(key, default)
             if made_with != meta.get(key, default):
@@ -70,6 +112,9 @@ def load_or_create_study(storage: Any, name: str, directions: list[str], sampler
                 f"the study '{name}' in this storage was made with another {parts} in the spec, "
                 f"so its trials and real-data cache do not hold for this one; use another --out "
                 f"folder or --study name, or restore the spec's {parts}")
+        current = {key: meta[key] for key in RUN_SETTINGS if key in meta}
+        if any(existing.get(key) != value for key, value in current.items()):
+            study.set_user_attr(META_KEY, {**existing, **current})
     return study
 
 
@@ -98,6 +143,9 @@ def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any]
     Search slots are empty (the sampler fills them when a worker takes one), unless
     ``points`` gives their parameters (the grid sampler).
     """
+    if points is not None and len(points) < n_trials - 1:
+        raise ValueError(f"{n_trials - 1} search slots need as many grid points, got "
+                         f"{len(points)} (a point twice would be a wasted trial)")
     present = _slots(study)
     added = 0
     for slot in range(n_trials):
@@ -106,7 +154,7 @@ def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any]
         if slot == 0:
             study.enqueue_trial(dict(defaults), user_attrs={SLOT: 0, "role": "default"})
         else:
-            params = points[(slot - 1) % len(points)] if points else {}
+            params = points[slot - 1] if points is not None else {}
             study.enqueue_trial(params, user_attrs={SLOT: slot, "role": "search"})
         added += 1
     return added
@@ -122,6 +170,10 @@ def pop_waiting_trial(study: optuna.Study, storage: Any) -> optuna.trial.Trial |
                 continue  # another worker took it first
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
+        # Optuna ignores a running trial with no heartbeat: beat before any other write, so
+        # that a process dying now leaves a trial that goes stale (and is queued again).
+        if is_heartbeat_enabled(storage):
+            storage.record_heartbeat(frozen._trial_id)
         trial = optuna.trial.Trial(study, frozen._trial_id)
         trial.set_user_attr("worker", worker_identity())
         if frozen.user_attrs.get("fail_reason"):  # a retry: the copy carries the old reason
@@ -135,16 +187,21 @@ def recover_orphans(study: optuna.Study, storage: Any) -> int:
     """Fail and re-queue running trials whose worker process on this host is gone.
 
     Shared (RDB) storages do this through heartbeats; a journal file lives on one machine,
-    where a dead process can be seen directly.
+    where a dead process can be seen directly. A trial that never got its worker record
+    (its process died right after taking it) is taken for orphaned after a minute.
     """
-    import psutil
+    from datetime import datetime, timedelta
 
     host = socket.gethostname()
+    unclaimed_since = datetime.now() - timedelta(seconds=UNCLAIMED_SECONDS)
     recovered = 0
     retry = RetryHeartbeatStaleTrialCallback(max_retry=3)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get("worker") or {}
-        if worker.get("host") != host or psutil.pid_exists(int(worker.get("pid", -1))):
+        worker = trial.user_attrs.get("worker")
+        if worker is None:
+            if trial.datetime_start is None or trial.datetime_start > unclaimed_since:
+                continue
+        elif worker.get("host") != host or _process_alive(worker):
             continue
         try:
             storage.set_trial_user_attr(trial._trial_id, "fail_reason", "worker died")

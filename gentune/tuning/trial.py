@@ -21,6 +21,7 @@ from gentune.generators.base import Generator
 from gentune.generators.space import suggest
 from gentune.metrics import MetricSuite, Scores, Strategy
 from gentune.tuning.prepare import PreparedStudy
+from gentune.tuning.study import SLOT
 from gentune.workers.session import GeneratorSession
 
 __all__ = ["TrialRunner", "TrialSettings", "generate_valid"]
@@ -102,7 +103,9 @@ class TrialRunner:
 
     def _run(self, trial: optuna.trial.Trial, time_limit: float | None) -> list[float]:
         params = suggest(trial, self.distributions)
-        seed = self.settings.seed + trial.number
+        # By slot, not number: a retried trial (a new number) reruns with the seed it had, so a
+        # resumed study scores as an uninterrupted one would.
+        seed = self.settings.seed + int(trial.user_attrs.get(SLOT, trial.number))
         trial.set_user_attr("seed", seed)
         self.session.start_clock(time_limit)
         started = time.perf_counter()

@@ -1,0 +1,62 @@
+"""A study's trials counted by slot: each slot's latest attempt is the trial that counts.
+
+An attempt that was interrupted, or whose worker died or stopped sending heartbeats, is failed
+and a copy of it is queued with the same slot (``gentune.tuning.study``). Counting every
+attempt would report such a slot as a failed trial even when its copy completed; the earlier
+attempts are reported apart, as retried.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from gentune.tuning.study import SLOT
+
+__all__ = ["NO_HEARTBEAT", "latest_attempts", "retried_attempts", "fail_reason",
+           "failure_counts", "heartbeat_enabled"]
+
+NO_HEARTBEAT = "no heartbeat (worker lost)"
+
+
+def _key(trial: FrozenTrial) -> tuple[str, int]:
+    # A trial without a slot (a study made before slots) is a slot of its own.
+    slot = trial.user_attrs.get(SLOT)
+    return ("slot", int(slot)) if slot is not None else ("trial", trial.number)
+
+
+def latest_attempts(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """Each slot's latest attempt (its retry copies come later, so with higher numbers)."""
+    latest: dict[tuple[str, int], FrozenTrial] = {}
+    for trial in sorted(trials, key=lambda t: t.number):
+        latest[_key(trial)] = trial
+    return sorted(latest.values(), key=lambda t: t.number)
+
+
+def retried_attempts(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """The attempts a later attempt of the same slot replaced."""
+    latest = {trial.number for trial in latest_attempts(trials)}
+    return [trial for trial in trials if trial.number not in latest]
+
+
+def heartbeat_enabled(study: optuna.Study) -> bool:
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    return is_heartbeat_enabled(study._storage)
+
+
+def fail_reason(trial: FrozenTrial, heartbeat: bool) -> str:
+    reason = trial.user_attrs.get("fail_reason")
+    if reason:
+        return str(reason)
+    # gentune gives every failure it records a reason; only Optuna's stale-trial check (a
+    # worker silent for three heartbeats) fails a trial without one.
+    return NO_HEARTBEAT if heartbeat else "unknown"
+
+
+def failure_counts(trials: Sequence[FrozenTrial], heartbeat: bool) -> dict[str, int]:
+    """Failed trials of ``trials`` by reason."""
+    return dict(Counter(fail_reason(t, heartbeat) for t in trials if t.state == TrialState.FAIL))
