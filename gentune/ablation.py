@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from gentune.errors import GentuneError
-from gentune.generators import availability, get_generator
+from gentune.files import atomic_write_text
+from gentune.generators import get_generator, require_available
 from gentune.names import unique_names
-from gentune.tuning.best import atomic_write_text
 from gentune.tuning.prepare import prepare
 from gentune.workers.session import GeneratorSession
 
@@ -37,21 +36,14 @@ def _arm_rows(session: GeneratorSession, processor, params: dict, seed: int, n: 
     return generated, post
 
 
-def _check_generators(names: Sequence[str]) -> None:
-    for name in names:
-        status = availability(name)  # an unknown name raises, with the nearest known one
-        if not status.available:
-            raise GentuneError(f"generator '{name}' is not available: {status.reason}; install "
-                               f"it with: {status.install}")
-
-
 def run_ablation(datasets: Sequence[str], generators: Sequence[str], out: Path,
                  seed: int = 0) -> pd.DataFrame:
     # Every name and dataset is checked before the first fit: a typo in the last one would
     # otherwise surface only after the others were fitted, and write nothing.
     datasets = unique_names(datasets, "--datasets", "actg320,gbsg2")
     generators = unique_names(generators, "--generators", "gaussian_copula,ctgan")
-    _check_generators(generators)
+    for generator in generators:
+        require_available(generator)
     studies = {dataset: prepare(dataset) for dataset in datasets}
     records = []
     for dataset, study in studies.items():

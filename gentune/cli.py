@@ -19,6 +19,7 @@ from typing import NoReturn
 from pathlib import Path
 
 from gentune.errors import GentuneError
+from gentune.names import split_names
 from gentune.tuning.search import DEFAULT_SAMPLES_PER_TRIAL, RAW_VALIDITY
 
 __all__ = ["main"]
@@ -148,7 +149,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
     from gentune.evaluation import evaluate
-    from gentune.tuning.best import atomic_write_text
+    from gentune.files import atomic_write_text
     from gentune.tuning.report_text import scores_table
 
     if args.json:  # checked before scoring, which takes a while
@@ -166,8 +167,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from gentune.compare import compare
     from gentune.verdicts import interval_text
 
-    result = compare(_spec_argument(args), _names(args.generators), _names(args.strategies),
-                     n_trials=args.trials, seeds=args.seeds, out=args.out, storage=args.storage,
+    result = compare(_spec_argument(args), split_names(args.generators),
+                     split_names(args.strategies), n_trials=args.trials, seeds=args.seeds, out=args.out, storage=args.storage,
                      seed=args.seed, workers=args.workers, show_progress=not args.quiet)
     summary = result.summary
     compound = summary[(summary["level"] == "family") & (summary["measure"] == "compound")] \
@@ -226,17 +227,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _names(text: str) -> list[str]:
-    from gentune.names import split_names
-
-    return split_names(text)
 
 
 def cmd_ablation(args: argparse.Namespace) -> int:
     from gentune.ablation import ablation_markdown, run_ablation
 
-    table = run_ablation(_names(args.datasets), _names(args.generators), Path(args.out),
-                         seed=args.seed)
+    table = run_ablation(split_names(args.datasets), split_names(args.generators),
+                         Path(args.out), seed=args.seed)
     print(ablation_markdown(table), end="")
     print(f"written: {Path(args.out) / 'ablation.csv'}, {Path(args.out) / 'ablation.md'}")
     return 0

@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 
 from gentune.errors import GentuneError
+from gentune.files import atomic_write_text
 from gentune.generators import get_generator
 from gentune.heldout_scores import refit_records
 from gentune.metrics import make_strategy
 from gentune.names import unique_names
 from gentune.spec import Spec, load_spec
 from gentune.tuning.api import tune
-from gentune.tuning.best import atomic_write_text
 from gentune.tuning.prepare import prepare
 from gentune.verdicts import compound_verdicts, mean_interval
 

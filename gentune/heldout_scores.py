@@ -15,10 +15,10 @@ from typing import Any
 
 from gentune.errors import GentuneError
 from gentune.evaluation import refit_and_score
+from gentune.files import atomic_write_text
 from gentune.generators import get_generator
 from gentune.metrics import make_strategy
 from gentune.spec import Spec
-from gentune.tuning.best import atomic_write_text
 from gentune.tuning.fingerprint import digest, spec_fingerprint
 from gentune.tuning.prepare import held_out, prepare
 from gentune.workers.session import preloaded_modules, worker_for

@@ -32,7 +32,7 @@ from gentune.datasets import file_sha256
 from gentune.errors import GateError, GentuneError
 from gentune.evaluation import Refit, refit_and_score
 from gentune.generators import GENERATORS, get_generator, register
-from gentune.jsonfiles import read_json_object
+from gentune.files import current_umask, read_json_object
 from gentune.rowkeys import row_keys
 from gentune.spec import load_spec
 from gentune.tuning.prepare import held_out, prepare
@@ -239,9 +239,7 @@ def _write_atomically(out: Path, synthetic: pd.DataFrame, manifest: dict[str, An
         manifest["files"] = {name: file_sha256(staging / name)
                              for name in ("synthetic.csv", "synthetic.parquet", "report.html")}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp made it private; a release is a normal folder
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp made it private; a release is a normal folder
         _rename_new(staging, out)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)

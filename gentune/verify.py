@@ -22,7 +22,7 @@ from gentune.constraints import rules_from_spec
 from gentune.constraints.rules import Rule
 from gentune.datasets import file_sha256, load_dataset, read_table
 from gentune.errors import DataError, GentuneError
-from gentune.jsonfiles import read_json_object
+from gentune.files import read_json_object
 from gentune.rowkeys import row_keys
 from gentune.spec import DataSource, Spec, load_spec
 

@@ -135,7 +135,7 @@ def test_result_files_get_the_permissions_a_plain_write_gives(tmp_path) -> None:
     import os
     import stat
 
-    from gentune.tuning.best import atomic_write_text
+    from gentune.files import atomic_write_text
 
     before = os.umask(0o022)
     try:

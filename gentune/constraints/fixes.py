@@ -47,7 +47,7 @@ def nearest_inside(series: pd.Series, bound: Any, op: str) -> Any:
 
 
 def move_end_dates(frame: pd.DataFrame, column: str, moved: pd.Series,
-                    derived: dict[str, Derived]) -> None:
+                   derived: dict[str, Derived]) -> None:
     """A fix of a derived day count moves its end date with it (whichever of the two the
     derived rule treats as given), so that the derived rule does not undo the fix."""
     if column in derived:
@@ -70,7 +70,7 @@ def numeric_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> frozenset[
 
 
 def fix_comparison(frame: pd.DataFrame, broken: pd.Series, left: str, op: str,
-                    right: str | float, derived: dict[str, Derived]) -> pd.DataFrame:
+                   right: str | float, derived: dict[str, Derived]) -> pd.DataFrame:
     """Move ``left`` just far enough that ``left OP right`` holds on the broken rows; a
     derived day count moves its end date with it."""
     target = frame[right] if isinstance(right, str) else right

@@ -17,7 +17,7 @@ import pandas as pd
 from gentune.constraints.planning import plan_transforms
 from gentune.constraints.report import valid_rows, violation_shares
 from gentune.constraints.rules import Derived, Rule
-from gentune.constraints.transforms import Transform, _restore_dtype
+from gentune.constraints.transforms import Transform, restore_dtype
 from gentune.errors import ConstraintError
 from gentune.rowkeys import row_keys
 
@@ -146,6 +146,7 @@ class ConstraintProcessor:
             unreturnable = self._unreturnable(batch)
             rejected += int(unreturnable.sum())
             unusable = batch[unreturnable]
+            # Again: a whole-number column is a float while a dropped row held its NaN.
             batch, repaired = self.repair(self._restore_dtypes(batch[~unreturnable]))
             for rule, count in repaired.items():
                 repaired_total[rule] = repaired_total.get(rule, 0) + count
@@ -182,7 +183,7 @@ class ConstraintProcessor:
             values = frame[column]
             if pd.api.types.is_integer_dtype(dtype) and \
                     not pd.api.types.is_integer_dtype(values):
-                frame[column] = _restore_dtype(values, dtype)
+                frame[column] = restore_dtype(values, dtype)
             elif values.dtype != dtype and values.notna().all():
                 try:
                     frame[column] = values.astype(dtype)

@@ -69,7 +69,7 @@ class ExpressionRule(Rule):
             flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}[op]
             left, op, right = right, flipped, left
         return fix_comparison(numbers_as_trained(frame, self.numeric).copy(), broken,
-                               str(left), op, right, self.derived)
+                              str(left), op, right, self.derived)
 
 
 class Implies(Rule):
@@ -103,16 +103,15 @@ class Implies(Rule):
         return ExpressionRule(self.condition).is_valid(numbers_as_trained(frame, self.numeric))
 
     def is_valid(self, frame: pd.DataFrame) -> pd.Series:
-        holds = ExpressionRule(self.consequence).is_valid(numbers_as_trained(frame,
-                                                                              self.numeric))
-        return ~self.applies(frame) | holds
+        frame = numbers_as_trained(frame, self.numeric)
+        return ~self.applies(frame) | ExpressionRule(self.consequence).is_valid(frame)
 
     def fix(self, frame: pd.DataFrame, broken: pd.Series) -> pd.DataFrame:
         assert self.assignment is not None
         frame = numbers_as_trained(frame, self.numeric)
         return fix_comparison(frame.copy(), broken & self.applies(frame),
-                               str(self.assignment.left), "==", self.assignment.right,
-                               self.derived)
+                              str(self.assignment.left), "==", self.assignment.right,
+                              self.derived)
 
 
 class Range(Rule):

@@ -21,6 +21,7 @@ from gentune.constraints.rules import Derived
 
 __all__ = [
     "Transform", "DropDerived", "CombineCategories", "OrderGap", "BoundedLog", "BoundedLogit",
+    "restore_dtype",
 ]
 
 
@@ -64,7 +65,7 @@ def _timedelta(days: pd.Series, unit: str) -> pd.Series:
                            .round(), unit=unit)
 
 
-def _restore_dtype(values: pd.Series, dtype: Any) -> pd.Series:
+def restore_dtype(values: pd.Series, dtype: Any) -> pd.Series:
     if pd.api.types.is_integer_dtype(dtype):
         # A generator's NaN or text, or a value the dtype cannot hold (inf, 1e30: the cast
         # would wrap it to -2**63), stays a missing float: that row is rejected instead.
@@ -112,7 +113,7 @@ class DropDerived(Transform):
     def reverse(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.copy()
         if self.drop == "column":
-            frame[self.target] = _restore_dtype(self.rule.days(frame).astype(float), self.dtype)
+            frame[self.target] = restore_dtype(self.rule.days(frame).astype(float), self.dtype)
             return frame
         end = self.rule.end_date(frame)
         if self.time_of_day:
@@ -237,7 +238,7 @@ class OrderGap(Transform):
         if self.keeps_target:  # no kept value to measure the gap from: the target's own
             restored = restored.where(kept.notna(), frame[self.target])
         frame[self.target] = restored.astype(self.dtype) if self._is_date(frame) \
-            else _restore_dtype(restored, self.dtype)
+            else restore_dtype(restored, self.dtype)
         return frame
 
 
@@ -281,7 +282,7 @@ class BoundedLog(Transform):
         distance = np.exp(coordinate.clip(upper=np.log(self.max_distance))) if self.strict \
             else np.expm1(coordinate.clip(0, np.log1p(self.max_distance)))
         values = self.bound + distance if self.side == "low" else self.bound - distance
-        frame[self.column] = _restore_dtype(values, self.dtype)
+        frame[self.column] = restore_dtype(values, self.dtype)
         return frame
 
 
@@ -331,5 +332,5 @@ class BoundedLogit(Transform):
         values = values.mask(coordinate >= self.limit, self.high)
         if pd.api.types.is_integer_dtype(self.dtype):  # the whole numbers inside the bounds
             values = values.clip(np.ceil(self.low), np.floor(self.high))
-        frame[self.column] = _restore_dtype(values, self.dtype)
+        frame[self.column] = restore_dtype(values, self.dtype)
         return frame

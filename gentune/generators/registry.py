@@ -9,11 +9,11 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from gentune.errors import GeneratorError
+from gentune.errors import GeneratorError, GeneratorUnavailableError
 from gentune.generators.base import Generator
 
 __all__ = ["GENERATORS", "register", "get_generator", "generator_names", "Availability",
-           "availability"]
+           "availability", "require_available"]
 
 _SDV = "gentune.generators.sdv_models"
 _SYNTHCITY = "gentune.generators.synthcity_models"
@@ -72,3 +72,12 @@ def availability(name: str) -> Availability:
     cls = generator_class(name)
     status = environment_status(cls.environment)
     return Availability(name, cls.library, status.ready, status.reason, status.install)
+
+
+def require_available(name: str) -> None:
+    """Raise, naming how to install it, unless generator ``name`` can run here (an unknown
+    name raises too, with the nearest known one)."""
+    status = availability(name)
+    if not status.available:
+        raise GeneratorUnavailableError(f"generator '{name}' is not available: {status.reason}; "
+                                        f"install it with: {status.install}")

@@ -39,6 +39,13 @@ class TaskData:
         return TaskData(self.features[index], pick(self.time), pick(self.event), pick(self.labels))
 
 
+def _classes(context: MetricContext) -> list[str]:
+    """The real training rows' classes, by canonical text: a synthetic 1.0 is the class 1."""
+    target = context.spec.task.target
+    return context.cache.obj("class_labels",
+                             lambda: sorted(category_text(context.train[target]).unique()))
+
+
 def task_data(frame: pd.DataFrame, context: MetricContext) -> TaskData:
     encoder = context.encoder(context.feature_columns, name="features")
     features = encoder.transform(frame)
@@ -47,10 +54,7 @@ def task_data(frame: pd.DataFrame, context: MetricContext) -> TaskData:
         return TaskData(features, frame[endpoint.time].to_numpy(float),
                         frame[endpoint.event].to_numpy().astype(int) == 1, None)
     target = context.spec.task.target
-    # Labels by their canonical text, so that a synthetic 1.0 is the real class 1.
-    classes = context.cache.obj("class_labels",
-                                lambda: sorted(category_text(context.train[target]).unique()))
-    codes = pd.Categorical(category_text(frame[target]), categories=classes).codes
+    codes = pd.Categorical(category_text(frame[target]), categories=_classes(context)).codes
     return TaskData(features, None, None, codes.astype(int))
 
 
@@ -93,9 +97,7 @@ def performance(predictions: np.ndarray, data: TaskData) -> float:
 
 
 def n_classes(context: MetricContext) -> int:
-    target = context.spec.task.target
-    return len(context.cache.obj("class_labels",
-                                 lambda: sorted(category_text(context.train[target]).unique())))
+    return len(_classes(context))
 
 
 def full_probabilities(model: Any, features: np.ndarray, classes: int) -> np.ndarray:

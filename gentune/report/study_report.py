@@ -12,10 +12,9 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from gentune.errors import GentuneError, StorageError
-from gentune.jsonfiles import read_json_object
+from gentune.files import atomic_write_text, read_json_object
 from gentune.report.builders import tune_report
 from gentune.spec import load_spec
-from gentune.tuning.best import atomic_write_text
 from gentune.tuning.prepare import prepare
 from gentune.tuning.samples import SAMPLE_ATTR, sample_path
 from gentune.tuning.storage import open_storage, redact

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gentune.errors import GentuneError
-from gentune.generators import GENERATORS, availability, get_generator
+from gentune.generators import GENERATORS, get_generator, require_available
 from gentune.metrics import make_strategy
 from gentune.spec import Spec, load_spec
 from gentune.tuning.best import write_best
@@ -131,10 +131,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         raise GentuneError(f"workers must be at least 1, got {workers}")
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     # Validate everything before anything is written: no partial output on bad input.
-    status = availability(generator)
-    if not status.available:
-        raise GentuneError(f"generator '{generator}' is not available: {status.reason}; install "
-                           f"it with: {status.install}")
+    require_available(generator)
     model = get_generator(generator)
     capped_epochs(model.search_space(), model.epochs_param, epoch_budget, generator)
     survival = model.survival

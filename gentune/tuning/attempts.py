@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from gentune.tuning.study import SLOT
 
 __all__ = ["NO_HEARTBEAT", "latest_attempts", "retried_attempts", "fail_reason",
-           "failure_counts", "heartbeat_enabled"]
+           "failure_counts"]
 
 NO_HEARTBEAT = "no heartbeat (worker lost)"
 
@@ -40,12 +39,6 @@ def retried_attempts(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     """The attempts a later attempt of the same slot replaced."""
     latest = {trial.number for trial in latest_attempts(trials)}
     return [trial for trial in trials if trial.number not in latest]
-
-
-def heartbeat_enabled(study: optuna.Study) -> bool:
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-
-    return is_heartbeat_enabled(study._storage)
 
 
 def fail_reason(trial: FrozenTrial, heartbeat: bool) -> str:

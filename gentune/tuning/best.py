@@ -9,8 +9,6 @@ are listed apart, as ``retried_attempts``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,43 +16,16 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 import gentune
+from gentune.files import atomic_write_text
 from gentune.metrics import Strategy
 from gentune.tuning.attempts import (
-    fail_reason, failure_counts, heartbeat_enabled, latest_attempts, retried_attempts,
+    fail_reason, failure_counts, latest_attempts, retried_attempts,
 )
+from gentune.tuning.storage import heartbeat_enabled
 from gentune.tuning.samples import SAMPLE_ATTR
 from gentune.tuning.study import SAME_EXPERIMENT
 
-__all__ = ["best_trial", "default_trial", "write_best", "trial_summary", "atomic_write_text"]
-
-
-def _umask() -> int:
-    """The process's umask, read from /proc where it can be: elsewhere reading it means
-    setting it for a moment, which another thread's new file could see."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file completely or not at all (a temporary file renamed into place), with
-    the permissions a plain write would give it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600: private to its owner
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+__all__ = ["best_trial", "default_trial", "write_best", "trial_summary"]
 
 
 def best_trial(study: optuna.Study, strategy: Strategy) -> FrozenTrial | None:
@@ -107,7 +78,7 @@ def write_best(study: optuna.Study, out: Path, storage_label: str,
     trials = study.get_trials(deepcopy=False)
     # A slot's latest attempt is its trial; attempts run again in their slot count apart.
     slots, retried = latest_attempts(trials), retried_attempts(trials)
-    heartbeat = heartbeat_enabled(study)
+    heartbeat = heartbeat_enabled(study._storage)
     best, default = best_trial(study, strategy), default_trial(study)
     improvement = None
     if best is not None and default is not None and default.state == TrialState.COMPLETE:

@@ -20,18 +20,12 @@ from optuna.trial import TrialState
 
 from gentune.errors import TrialFailure
 from gentune.tuning.heartbeats import fail_stale_trials
-from gentune.tuning.storage import heartbeat_seconds
+from gentune.tuning.storage import heartbeat_enabled, heartbeat_seconds
 from gentune.tuning.study import budget_state, pop_waiting_trial, recover_orphans
 
 __all__ = ["run_trials"]
 
 log = logging.getLogger("gentune")
-
-
-def _heartbeat_enabled(storage: Any) -> bool:
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-
-    return is_heartbeat_enabled(storage)
 
 
 @contextmanager
@@ -65,7 +59,7 @@ def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Tr
                poll_seconds: float = 1.0, stop: threading.Event | None = None) -> int:
     """Run waiting trials until none is left (or ``deadline``, or ``stop`` is set between
     trials); returns how many ran here."""
-    heartbeat = _heartbeat_enabled(storage)
+    heartbeat = heartbeat_enabled(storage)
     ran = 0
     while (deadline is None or time.monotonic() < deadline) and not (stop and stop.is_set()):
         if heartbeat:

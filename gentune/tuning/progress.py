@@ -15,7 +15,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from gentune.metrics import Strategy
-from gentune.tuning.attempts import fail_reason, heartbeat_enabled, latest_attempts
+from gentune.tuning.attempts import fail_reason, latest_attempts
+from gentune.tuning.storage import heartbeat_enabled
 
 __all__ = ["Progress"]
 
@@ -40,7 +41,7 @@ class Progress:
         self._said_time_is_up = False
         self._stop = threading.Event()
         self._lock = threading.Lock()  # the trial loop and the workers' watcher both update
-        self._heartbeat = heartbeat_enabled(study)
+        self._heartbeat = heartbeat_enabled(study._storage)
         if not enabled:
             return
         if not getattr(sys.stderr, "isatty", lambda: False)():

@@ -13,10 +13,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from gentune.errors import StorageError
 
-__all__ = ["open_storage", "redact", "is_shared", "heartbeat_seconds"]
+__all__ = ["open_storage", "redact", "is_shared", "heartbeat_seconds", "heartbeat_enabled"]
+
+
+def heartbeat_enabled(storage: Any) -> bool:
+    """Whether trials in ``storage`` beat (shared RDB storages): the one place that asks."""
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    return is_heartbeat_enabled(storage)
 
 
 def heartbeat_seconds() -> int:

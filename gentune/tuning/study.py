@@ -16,11 +16,11 @@ from typing import Any
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
-from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from gentune.errors import StorageError
 from gentune.tuning.fingerprint import changed_parts
+from gentune.tuning.storage import heartbeat_enabled
 
 __all__ = [
     "META_KEY", "CACHE_KEY", "SAME_EXPERIMENT", "FINGERPRINT_KEY", "load_or_create_study",
@@ -172,7 +172,7 @@ def pop_waiting_trial(study: optuna.Study, storage: Any) -> optuna.trial.Trial |
             continue
         # Optuna ignores a running trial with no heartbeat: beat before any other write, so
         # that a process dying now leaves a trial that goes stale (and is queued again).
-        if is_heartbeat_enabled(storage):
+        if heartbeat_enabled(storage):
             storage.record_heartbeat(frozen._trial_id)
         trial = optuna.trial.Trial(study, frozen._trial_id)
         trial.set_user_attr("worker", worker_identity())
