@@ -10,7 +10,8 @@ The plain loop is what published tuning scripts do: one process, TPE, no pruning
 generator fitted in-process with torch's default threads, the same search space and the same
 compound objective (the same constraint processing and metric suite, on the validation
 split). gentune runs its default: two workers, warm workers, the generator's default
-pruning (successive halving; none for CTGAN and CopulaGAN), or ``--pruner``.
+pruning (successive halving; none for CTGAN and CopulaGAN), or ``--pruner``, and its
+sampler (TPE, as the plain loop), or ``--sampler``.
 ``--samples-per-trial K`` makes a trial's value the mean compound of K samples of its fitted
 model on both sides (gentune's option of that name; the plain loop scores as many).
 gentune runs the same number of trials, then, as a user would, the same command again with
@@ -107,7 +108,8 @@ def plain_loop(dataset: str, name: str, trials: int, seed: int,
 
 def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
                 budget: float, epoch_budget: int | None = None,
-                pruner: str | None = None, samples: int = 1) -> tuple[list, dict, int]:
+                pruner: str | None = None, samples: int = 1,
+                sampler: str = "tpe") -> tuple[list, dict, int]:
     """gentune's default, run as a user would: ``trials`` trials, then the same command with
     more (the study resumes) until a trial reaches ``target`` or ``budget`` seconds are spent.
 
@@ -120,7 +122,7 @@ def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
         result = tune(dataset, generator=name, n_trials=total, out=out, seed=seed,
                       timeout=budget - (time.perf_counter() - started),
                       pruner=pruner, epoch_budget=epoch_budget, samples_per_trial=samples,
-                      show_progress=False, report=False)
+                      sampler=sampler, show_progress=False, report=False)
         study = optuna.load_study(study_name=result.study_name, storage=open_storage(None, out))
         complete = sorted((t for t in study.trials if t.state == TrialState.COMPLETE),
                           key=lambda t: t.datetime_complete)
@@ -158,7 +160,7 @@ def measure(dataset: str, name: str, plain: dict, args: argparse.Namespace) -> d
                                                plain["plain_best"],
                                                args.max_ratio * plain["plain_total"],
                                                args.epoch_budget, args.pruner,
-                                               args.samples_per_trial)
+                                               args.samples_per_trial, args.sampler)
     reached = next((elapsed for elapsed, value, _ in ours if value >= plain["plain_best"]), None)
     held = held_out_compound(dataset, name, our_params, args.seeds)
     # What a user stopping at --quality-at of the plain loop's time would have kept.
@@ -213,6 +215,8 @@ def main() -> None:
     parser.add_argument("--epoch-budget", type=int,
                         help="gentune's --epoch-budget (default: the generator's own range)")
     parser.add_argument("--pruner", help="gentune's --pruner (default: the generator's own)")
+    parser.add_argument("--sampler", default="tpe",
+                        help="gentune's --sampler (the plain loop always uses TPE)")
     parser.add_argument("--samples-per-trial", type=int, default=1,
                         help="samples scored per trial, on both sides (a trial's value is "
                              "their mean)")
@@ -237,7 +241,8 @@ def main() -> None:
                           lambda: measure_plain(dataset, name, args))
             # gentune's side is kept per variant, so variants compare against one plain loop.
             variant = stem + (f"-{args.pruner}" if args.pruner else "") + \
-                (f"-e{args.epoch_budget}" if args.epoch_budget else "")
+                (f"-e{args.epoch_budget}" if args.epoch_budget else "") + \
+                (f"-{args.sampler}" if args.sampler != "tpe" else "")
             if args.remeasure_gentune:
                 (results / f"{variant}.json").unlink(missing_ok=True)
             pair = saved(results / f"{variant}.json", lambda: measure(dataset, name, plain, args))

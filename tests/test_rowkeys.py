@@ -50,3 +50,35 @@ def test_a_copy_with_missing_values_sits_at_distance_zero() -> None:
     distance = np.abs(encoder.transform(AS_READ_FROM_PARQUET)
                       - encoder.transform(real.head(1))).sum()
     assert distance == 0.0
+
+
+def _value_by_value(values: pd.Series) -> list[str]:
+    from gentune.rowkeys import _value_text
+
+    return [_value_text(value) for value in values.astype(object)]
+
+
+def test_category_spelling_is_the_same_for_every_storage_of_a_column() -> None:
+    from gentune.rowkeys import MISSING, category_text
+
+    columns = {
+        "strings": pd.Series(["a", None, "b", np.nan, "a", pd.NA], dtype=object),
+        "string dtype": pd.Series(["a", None, "b"], dtype="string"),
+        "categorical": pd.Series(pd.Categorical(["II", None, "I", "II"])),
+        "int categorical": pd.Series(pd.Categorical([1, 2, None, 1])),
+        "ints": pd.Series([1, 2, 2, 10**12]),
+        "floats": pd.Series([1.0, np.nan, 2.5, 1.0, -0.0, 0.0]),
+        "nullable ints": pd.array([1, None, 3], dtype="Int64"),
+        "bools": pd.Series([True, False, True]),
+        "nullable bools": pd.array([True, None, False], dtype="boolean"),
+        # pandas counts True, 1 and 1.0 as one value here: each must keep its own spelling.
+        "mixed objects": pd.Series([True, 1, 1.0, "1", None], dtype=object),
+        "all missing": pd.Series([None, np.nan], dtype=object),
+    }
+    for label, values in columns.items():
+        values = pd.Series(values)
+        spelled = category_text(values)
+        assert list(spelled) == _value_by_value(values), label
+        assert list(spelled.index) == list(values.index), label
+    assert list(category_text(columns["mixed objects"])) == ["True", "1", "1", "1", MISSING]
+    assert category_text(columns["floats"]).iloc[4] == category_text(columns["floats"]).iloc[5]

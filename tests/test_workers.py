@@ -200,6 +200,15 @@ def test_extra_paths_extend_the_parent_pythonpath_in_the_main_environment(
                                            "'gentune_probe_inherited'"}
 
 
+def test_a_worker_whose_python_is_gone_fails_the_trial_naming_it(tmp_path) -> None:
+    missing = tmp_path / "removed-environment" / "bin" / "python"
+    with WorkerProcess(str(missing)) as worker:
+        with pytest.raises(TrialFailure) as failure:
+            worker.call({"cmd": "import", "modules": []}, timeout=10)
+    assert failure.value.reason == "environment"
+    assert str(missing) in failure.value.detail and "No such file" in failure.value.detail
+
+
 def test_output_keeps_a_category_column_with_gaps_as_category() -> None:
     train = pd.DataFrame({"k": pd.Categorical(["a", None, "c"])})
     out = check_output(pd.DataFrame({"k": ["c", None, "a"]}), train, 3)

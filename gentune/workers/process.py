@@ -81,12 +81,17 @@ class WorkerProcess:
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("ab")
-        self._process = subprocess.Popen(
-            [self.python, "-m", "gentune.workers.child"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._log if self._log else subprocess.DEVNULL,
-            env=self._environment(), start_new_session=True,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [self.python, "-m", "gentune.workers.child"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=self._log if self._log else subprocess.DEVNULL,
+                env=self._environment(), start_new_session=True,
+            )
+        except OSError as exc:  # the environment was removed or broken after it was checked
+            raise TrialFailure("environment", f"the worker's Python {self.python} cannot be "
+                               f"started ({exc.strerror or exc}); set its environment up "
+                               f"again (for synthcity: make synthcity-env)") from None
         self._killed_here = False
         self._buffer = b""
         deadline = time.monotonic() + self.start_timeout
