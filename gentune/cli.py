@@ -261,8 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--timeout", type=float,
                       help="start no trial after S seconds (running trials finish)")
     tune.add_argument("--sampler", default="tpe",
-                      help="tpe | tpe-cost | random | grid | gp | cmaes | qmc | nsga2 "
-                           "(default tpe)")
+                      help="tpe | random | grid | gp | cmaes | qmc | nsga2 (default tpe)")
     tune.add_argument("--pruner", help="sha | hyperband | none (default: sha; none for ctgan "
                                        "and copulagan)")
     tune.add_argument("--epoch-budget", type=int, metavar="EPOCHS",

@@ -80,7 +80,7 @@ def test_the_raw_validity_fit_has_the_trial_time_limit(tiny_actg, tmp_path,
     assert trial.user_attrs["fail_detail"].startswith("'fit' took longer than 5 s")
 
 
-@pytest.mark.parametrize("sampler", ["random", "grid", "qmc", "cmaes", "gp", "tpe-cost"])
+@pytest.mark.parametrize("sampler", ["random", "grid", "qmc", "cmaes", "gp"])
 def test_samplers(tiny_actg, tmp_path, fake_generators, sampler: str) -> None:
     n_trials = 3 if sampler == "grid" else 4  # the defaults and the grid's two other points
     result = tune(str(tiny_actg), generator="fake_copy", n_trials=n_trials, out=tmp_path,

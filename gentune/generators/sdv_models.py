@@ -68,10 +68,10 @@ class _SDVGenerator(Generator):
         from ctgan.synthesizers import ctgan as ctgan_module
         from ctgan.synthesizers import tvae as tvae_module
 
-        from gentune.generators.encodings import reused_encoding  # imports ctgan (and torch)
+        from gentune.generators.speedups import training_speedups
 
         loops = [ctgan_module, tvae_module]
-        with reused_encoding(loops):
+        with training_speedups(loops):
             if monitor is None or self.epochs_param is None:
                 self._synthesizer.fit({_TABLE: data})
                 return

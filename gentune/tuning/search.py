@@ -1,8 +1,7 @@
 """Samplers and pruners, by name.
 
-Samplers: ``tpe`` (default), ``tpe-cost`` (TPE proposing by expected improvement per
-predicted second, gentune/tuning/cost_aware.py), ``random``, ``grid``, ``gp``, ``cmaes``,
-``qmc``, and ``nsga2`` for the Pareto objective. Pruning is successive halving over training epochs (``sha``, the
+Samplers: ``tpe`` (default), ``random``, ``grid``, ``gp``, ``cmaes``, ``qmc``, and ``nsga2``
+for the Pareto objective. Pruning is successive halving over training epochs (``sha``, the
 default unless a generator chooses otherwise: CTGAN and CopulaGAN choose ``none``),
 ``hyperband``, or ``none``; Optuna's pruners do not apply to multi-objective studies, so a
 Pareto study trains every trial to its end, as does a study whose objective has no cheap
@@ -29,7 +28,7 @@ __all__ = ["SAMPLERS", "PRUNERS", "RAW_VALIDITY", "DEFAULT_SAMPLES_PER_TRIAL",
            "epoch_checkpoints", "epochs_as_budget", "capped_epochs", "first_rung", "grid_points",
            "grid_slots"]
 
-SAMPLERS = ("tpe", "tpe-cost", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
+SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
 PRUNERS = ("sha", "hyperband", "none")
 RAW_VALIDITY = ("default", "every", "off")  # which trials also fit the untransformed data
 # Samples of each fitted model a trial scores (its value is their mean). The samples of one
@@ -104,7 +103,7 @@ def _require(label: str, name: str, allowed: Sequence[str]) -> None:
 
 def _check_sampler(name: str, multi_objective: bool) -> None:
     _require("sampler", name, SAMPLERS)
-    if multi_objective and name in ("tpe-cost", "gp", "cmaes", "grid"):
+    if multi_objective and name in ("gp", "cmaes", "grid"):
         raise SpecError(f"the sampler '{name}' does not support the pareto objective; use tpe, "
                         f"nsga2, random or qmc")
 
@@ -125,10 +124,6 @@ def make_sampler(name: str, seed: int, distributions: Mapping[str, Any], n_trial
     startup = max(3, min(10, n_trials // 3))  # small budgets leave the random phase early
     if name == "tpe":
         return samplers.TPESampler(seed=seed, n_startup_trials=startup)
-    if name == "tpe-cost":
-        from gentune.tuning.cost_aware import CostAwareTPESampler
-
-        return CostAwareTPESampler(seed=seed, n_startup_trials=startup)
     if name == "random":
         return samplers.RandomSampler(seed=seed)
     if name == "grid":
