@@ -61,7 +61,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from gentune.tuning.join import join_study
+    from gentune.tuning.workers import stop_with_parent
 
+    stop_with_parent()
     storage = args.storage or os.environ.get("GENTUNE_STORAGE")
     if not storage:
         raise GentuneError("give --storage URL (or set GENTUNE_STORAGE) to join a study")

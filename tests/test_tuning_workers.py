@@ -124,6 +124,53 @@ def test_an_interrupted_command_loses_nothing_and_the_same_command_resumes(
     assert [t.user_attrs["slot"] for t in retry] == [interrupted[0].user_attrs["slot"]]
 
 
+_SPAWNER = """
+import os, subprocess, sys, time
+env = {**os.environ, "GENTUNE_PARENT_PID": str(os.getpid())}
+worker = subprocess.Popen(sys.argv[1:], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+print(worker.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc")
+def test_a_local_worker_stops_when_the_command_that_started_it_is_killed(
+        tiny_actg, tmp_path, fake_generators) -> None:
+    # What `gentune tune --workers K` does for its workers, with a stand-in for the command
+    # that is then killed with SIGKILL (no time to stop its workers) while a trial runs.
+    name = tune(str(tiny_actg), generator="fake_slow", n_trials=3, out=tmp_path, workers=1,
+                timeout=1e-9, **LOOP, extra_paths=fake_generators).study_name
+    command = [sys.executable, "-m", "gentune.cli", "worker", "--study", name, "--storage",
+               str(tmp_path / "study.journal"), "--out", str(tmp_path / "worker"),
+               "--extra-path", fake_generators[0], "--quiet"]
+    spawner = subprocess.Popen([sys.executable, "-c", _SPAWNER, *command],
+                               stdout=subprocess.PIPE, text=True)
+    worker = int(spawner.stdout.readline())
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(
+            t.state == TrialState.RUNNING for t in load(tmp_path, name).trials):
+        time.sleep(0.2)
+    spawner.kill()
+    spawner.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _alive(worker):
+        time.sleep(0.2)
+    assert not _alive(worker), "the worker went on after the command that started it died"
+    trials = load(tmp_path, name).trials
+    assert TrialState.RUNNING not in {t.state for t in trials}  # its trial was given back
+    assert [t.user_attrs["fail_reason"] for t in trials if t.state == TrialState.FAIL] == [
+        "interrupted"]
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

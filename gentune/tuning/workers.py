@@ -11,6 +11,7 @@ the calling process, it starts no trial after the deadline and finishes the one 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -24,7 +25,26 @@ from gentune.tuning.progress import Progress
 from gentune.tuning.study import budget_state, recover_orphans
 from gentune.workers.process import THREAD_VARIABLES
 
-__all__ = ["LocalWorkers"]
+__all__ = ["LocalWorkers", "stop_with_parent", "PARENT_VARIABLE"]
+
+PARENT_VARIABLE = "GENTUNE_PARENT_PID"  # set for the workers ``gentune tune`` starts
+
+
+def stop_with_parent(interval: float = 1.0) -> None:
+    """In a worker that ``gentune tune`` started: once that process is gone (killed even with
+    SIGKILL, which leaves it no time to stop its workers), stop as on SIGTERM, so the trial
+    running is queued again, rather than go on tuning unseen beside the next command."""
+    parent = os.environ.get(PARENT_VARIABLE)
+    if not parent:
+        return  # a worker a user started, on this machine or another
+    pid = int(parent)
+
+    def watch() -> None:
+        while os.getppid() == pid:
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="gentune-parent-watch", daemon=True).start()
 
 
 class LocalWorkers:
@@ -43,6 +63,7 @@ class LocalWorkers:
     def _spawn(self, index: int) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
         env["GENTUNE_STORAGE"] = self.storage  # not on the command line, where ps shows it
+        env[PARENT_VARIABLE] = str(os.getpid())
         for variable in THREAD_VARIABLES:
             env[variable] = str(self.threads)
         log_dir = self.out / "logs"
