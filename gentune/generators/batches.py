@@ -1,13 +1,13 @@
 """TVAE's training batches taken from its tensor in one indexing step, not row by row.
 
 ctgan's TVAE feeds its training rows through ``DataLoader(TensorDataset(rows), batch_size,
-shuffle=True)``: torch fetches each row on its own and stacks the rows of a batch again,
-about 30-50 ms an epoch for ACTG 320's 690 training rows on this project's machine, a large
-share of an epoch of a small network. Here the same DataLoader (the same shuffling sampler
-and the same draws from torch's random generator) hands the list of a batch's row numbers to
-the dataset at once (torch's ``__getitems__``), which indexes the tensor in one step. The
-batches hold the same rows in the same order, so the model is the same, bit for bit
-(tests/test_batches.py).
+shuffle=True)``: torch fetches each row on its own and stacks the rows of a batch again
+(24-51 ms an epoch for a 690-row table on this project's busy machine, against 2-3 ms in
+one step; 3-5% of a whole TVAE fit, benchmarks/RESULTS.md). Here the same DataLoader (the
+same shuffling sampler and the same draws from torch's random generator) hands the list of
+a batch's row numbers to the dataset at once (torch's ``__getitems__``), which indexes the
+tensor in one step. The batches hold the same rows in the same order, so the model is the
+same, bit for bit (tests/test_batches.py).
 """
 
 from __future__ import annotations
