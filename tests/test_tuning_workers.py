@@ -14,9 +14,10 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from tuning_helpers import LOOP, load, worker_command
+from tuning_helpers import LOOP, load, worker_argv, worker_command
 
 from gentune.tuning.api import tune
+from gentune.tuning.workers import PARENT_VARIABLE
 
 
 def test_two_local_workers_share_one_study(tiny_actg, tmp_path, fake_generators) -> None:
@@ -126,8 +127,8 @@ def test_an_interrupted_command_loses_nothing_and_the_same_command_resumes(
 
 _SPAWNER = """
 import os, subprocess, sys, time
-env = {**os.environ, "GENTUNE_PARENT_PID": str(os.getpid())}
-worker = subprocess.Popen(sys.argv[1:], env=env, stdout=subprocess.DEVNULL,
+env = {**os.environ, sys.argv[1]: str(os.getpid())}
+worker = subprocess.Popen(sys.argv[2:], env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
 print(worker.pid, flush=True)
 time.sleep(600)
@@ -149,10 +150,9 @@ def test_a_local_worker_stops_when_the_command_that_started_it_is_killed(
     # that is then killed with SIGKILL (no time to stop its workers) while a trial runs.
     name = tune(str(tiny_actg), generator="fake_slow", n_trials=3, out=tmp_path, workers=1,
                 timeout=1e-9, **LOOP, extra_paths=fake_generators).study_name
-    command = [sys.executable, "-m", "gentune.cli", "worker", "--study", name, "--storage",
-               str(tmp_path / "study.journal"), "--out", str(tmp_path / "worker"),
-               "--extra-path", fake_generators[0], "--quiet"]
-    spawner = subprocess.Popen([sys.executable, "-c", _SPAWNER, *command],
+    command = worker_argv(name, str(tmp_path / "study.journal"), tmp_path / "worker",
+                          fake_generators, "--quiet")
+    spawner = subprocess.Popen([sys.executable, "-c", _SPAWNER, PARENT_VARIABLE, *command],
                                stdout=subprocess.PIPE, text=True)
     worker = int(spawner.stdout.readline())
     deadline = time.monotonic() + 120
