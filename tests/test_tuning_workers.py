@@ -171,6 +171,17 @@ def test_a_local_worker_stops_when_the_command_that_started_it_is_killed(
         "interrupted"]
 
 
+def test_a_parent_variable_that_is_not_a_process_id_is_one_clear_line(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gentune.cli", "worker", "--study", "x", "--storage",
+         f"sqlite:///{tmp_path / 'none.db'}"], capture_output=True, text=True, timeout=120,
+        env={**os.environ, PARENT_VARIABLE: "abc"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"gentune: error: {PARENT_VARIABLE}='abc' is not a process id; gentune tune sets it "
+        f"for its own workers: unset it to run a worker yourself")
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -37,6 +37,9 @@ def stop_with_parent(interval: float = 1.0) -> None:
     parent = os.environ.get(PARENT_VARIABLE)
     if not parent:
         return  # a worker a user started, on this machine or another
+    if not parent.isdigit():
+        raise GentuneError(f"{PARENT_VARIABLE}={parent!r} is not a process id; gentune tune "
+                           f"sets it for its own workers: unset it to run a worker yourself")
     pid = int(parent)
 
     def watch() -> None:
