@@ -229,8 +229,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-
-
 def cmd_ablation(args: argparse.Namespace) -> int:
     from gentune.ablation import ablation_markdown, run_ablation
 

@@ -82,6 +82,14 @@ def test_tune_a_hand_written_spec_end_to_end_and_resume(new_trial: Path, tmp_pat
                     "--trials", "5", "--out", str(out), "--quiet")
     assert again.returncode == 0, again.stderr
     assert json.loads((out / "best.json").read_text())["trials"]["complete"] == 5
+    # Another study in the same folder would replace this one's best.json and samples.
+    kept = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    other = gentune("tune", "--spec", str(new_trial), "--generator", "gaussian_copula",
+                    "--objective", "fidelity", "--trials", "2", "--out", str(out), "--quiet")
+    line = one_line_error(other)
+    assert str(out) in line and "'new-trial-gaussian_copula-compound'" in line
+    assert "--out" in line
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == kept
 
 
 def test_check_reports_rules_on_the_real_data(new_trial: Path) -> None:

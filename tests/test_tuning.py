@@ -106,13 +106,14 @@ def test_several_samples_per_trial_score_their_mean(tiny_actg, tmp_path,
     from gentune.errors import StorageError
 
     # The number of samples is the subject here, so not LOOP's one sample.
-    options = dict(generator="fake_copy", out=tmp_path, workers=1, sampler="random",
+    options = dict(generator="fake_copy", workers=1, sampler="random",
                    show_progress=False, raw_validity="off", report=False,
                    extra_paths=fake_generators)
-    one = load(tmp_path, tune(str(tiny_actg), n_trials=2, study_name="one", samples_per_trial=1,
-                              **options).study_name).trials
-    result = tune(str(tiny_actg), n_trials=2, study_name="three", **options)  # the default: 3
-    three = load(tmp_path, result.study_name).trials
+    one = load(tmp_path / "one", tune(str(tiny_actg), n_trials=2, samples_per_trial=1,
+                                      out=tmp_path / "one", **options).study_name).trials
+    out = tmp_path / "three"
+    result = tune(str(tiny_actg), n_trials=2, out=out, **options)  # the default: 3
+    three = load(out, result.study_name).trials
     for single, trial in zip(one, three):
         samples = trial.user_attrs["sample_objectives"]
         assert len(samples) == 3 and len(set(samples)) == 3  # three different samples
@@ -126,8 +127,8 @@ def test_several_samples_per_trial_score_their_mean(tiny_actg, tmp_path,
     # A study is one experiment: resuming it with another number of samples is refused.
     with pytest.raises(StorageError, match="samples_per_trial=3, not 1; resume it with "
                                            "--samples-per-trial 3"):
-        tune(str(tiny_actg), n_trials=3, study_name="three", samples_per_trial=1, **options)
-    assert len(load(tmp_path, "three").trials) == 2
+        tune(str(tiny_actg), n_trials=3, samples_per_trial=1, out=out, **options)
+    assert len(load(out, result.study_name).trials) == 2
 
 
 def test_result_files_get_the_permissions_a_plain_write_gives(tmp_path) -> None:

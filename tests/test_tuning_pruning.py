@@ -38,16 +38,16 @@ def test_without_pruning_epochs_are_searched(tiny_actg, tmp_path, fake_generator
 
 
 def test_a_generator_may_choose_not_to_be_pruned(tiny_actg, tmp_path, fake_generators) -> None:
-    options = dict(out=tmp_path, workers=1, sampler="random", **LOOP,
-                   extra_paths=fake_generators)
-    result = tune(str(tiny_actg), generator="fake_epochs_unpruned", n_trials=4, **options)
-    trials = load(tmp_path, result.study_name).trials
+    options = dict(workers=1, sampler="random", **LOOP, extra_paths=fake_generators)
+    result = tune(str(tiny_actg), generator="fake_epochs_unpruned", n_trials=4,
+                  out=tmp_path / "default", **options)
+    trials = load(tmp_path / "default", result.study_name).trials
     assert len({t.params["epochs"] for t in trials}) > 1  # searched, as with --pruner none
     assert all(t.state == TrialState.COMPLETE and not t.intermediate_values for t in trials)
     # Asked for, the pruner still applies.
     result = tune(str(tiny_actg), generator="fake_epochs_unpruned", n_trials=3, pruner="sha",
-                  study_name="asked", **options)
-    trials = load(tmp_path, "asked").trials
+                  out=tmp_path / "asked", **options)
+    trials = load(tmp_path / "asked", result.study_name).trials
     assert {t.params["epochs"] for t in trials} == {27} and trials[0].intermediate_values
 
 

@@ -49,7 +49,8 @@ def test_a_changed_split_or_seed_is_refused(spec_copy: Path, tmp_path: Path,
     assert str(error.value) == (
         f"the study '{first.study_name}' in this storage was made with another split in the "
         f"spec, so its trials and real-data cache do not hold for this one; use another --out "
-        f"folder or --study name, or restore the spec's split")
+        f"folder (with a shared --storage, also another --study name), or restore the spec's "
+        f"split")
     edit(spec_copy, constraints=[], task={"endpoint": "death"})
     with pytest.raises(StorageError, match="made with another split, rules and task in the "
                                            "spec"):

@@ -18,6 +18,7 @@ from gentune.tuning.best import write_best
 from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage, study_space
 from gentune.tuning.fingerprint import spec_fingerprint
 from gentune.tuning.loop import run_trials
+from gentune.tuning.out_folder import NEW_STUDY, check_out_folder, claim_out_folder
 from gentune.tuning.prepare import prepare
 from gentune.tuning.progress import Progress
 from gentune.tuning.search import (
@@ -86,9 +87,8 @@ def _warn_if_over_budget(study: Any, name: str, n_trials: int) -> None:
     held = slot_count(study)  # a retried trial is one slot, though two trials
     if held > n_trials:
         log.warning("the study '%s' already holds %d trials, more than the %d asked for; it "
-                    "keeps them all and its best is chosen among all %d (use another --out "
-                    "folder or --study name for a study of %d)", name, held, n_trials, held,
-                    n_trials)
+                    "keeps them all and its best is chosen among all %d (for a study of %d, %s)",
+                    name, held, n_trials, held, n_trials, NEW_STUDY)
 
 
 def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
@@ -149,10 +149,11 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         space = study_space(model, generator, epoch_budget, pruner, strategy)
         points = grid_slots(space.distributions, seed, n_trials, model.defaults())
     out = Path(out)
+    name = study_name or default_study_name(spec, generator, objective)
+    check_out_folder(out, name)
     store = open_storage(storage, out) if storage else None  # a bad URL fails before any output
     out.mkdir(parents=True, exist_ok=True)
     store = store or open_storage(None, out)
-    name = study_name or default_study_name(spec, generator, objective)
     config = StudyConfig(
         spec=spec_for_storage(spec), generator=generator, objective=objective,
         generator_target=GENERATORS[generator],
@@ -165,6 +166,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     storage_label = redact(storage) or str(out / "study.journal")
     with Engine(config, out, threads=threads, extra_paths=extra_paths, prepared=prepared) as engine:
         study = engine.open_study(store, name, create=True)
+        claim_out_folder(out, name)
         if not (storage and is_shared(storage)):
             recover_orphans(study, store)
         ensure_slots(study, n_trials, engine.generator.defaults(), points)

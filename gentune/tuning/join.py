@@ -17,6 +17,7 @@ from gentune.errors import DataError, GeneratorError, StorageError
 from gentune.tuning.api import check_limits
 from gentune.tuning.engine import Engine, StudyConfig
 from gentune.tuning.loop import run_trials
+from gentune.tuning.out_folder import check_out_folder, claim_out_folder
 from gentune.tuning.storage import is_shared, open_storage, redact
 from gentune.tuning.study import recover_orphans, study_meta
 
@@ -79,6 +80,7 @@ def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
     ``extra_paths`` make a generator module outside the package importable (here and in the
     generator's worker)."""
     check_limits(None, None, threads)
+    check_out_folder(out, study_name)
     sys.path[:0] = [path for path in extra_paths if path not in sys.path]
     store, _, config = _load(study_name, storage, out)  # one connection serves both
     if data_path:  # this machine keeps the data somewhere else; the hash must still match
@@ -88,6 +90,7 @@ def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
     deadline = time.monotonic() + timeout if timeout is not None else None
     with Engine(config, out, threads=threads, extra_paths=extra_paths) as engine:
         study = engine.open_study(store, study_name, create=False)
+        claim_out_folder(out, study_name)
         if not is_shared(storage):  # a dead local process's trial (heartbeats do it elsewhere)
             recover_orphans(study, store)
         engine.load_cache(study)

@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 
 from gentune.errors import StorageError
 from gentune.tuning.fingerprint import changed_parts
+from gentune.tuning.out_folder import NEW_STUDY
 from gentune.tuning.storage import heartbeat_enabled
 
 __all__ = [
@@ -102,16 +103,15 @@ def load_or_create_study(storage: Any, name: str, directions: list[str], sampler
                           and key != "data_sha256" else "")
                 raise StorageError(
                     f"the study '{name}' in this storage was made with {key}={made_with!r}, not "
-                    f"{meta.get(key, default)!r}; {resume}use another --out folder or --study "
-                    f"name")
+                    f"{meta.get(key, default)!r}; {resume}{NEW_STUDY}")
         changed = changed_parts(existing.get(FINGERPRINT_KEY), meta.get(FINGERPRINT_KEY))
         if changed:
             parts = " and ".join([", ".join(changed[:-1]), changed[-1]] if len(changed) > 1
                                  else changed)
             raise StorageError(
                 f"the study '{name}' in this storage was made with another {parts} in the spec, "
-                f"so its trials and real-data cache do not hold for this one; use another --out "
-                f"folder or --study name, or restore the spec's {parts}")
+                f"so its trials and real-data cache do not hold for this one; {NEW_STUDY}, or "
+                f"restore the spec's {parts}")
         current = {key: meta[key] for key in RUN_SETTINGS if key in meta}
         if any(existing.get(key) != value for key, value in current.items()):
             study.set_user_attr(META_KEY, {**existing, **current})
