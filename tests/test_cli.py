@@ -285,6 +285,19 @@ def test_a_worker_timeout_that_is_not_positive_is_refused(tmp_path: Path) -> Non
     assert not (tmp_path / "x.db").exists()
 
 
+def test_a_worker_for_another_study_than_its_out_folders_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "study.json").write_text('{"study": "trial-tvae-compound"}')
+    line = one_line_error(gentune("worker", "--study", "trial-ctgan-compound", "--storage",
+                                  str(tmp_path / "studies.journal"), "--out", str(out)))
+    assert line == (f"gentune: error: the output folder '{out}' holds study "
+                    f"'trial-tvae-compound' (its best.json, report and samples); give study "
+                    f"'trial-ctgan-compound' a folder of its own with another --out")
+    assert [path.name for path in out.iterdir()] == ["study.json"]
+    assert not (tmp_path / "studies.journal").exists()
+
+
 @pytest.mark.parametrize("rule, types", [
     ("arm > 1", "arm: text"),
     ("age + 'x' > 1", "age: number"),
