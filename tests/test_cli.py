@@ -298,6 +298,19 @@ def test_a_worker_for_another_study_than_its_out_folders_is_refused(tmp_path: Pa
     assert not (tmp_path / "studies.journal").exists()
 
 
+@pytest.mark.parametrize("command", [
+    ("tune", "--dataset", "gbsg2", "--generator", "gaussian_copula", "--trials", "2"),
+    ("worker", "--study", "gbsg2-gaussian_copula-compound", "--storage", "studies.journal"),
+])
+def test_an_out_that_is_a_file_is_one_line(tmp_path: Path, command: tuple[str, ...]) -> None:
+    out = tmp_path / "results"
+    out.write_text("not a folder")
+    line = one_line_error(gentune(*command, "--out", str(out), "--quiet", cwd=tmp_path))
+    assert line == (f"gentune: error: --out '{out}' is a file, not a folder; give a folder "
+                    f"for the study's results")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["results"]
+
+
 @pytest.mark.parametrize("rule, types", [
     ("arm > 1", "arm: text"),
     ("age + 'x' > 1", "age: number"),

@@ -39,7 +39,10 @@ def _owner(out: Path) -> str | None:
 
 
 def check_out_folder(out: Path, study: str) -> None:
-    """Refuse a folder that belongs to another study."""
+    """Refuse a folder that belongs to another study, or a path that is not a folder."""
+    if out.exists() and not out.is_dir():
+        raise GentuneError(f"--out '{out}' is a file, not a folder; give a folder for the "
+                           f"study's results")
     owner = _owner(out)
     if owner is not None and owner != study:
         raise GentuneError(f"the output folder '{out}' holds study '{owner}' (its best.json, "
