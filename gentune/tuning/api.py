@@ -18,7 +18,8 @@ from gentune.tuning.best import write_best
 from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage, study_space
 from gentune.tuning.fingerprint import spec_fingerprint
 from gentune.tuning.loop import run_trials
-from gentune.tuning.out_folder import NEW_STUDY, check_out_folder, claim_out_folder
+from gentune.tuning.out_folder import (NEW_STUDY, check_folder_study, check_out_folder,
+                                       claim_out_folder)
 from gentune.tuning.prepare import prepare
 from gentune.tuning.progress import Progress
 from gentune.tuning.search import (
@@ -151,7 +152,13 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     out = Path(out)
     name = study_name or default_study_name(spec, generator, objective)
     check_out_folder(out, name)
-    store = open_storage(storage, out) if storage else None  # a bad URL fails before any output
+    journal = out / "study.journal"
+    storage_label = redact(storage) or str(journal)
+    # A bad URL fails before any output; the folder's own journal is opened (which makes the
+    # file) only once the folder is known to take this study.
+    store = open_storage(storage, out) if storage else (
+        open_storage(None, out) if journal.is_file() else None)
+    check_folder_study(out, name, store, storage_label)
     out.mkdir(parents=True, exist_ok=True)
     store = store or open_storage(None, out)
     config = StudyConfig(
@@ -163,10 +170,9 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         invalid_rows=invalid_rows, epoch_budget=epoch_budget,
         samples_per_trial=samples_per_trial, weights=dict(strategy.weights),
         spec_fingerprint=spec_fingerprint(spec, invalid_rows))
-    storage_label = redact(storage) or str(out / "study.journal")
     with Engine(config, out, threads=threads, extra_paths=extra_paths, prepared=prepared) as engine:
         study = engine.open_study(store, name, create=True)
-        claim_out_folder(out, name)
+        claim_out_folder(out, study)
         if not (storage and is_shared(storage)):
             recover_orphans(study, store)
         ensure_slots(study, n_trials, engine.generator.defaults(), points)

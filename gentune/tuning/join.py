@@ -17,7 +17,7 @@ from gentune.errors import DataError, GeneratorError, StorageError
 from gentune.tuning.api import check_limits
 from gentune.tuning.engine import Engine, StudyConfig
 from gentune.tuning.loop import run_trials
-from gentune.tuning.out_folder import check_out_folder, claim_out_folder
+from gentune.tuning.out_folder import check_folder_study, check_out_folder, claim_out_folder
 from gentune.tuning.storage import is_shared, open_storage, redact
 from gentune.tuning.study import recover_orphans, study_meta
 
@@ -83,6 +83,7 @@ def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
     check_out_folder(out, study_name)
     sys.path[:0] = [path for path in extra_paths if path not in sys.path]
     store, _, config = _load(study_name, storage, out)  # one connection serves both
+    check_folder_study(out, study_name, store, redact(storage))
     if data_path:  # this machine keeps the data somewhere else; the hash must still match
         config.spec = {**config.spec, "data": {"path": str(Path(data_path).resolve())}}
     _check_data_here(config, data_path)
@@ -90,7 +91,7 @@ def join_study(study_name: str, storage: str, out: Path, threads: int = 1,
     deadline = time.monotonic() + timeout if timeout is not None else None
     with Engine(config, out, threads=threads, extra_paths=extra_paths) as engine:
         study = engine.open_study(store, study_name, create=False)
-        claim_out_folder(out, study_name)
+        claim_out_folder(out, study)
         if not is_shared(storage):  # a dead local process's trial (heartbeats do it elsewhere)
             recover_orphans(study, store)
         engine.load_cache(study)

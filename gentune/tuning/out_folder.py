@@ -5,37 +5,48 @@ are named by trial number (``samples/trial-N.parquet``): a second study written 
 replace the first one's best.json and its trials' samples, and each study's report could
 show the other's rows. The folder records which study it belongs to the first time a study
 writes there; ``gentune tune`` and ``gentune worker`` refuse another study there before
-anything is written. Only the name is compared: the same study reached through another
-spelling of its storage (a moved folder, another host name for the same server) is the same.
+anything is written.
+
+A study is known by its name and by an identifier made when gentune first opens it and
+kept in the storage (``UID_ATTR``), so the same study reached through another spelling of
+its storage (a moved folder, another host name for the same server) is the same, while a
+study of the same name in another storage, or made again after its storage was deleted, is
+another one.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
+from typing import Any
+
+import optuna
 
 from gentune.errors import GentuneError
 from gentune.files import atomic_write_text
 
-__all__ = ["OWNER_FILE", "NEW_STUDY", "check_out_folder", "claim_out_folder"]
+__all__ = ["OWNER_FILE", "NEW_STUDY", "UID_ATTR", "check_out_folder", "check_folder_study",
+           "claim_out_folder"]
 
 OWNER_FILE = "study.json"
+UID_ATTR = "gentune_uid"
 # What to do for a study of its own: another folder, and in a storage that other studies
 # share, another name too.
 NEW_STUDY = "use another --out folder (with a shared --storage, also another --study name)"
 
 
-def _owner(out: Path) -> str | None:
-    """The study the folder belongs to; a folder written before the owner file existed is
-    known by its best.json."""
+def _record(out: Path) -> dict[str, Any]:
+    """What the folder says of its study; a folder written before the owner file existed
+    is known by its best.json (its name only)."""
     for name in (OWNER_FILE, "best.json"):
         try:
             record = json.loads((out / name).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(record, dict) and isinstance(record.get("study"), str):
-            return record["study"]
-    return None
+            return record if name == OWNER_FILE else {"study": record["study"]}
+    return {}
 
 
 def check_out_folder(out: Path, study: str) -> None:
@@ -43,15 +54,45 @@ def check_out_folder(out: Path, study: str) -> None:
     if out.exists() and not out.is_dir():
         raise GentuneError(f"--out '{out}' is a file, not a folder; give a folder for the "
                            f"study's results")
-    owner = _owner(out)
+    owner = _record(out).get("study")
     if owner is not None and owner != study:
         raise GentuneError(f"the output folder '{out}' holds study '{owner}' (its best.json, "
                            f"report and samples); give study '{study}' a folder of its own "
                            f"with another --out")
 
 
-def claim_out_folder(out: Path, study: str) -> None:
+def check_folder_study(out: Path, study: str, store: Any | None, storage_label: str) -> None:
+    """Before the study is opened (and, in a new storage, made): a folder whose study is
+    known by its identifier takes only that study. ``store`` is None for a storage that is
+    not there yet."""
+    recorded = _record(out).get("uid")
+    if recorded is None:
+        return
+    stored = None
+    if store is not None:
+        try:
+            stored = store.get_study_user_attrs(store.get_study_id_from_name(study)).get(UID_ATTR)
+        except KeyError:  # no such study in this storage
+            pass
+    if stored != recorded:
+        raise GentuneError(f"the output folder '{out}' holds the results of a study '{study}' "
+                           f"that the storage '{storage_label}' does not have (another storage's, or one "
+                           f"made before its storage was deleted); give the storage it was "
+                           f"made in to resume it, or start this study in another --out "
+                           f"folder (or empty that one)")
+
+
+def _uid(study: optuna.Study) -> str:
+    uid = study.user_attrs.get(UID_ATTR)
+    if uid is None:
+        study.set_user_attr(UID_ATTR, uuid.uuid4().hex)
+        uid = study.user_attrs[UID_ATTR]  # read back: another process may have set it first
+    return uid
+
+
+def claim_out_folder(out: Path, study: optuna.Study) -> None:
     """Check the folder (see ``check_out_folder``), then record the study as its owner."""
-    check_out_folder(out, study)
-    if not (out / OWNER_FILE).is_file():
-        atomic_write_text(out / OWNER_FILE, json.dumps({"study": study}, indent=2) + "\n")
+    check_out_folder(out, study.study_name)
+    if "uid" not in _record(out):
+        atomic_write_text(out / OWNER_FILE, json.dumps(
+            {"study": study.study_name, "uid": _uid(study)}, indent=2) + "\n")
