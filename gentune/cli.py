@@ -247,7 +247,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gentune", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="gentune", description=(
+        "Tune synthetic-data generators for clinical trial data against a compound "
+        "objective of fidelity, utility and HPO-alignment, with survival rules enforced "
+        "before fitting and after sampling. Start with: gentune datasets; gentune tune "
+        "--dataset actg320 --generator ctgan --out runs/first."))
     parser.add_argument("--debug", action="store_true", help="show tracebacks and warnings")
     commands = parser.add_subparsers(dest="command", required=True)
 
