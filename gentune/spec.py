@@ -1,4 +1,5 @@
-"""The study spec: typed objects, YAML loading and structural validation.
+"""The study spec: YAML loading and structural validation, into the typed objects of
+``gentune.spec_types`` (re-exported here).
 
 The keys are the contract of ``DESIGN.md``; this module only checks the spec's own shape.
 Checks against the data (does a column exist, is a time column numeric) live in
@@ -10,13 +11,14 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gentune.errors import SpecError
+from gentune.spec_types import (COLUMN_TYPES, FAMILIES, ColumnType, DataSource, Endpoint,
+                                Settings, Spec, Split, Task)
 
 __all__ = [
     "COLUMN_TYPES",
@@ -30,93 +32,10 @@ __all__ = [
     "load_spec",
 ]
 
-COLUMN_TYPES = ("numerical", "categorical", "boolean", "datetime", "id")
-FAMILIES = ("fidelity", "utility", "alignment", "privacy", "validity")
 TOP_LEVEL_KEYS = (
     "name", "data", "columns", "endpoints", "treatment", "task", "constraints", "split",
     "objective", "alignment", "privacy", "invalid_rows",
 )
-
-
-@dataclass(frozen=True)
-class ColumnType:
-    type: str
-    format: str | None = None  # strftime format of a datetime column, e.g. "%d-%m-%Y"
-
-
-@dataclass(frozen=True)
-class DataSource:
-    builtin: str | None = None
-    path: Path | None = None
-
-    def describe(self) -> str:
-        return f"built-in dataset '{self.builtin}'" if self.builtin else f"data file '{self.path}'"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    time: str
-    event: str
-
-
-@dataclass(frozen=True)
-class Task:
-    endpoint: str | None = None
-    target: str | None = None
-    features: tuple[str, ...] | None = None
-
-    @property
-    def kind(self) -> str:
-        return "survival" if self.endpoint else "classification"
-
-
-@dataclass(frozen=True)
-class Split:
-    test: float = 0.2
-    validation: float = 0.2
-    seed: int = 0
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Optional sections: objective weights, HPO-alignment design, privacy gate."""
-
-    weights: Mapping[str, float] = field(
-        default_factory=lambda: {"fidelity": 1.0, "utility": 1.0, "alignment": 1.0}
-    )
-    alignment_candidates: int = 16
-    alignment_validate_on: str = "synthetic"
-    # Release gate: the share of rows copying a real row must not exceed this, and the
-    # privacy scores (DCR and NNDR, both in [0, 1]) must reach these.
-    max_exact_copies: float = 0.0
-    min_dcr_score: float = 0.5
-    min_nndr_score: float = 0.3
-
-
-@dataclass(frozen=True)
-class Spec:
-    name: str
-    data: DataSource
-    columns: Mapping[str, ColumnType]
-    endpoints: tuple[Endpoint, ...]
-    treatment: str | None
-    task: Task
-    constraints: tuple[Any, ...]
-    split: Split
-    settings: Settings
-    invalid_rows: str  # what to do when the real data breaks a rule: refuse | drop | keep
-    source: str  # where the spec came from, for messages
-    raw: Mapping[str, Any]  # the mapping as written, stored with studies and releases
-
-    def endpoint(self, name: str) -> Endpoint:
-        for endpoint in self.endpoints:
-            if endpoint.name == name:
-                return endpoint
-        raise SpecError(f"{self.source}: no endpoint named '{name}'")
-
-    def column_type(self, column: str) -> ColumnType | None:
-        return self.columns.get(column)
 
 
 def load_spec(source: str | Path | Mapping[str, Any]) -> Spec:
