@@ -159,8 +159,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from gentune.verdicts import interval_text
 
     result = compare(_spec_argument(args), split_names(args.generators),
-                     split_names(args.strategies), n_trials=args.trials, seeds=args.seeds, out=args.out, storage=args.storage,
-                     seed=args.seed, workers=args.workers, show_progress=not args.quiet)
+                     split_names(args.strategies), n_trials=args.trials, seeds=args.seeds,
+                     out=args.out, storage=args.storage, seed=args.seed, workers=args.workers,
+                     show_progress=not args.quiet)
     summary = result.summary
     compound = summary[(summary["level"] == "family") & (summary["measure"] == "compound")] \
         if not summary.empty else summary

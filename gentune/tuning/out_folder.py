@@ -76,10 +76,10 @@ def check_folder_study(out: Path, study: str, store: Any | None, storage_label: 
             pass
     if stored != recorded:
         raise GentuneError(f"the output folder '{out}' holds the results of a study '{study}' "
-                           f"that the storage '{storage_label}' does not have (another storage's, or one "
-                           f"made before its storage was deleted); give the storage it was "
-                           f"made in to resume it, or start this study in another --out "
-                           f"folder (or empty that one)")
+                           f"that the storage '{storage_label}' does not have (another "
+                           f"storage's, or one made before its storage was deleted); give the "
+                           f"storage it was made in to resume it, or start this study in "
+                           f"another --out folder (or empty that one)")
 
 
 def _uid(study: optuna.Study) -> str:
