@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,8 @@ from tuning_helpers import LOOP, load
 
 from gentune.errors import StorageError
 from gentune.tuning.api import tune
-from gentune.tuning.study import META_KEY
+from gentune.tuning.out_folder import UID_ATTR
+from gentune.tuning.study import META_KEY, load_or_create_study
 
 
 @pytest.fixture
@@ -183,3 +186,48 @@ def test_a_study_made_before_the_generator_target_was_stored_is_joined(
     _, config = load_study_config(name, str(tmp_path / "study.journal"))
     assert config.generator_target == GENERATORS["gaussian_copula"]
     assert config.samples_per_trial == 1  # what a study of that time scored
+
+
+def _journal(tmp_path: Path):
+    import optuna
+
+    return optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.journal")))
+
+
+def test_a_new_study_gets_its_identifier_when_it_is_made(tmp_path: Path) -> None:
+    storage = _journal(tmp_path)
+    study = load_or_create_study(storage, "s", ["maximize"], None, None, {"seed": 0})
+    uid = study.user_attrs[UID_ATTR]
+    again = load_or_create_study(storage, "s", ["maximize"], None, None, {"seed": 0})
+    assert again.user_attrs[UID_ATTR] == uid and again.user_attrs[META_KEY] == {"seed": 0}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_run_racing_the_studys_maker_checks_the_makers_configuration(
+        tmp_path: Path, seed: int) -> None:
+    """Two first runs of one study: the one that finds the study just made (its maker not
+    yet done writing) must neither write its own identifier or configuration over the
+    maker's nor skip the check a resume gets."""
+    import optuna
+
+    storage = _journal(tmp_path)
+    made = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+
+    def maker_writes() -> None:
+        time.sleep(0.3)
+        made.set_user_attr(UID_ATTR, "maker")
+        made.set_user_attr(META_KEY, {"seed": 0})
+
+    writer = threading.Thread(target=maker_writes)
+    writer.start()
+    try:
+        if seed == 0:
+            study = load_or_create_study(storage, "s", ["maximize"], None, None, {"seed": 0})
+            assert study.user_attrs[UID_ATTR] == "maker"
+        else:
+            with pytest.raises(StorageError, match="made with seed=0, not 1"):
+                load_or_create_study(storage, "s", ["maximize"], None, None, {"seed": 1})
+    finally:
+        writer.join()
+    assert made.user_attrs == {UID_ATTR: "maker", META_KEY: {"seed": 0}}

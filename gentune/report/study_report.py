@@ -17,7 +17,7 @@ from gentune.report.builders import tune_report
 from gentune.spec import load_spec
 from gentune.tuning.prepare import prepare
 from gentune.tuning.samples import SAMPLE_ATTR, sample_path
-from gentune.tuning.storage import open_storage, redact
+from gentune.tuning.storage import default_journal, open_storage, redact
 
 __all__ = ["write_study_report"]
 
@@ -37,7 +37,7 @@ def _importances(study: optuna.Study) -> dict[str, float]:
 
 def _load_study(best: dict[str, Any], out: Path, storage: str | None) -> optuna.Study:
     """The study best.json names; where it is not, one line naming both storages."""
-    default = out / "study.journal"
+    default = default_journal(out)
     given = redact(storage) if storage else f"{default} (no --storage given)"
     missing = StorageError(
         f"the study '{best['study']}' is not in {given}; best.json records its storage as "

@@ -25,7 +25,7 @@ from gentune.tuning.progress import Progress
 from gentune.tuning.search import (
     DEFAULT_SAMPLES_PER_TRIAL, MAX_SAMPLES_PER_TRIAL, capped_epochs, check_search, grid_slots,
 )
-from gentune.tuning.storage import is_shared, open_storage, redact
+from gentune.tuning.storage import default_journal, is_shared, open_storage, redact
 from gentune.tuning.study import budget_state, ensure_slots, recover_orphans, slot_count
 from gentune.tuning.workers import LocalWorkers
 
@@ -152,7 +152,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     out = Path(out)
     name = study_name or default_study_name(spec, generator, objective)
     check_out_folder(out, name)
-    journal = out / "study.journal"
+    journal = default_journal(out)
     storage_label = redact(storage) or str(journal)
     # A bad URL fails before any output; the folder's own journal is opened (which makes the
     # file) only once the folder is known to take this study.

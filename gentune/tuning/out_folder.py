@@ -83,6 +83,8 @@ def check_folder_study(out: Path, study: str, store: Any | None, storage_label: 
 
 
 def _uid(study: optuna.Study) -> str:
+    """The study's identifier; gentune writes one when it makes a study
+    (``load_or_create_study``), and here for a study made before identifiers existed."""
     uid = study.user_attrs.get(UID_ATTR)
     if uid is None:
         study.set_user_attr(UID_ATTR, uuid.uuid4().hex)

@@ -17,7 +17,13 @@ from typing import Any
 
 from gentune.errors import StorageError
 
-__all__ = ["open_storage", "redact", "is_shared", "heartbeat_seconds", "heartbeat_enabled"]
+__all__ = ["open_storage", "redact", "is_shared", "heartbeat_seconds", "heartbeat_enabled",
+           "default_journal"]
+
+
+def default_journal(out_dir: Path) -> Path:
+    """Where a study keeps its trials when no --storage is given: a journal in its folder."""
+    return out_dir / "study.journal"
 
 
 def heartbeat_enabled(storage: Any) -> bool:
@@ -131,7 +137,7 @@ def open_storage(url: str | None, out_dir: Path | None = None,
     if url is None:
         if out_dir is None:
             raise StorageError("no storage given and no output folder to put the journal in")
-        url = str(out_dir / "study.journal")
+        url = str(default_journal(out_dir))
     if url.startswith("journal:"):
         url = url[len("journal:"):]
     local = _local_file(url)

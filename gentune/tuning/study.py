@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,7 +22,7 @@ from optuna.trial import TrialState
 
 from gentune.errors import StorageError
 from gentune.tuning.fingerprint import changed_parts
-from gentune.tuning.out_folder import NEW_STUDY
+from gentune.tuning.out_folder import NEW_STUDY, UID_ATTR
 from gentune.tuning.storage import heartbeat_enabled
 
 __all__ = [
@@ -48,6 +50,10 @@ FORMAT_VERSION = 1
 # A worker records itself on a trial right after taking it; one that has not within this
 # many seconds died in between.
 UNCLAIMED_SECONDS = 60
+# A study another process has just made holds no configuration until its maker writes it
+# (milliseconds later); a process that finds it so waits this long before treating it as
+# a study gentune did not make.
+CONFIGURATION_WAIT_SECONDS = 5.0
 
 
 def worker_identity() -> dict[str, Any]:
@@ -85,36 +91,66 @@ def check_format(name: str, meta: Mapping[str, Any], known: Iterable[str]) -> No
                            f"version that made it, then run this again")
 
 
+def _configuration(study: optuna.Study) -> dict[str, Any] | None:
+    """The stored configuration, waiting briefly for one that its maker is about to write."""
+    deadline = time.monotonic() + CONFIGURATION_WAIT_SECONDS
+    while (existing := study.user_attrs.get(META_KEY)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return existing
+
+
+def _check_same_experiment(name: str, existing: Mapping[str, Any],
+                           meta: Mapping[str, Any]) -> None:
+    """Refuse to resume a study whose trials mean something other than this run's would."""
+    check_format(name, existing, meta)
+    for key, default in SAME_EXPERIMENT.items():
+        made_with = existing.get(key, default)
+        if made_with != meta.get(key, default):
+            option = f"--{key.replace('_', '-')}"
+            resume = (f"resume it with {option} {made_with}, or " if made_with is not None
+                      and key != "data_sha256" else "")
+            raise StorageError(
+                f"the study '{name}' in this storage was made with {key}={made_with!r}, not "
+                f"{meta.get(key, default)!r}; {resume}{NEW_STUDY}")
+    changed = changed_parts(existing.get(FINGERPRINT_KEY), meta.get(FINGERPRINT_KEY))
+    if changed:
+        parts = " and ".join([", ".join(changed[:-1]), changed[-1]] if len(changed) > 1
+                             else changed)
+        raise StorageError(
+            f"the study '{name}' in this storage was made with another {parts} in the spec, "
+            f"so its trials and real-data cache do not hold for this one; {NEW_STUDY}, or "
+            f"restore the spec's {parts}")
+
+
 def load_or_create_study(storage: Any, name: str, directions: list[str], sampler: Any,
                          pruner: Any, meta: Mapping[str, Any] | None = None) -> optuna.Study:
-    """Create the study, or load it and check that it is the same experiment."""
-    study = optuna.create_study(storage=storage, study_name=name, directions=directions,
-                                sampler=sampler, pruner=pruner, load_if_exists=True)
-    existing = study.user_attrs.get(META_KEY)
-    if existing is None and meta is not None:
+    """Create the study, or load it and check that it is the same experiment.
+
+    Only the process whose call made the study writes its identifier and configuration, so
+    two first runs that race to make one study agree on both (the later one checks the
+    earlier one's configuration, as a resume would)."""
+    try:
+        study = optuna.create_study(storage=storage, study_name=name, directions=directions,
+                                    sampler=sampler, pruner=pruner)
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                  pruner=pruner)
+    else:
+        # The identifier first: a process that finds the configuration finds it too.
+        study.set_user_attr(UID_ATTR, uuid.uuid4().hex)
+        if meta is not None:
+            study.set_user_attr(META_KEY, dict(meta))
+        return study
+    if meta is None:
+        return study
+    existing = _configuration(study)
+    if existing is None:
         study.set_user_attr(META_KEY, dict(meta))
-    elif existing is not None and meta is not None:
-        check_format(name, existing, meta)
-        for key, default in SAME_EXPERIMENT.items():
-            made_with = existing.get(key, default)
-            if made_with != meta.get(key, default):
-                option = f"--{key.replace('_', '-')}"
-                resume = (f"resume it with {option} {made_with}, or " if made_with is not None
-                          and key != "data_sha256" else "")
-                raise StorageError(
-                    f"the study '{name}' in this storage was made with {key}={made_with!r}, not "
-                    f"{meta.get(key, default)!r}; {resume}{NEW_STUDY}")
-        changed = changed_parts(existing.get(FINGERPRINT_KEY), meta.get(FINGERPRINT_KEY))
-        if changed:
-            parts = " and ".join([", ".join(changed[:-1]), changed[-1]] if len(changed) > 1
-                                 else changed)
-            raise StorageError(
-                f"the study '{name}' in this storage was made with another {parts} in the spec, "
-                f"so its trials and real-data cache do not hold for this one; {NEW_STUDY}, or "
-                f"restore the spec's {parts}")
-        current = {key: meta[key] for key in RUN_SETTINGS if key in meta}
-        if any(existing.get(key) != value for key, value in current.items()):
-            study.set_user_attr(META_KEY, {**existing, **current})
+        return study
+    _check_same_experiment(name, existing, meta)
+    current = {key: meta[key] for key in RUN_SETTINGS if key in meta}
+    if any(existing.get(key) != value for key, value in current.items()):
+        study.set_user_attr(META_KEY, {**existing, **current})
     return study
 
 
