@@ -221,6 +221,17 @@ def test_a_missing_value_breaks_a_rule_however_it_is_written() -> None:
         assert 0 in broken(parse_rule(text), frame), text
 
 
+def test_a_missing_value_breaks_an_implication_on_either_side_and_is_not_repaired() -> None:
+    rule = parse_rule({"implies": {"if": "censor_d == 1", "then": "censor == 1"}})
+    frame = FRAME.astype({"censor": float, "censor_d": float})
+    assert broken(rule, frame) == [2]
+    frame.loc[0, "censor_d"] = float("nan")  # the condition unknown: it may hold
+    frame.loc[4, "censor"] = float("nan")  # the condition false, the consequence unknown
+    assert broken(rule, frame) == [0, 2, 4]
+    fixed = rule.fix(frame, ~rule.is_valid(frame))
+    assert broken(rule, fixed) == [0, 4]  # row 2 repaired; no missing value made up
+
+
 def test_constant_parts_of_a_rule_hold_or_break_for_every_row() -> None:
     assert broken(parse_rule("1.0 == 1.0 and time >= 0")) == []
     assert broken(parse_rule("not 1 == 1")) == [0, 1, 2, 3, 4]
@@ -291,7 +302,8 @@ def test_a_text_value_in_a_column_of_numbers_breaks_only_its_row() -> None:
     implication = parse_rule({"implies": {"if": "ecog >= 1", "then": "x == 1"}})
     for rule in (order, implication):
         rule.fit(real)
-    assert broken(order, drawn) == [1, 2] and broken(implication, drawn) == []
+    # The text reads as a missing value, which breaks an implication too (its condition may hold).
+    assert broken(order, drawn) == [1, 2] and broken(implication, drawn) == [1]
     assert order.fix(drawn, ~order.is_valid(drawn))["ecog"].tolist()[::2] == [1.0, 2.0]
     text = parse_rule("arm > 1")  # text in the real rows: still refused by name
     text.fit(FRAME)

@@ -104,7 +104,10 @@ class Implies(Rule):
 
     def is_valid(self, frame: pd.DataFrame) -> pd.Series:
         frame = numbers_as_trained(frame, self.numeric)
-        return ~self.applies(frame) | ExpressionRule(self.consequence).is_valid(frame)
+        holds = ~self.applies(frame) | ExpressionRule(self.consequence).is_valid(frame)
+        # A missing value on either side breaks the rule, as in any other rule: an unknown
+        # condition may hold, and an unknown consequence may be false.
+        return holds & frame[list(self.columns)].notna().all(axis=1)
 
     def fix(self, frame: pd.DataFrame, broken: pd.Series) -> pd.DataFrame:
         assert self.assignment is not None
