@@ -61,6 +61,26 @@ def test_a_changed_split_or_seed_is_refused(spec_copy: Path, tmp_path: Path,
     assert len(load(out, first.study_name).trials) == 1  # nothing added
 
 
+def test_a_changed_alignment_design_is_refused_and_an_older_fingerprint_resumes(
+        spec_copy: Path, tmp_path: Path, fake_generators) -> None:
+    """The alignment score depends on the candidate count and on where Hsynth is validated:
+    trials scored under another design do not compare."""
+    from gentune.tuning.study import FINGERPRINT_KEY
+
+    out = tmp_path / "run"
+    first = quick(spec_copy, out, extra_paths=fake_generators)
+    edit(spec_copy, alignment={"candidates": 8, "validate_on": "real"})
+    with pytest.raises(StorageError, match="made with another alignment in the spec.*restore "
+                                           "the spec's alignment"):
+        quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
+    study = load(out, first.study_name)  # a study fingerprinted before alignment was
+    meta = dict(study.user_attrs[META_KEY])
+    meta[FINGERPRINT_KEY] = {k: v for k, v in meta[FINGERPRINT_KEY].items() if k != "alignment"}
+    study.set_user_attr(META_KEY, meta)
+    quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
+    assert len(load(out, first.study_name).trials) == 2
+
+
 def test_a_study_made_before_fingerprints_resumes(spec_copy: Path, tmp_path: Path,
                                                   fake_generators) -> None:
     from gentune.tuning.study import FINGERPRINT_KEY

@@ -63,8 +63,9 @@ class StudyConfig:
     # setting existed reads as what it was (one); tune's default is 3.
     samples_per_trial: int = SAME_EXPERIMENT["samples_per_trial"]
     weights: dict[str, float] = field(default_factory=dict)
-    # Digests of the spec's split, rules, task and weights (gentune.tuning.fingerprint): a
-    # study resumes only with the same ones. None: made before they were stored.
+    # Digests of the spec's split, rules, task, weights and alignment design
+    # (gentune.tuning.fingerprint): a study resumes only with the same ones. None: made
+    # before they were stored.
     spec_fingerprint: dict[str, str] | None = None
 
     def to_meta(self) -> dict[str, Any]:
