@@ -38,8 +38,9 @@ SLOT = "slot"
 # the value a study made before the setting existed had).
 SAME_EXPERIMENT: dict[str, Any] = {"generator": None, "objective": None, "data_sha256": None,
                                    "epoch_budget": None, "samples_per_trial": 1, "seed": 0}
-# The spec's split, rules, task, weights and alignment design, by digest (gentune.tuning.fingerprint); a study
-# made before it was stored has none and resumes as before.
+# The spec's split, rules, task, weights and alignment design, by digest
+# (gentune.tuning.fingerprint); a study made before it was stored has none and resumes as
+# before.
 FINGERPRINT_KEY = "spec_fingerprint"
 # Settings of how a study runs, not of what its trials mean: the latest 'gentune tune' call's
 # are stored, so the workers it starts (and later 'gentune worker's) run with them.
