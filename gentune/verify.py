@@ -45,8 +45,9 @@ def verify(release: Path, real: str | None = None) -> list[Check]:
     checks = [_hash_check(release, name, expected) for name, expected in manifest["files"].items()]
     spec, schema = load_spec(manifest["spec"]), manifest["schema"]
     tables: dict[str, pd.DataFrame] = {}
-    for name in TABLES:
-        table = _read_released(release / name, spec, schema)
+    for name in TABLES:  # the Parquet first: its text columns say how to read the CSV's
+        table = _read_released(release / name, spec, schema,
+                               _text_columns(tables.get(TABLES[0]), schema))
         if isinstance(table, str):
             checks.append(Check(f"read {name}", False, table))
         else:
@@ -94,13 +95,34 @@ def _hash_check(release: Path, name: str, expected: Any) -> Check:
                  f"is {actual[:16]}..., the manifest says {str(expected)[:16]}...")
 
 
-def _read_released(path: Path, spec: Spec, schema: dict[str, str]) -> pd.DataFrame | str:
+def _text_columns(parquet: pd.DataFrame | None, schema: dict[str, str]) -> list[str]:
+    """The columns the release wrote as text (categories such as "01" or "NA")."""
+    if parquet is None:
+        return []
+    return [column for column in schema if column in parquet
+            and pd.api.types.is_object_dtype(parquet[column])]
+
+
+def _read_csv(path: Path, text_columns: list[str]) -> pd.DataFrame:
+    """The CSV as the release wrote it: a text column is read as text, not guessed at ("01"
+    is not 1, "NA" is not missing), and only its empty cells are missing values."""
+    table = pd.read_csv(path)
+    text = [column for column in text_columns if column in table.columns]
+    if text:
+        table[text] = pd.read_csv(path, usecols=text, dtype=str, keep_default_na=False,
+                                  na_values=[""])[text]
+    return table
+
+
+def _read_released(path: Path, spec: Spec, schema: dict[str, str],
+                   text_columns: list[str]) -> pd.DataFrame | str:
     """A released table typed as the real data is, or why it cannot be read (the release is
     damaged: that is a failed check, not an error)."""
     if not path.is_file():
         return "the file is missing"
     try:
-        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        table = pd.read_parquet(path) if path.suffix == ".parquet" else \
+            _read_csv(path, text_columns)
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # pyarrow's and pandas' errors
         return f"cannot be read ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]})"
     if path.suffix == ".parquet":  # Parquet keeps the dtypes it was written with

@@ -258,6 +258,29 @@ def test_fixed_combinations_with_missing_values_and_dates_release_and_verify(
     assert "rule fixed combinations of arm, stage, randomised" in {c.name for c in checks}
 
 
+def test_text_categories_that_look_like_numbers_or_missing_values_verify(
+        tmp_path: Path) -> None:
+    """A Parquet trial keeps "01" and "NA" as text; the release's CSV must read back so."""
+    rng = np.random.default_rng(5)
+    n = 120
+    frame = pd.DataFrame({
+        "age": np.round(rng.uniform(30, 80, n), 1), "arm": rng.choice(["A", "B"], n),
+        "site": rng.choice(["01", "02", "NA"], n), "time": rng.integers(10, 500, n),
+        "event": rng.integers(0, 2, n)})
+    frame.loc[::10, "site"] = None  # a missing site stays missing, apart from "NA"
+    frame.to_parquet(tmp_path / "trial.parquet")
+    spec = {"name": "sites", "data": {"path": str(tmp_path / "trial.parquet")},
+            "columns": {"site": "categorical"},
+            "endpoints": [{"name": "os", "time": "time", "event": "event"}],
+            "treatment": "arm", "task": {"endpoint": "os"}, "alignment": {"candidates": 4},
+            "constraints": [{"fixed_combinations": ["arm", "site"]}]}
+    out = tmp_path / "release"
+    release(best_json=_write_best(tmp_path / "best.json", spec), rows=60, out=out)
+    assert set(pd.read_parquet(out / "synthetic.parquet")["site"].dropna()) <= {"01", "02", "NA"}
+    checks = verify(out, str(tmp_path / "trial.parquet"))
+    assert all(check.passed for check in checks), [c for c in checks if not c.passed]
+
+
 def test_verify_checks_the_csv_rows(released: Path, tiny_gbsg: Path, tmp_path: Path) -> None:
     """A synthetic.csv holding real patients (one breaking a rule), its hash updated."""
     from gentune.datasets import file_sha256
