@@ -305,3 +305,46 @@ def test_a_trial_of_a_live_process_is_left_to_it(tmp_path) -> None:
     _orphan(study, storage, worker_identity())
     assert recover_orphans(study, storage) == 0
     assert [t.state for t in study.get_trials()] == [TrialState.RUNNING]
+
+
+def test_slots_queued_twice_by_two_runs_at_once_run_once(tmp_path, monkeypatch) -> None:
+    """Two runs adding the same slots at once (each saw them missing) queue them twice;
+    each slot still runs once, and the study reports its slots, not the extra copies."""
+    from gentune.tuning import study as study_module
+    from gentune.tuning.attempts import latest_attempts, retried_attempts
+    from gentune.tuning.loop import run_trials
+    from gentune.tuning.storage import open_storage
+    from gentune.tuning.study import QUEUED_TWICE, ensure_slots
+
+    storage = open_storage(None, tmp_path)
+    study = optuna.create_study(storage=storage, direction="maximize")
+    ensure_slots(study, 3, {})
+    monkeypatch.setattr(study_module, "_slots", lambda study: set())  # the other run's view
+    assert ensure_slots(study, 3, {}) == 3
+    ran: list[int] = []
+    assert run_trials(study, storage,
+                      lambda trial: ran.append(trial.user_attrs["slot"]) or [1.0]) == 3
+    assert sorted(ran) == [0, 1, 2]
+    trials = study.get_trials()
+    assert [t.state for t in latest_attempts(trials)] == [TrialState.COMPLETE] * 3
+    assert [t.user_attrs["fail_reason"] for t in retried_attempts(trials)] == [QUEUED_TWICE] * 3
+
+
+def test_a_retry_copy_taken_by_a_live_process_is_not_failed_again(tmp_path) -> None:
+    """A retry copy carries its failed original's worker record: until the process that took
+    the copy records itself, that record must not make the copy look orphaned."""
+    from gentune.tuning.storage import open_storage
+    from gentune.tuning.study import ensure_slots, recover_orphans
+
+    storage = open_storage(None, tmp_path)
+    study = optuna.create_study(storage=storage, direction="maximize")
+    ensure_slots(study, 1, {})
+    original = _orphan(study, storage, {})
+    storage.set_trial_user_attr(original._trial_id, "worker",
+                                {**_dead_worker(), "trial": original.number})
+    assert recover_orphans(study, storage) == 1
+    copy = study.get_trials(states=(TrialState.WAITING,))[0]
+    assert copy.user_attrs["worker"]["trial"] == original.number  # carried over
+    storage.set_trial_state_values(copy._trial_id, state=TrialState.RUNNING)  # just taken
+    assert recover_orphans(study, storage) == 0
+    assert study.get_trials()[copy.number].state == TrialState.RUNNING

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from optuna.trial import FrozenTrial, TrialState
 
-from gentune.tuning.study import SLOT
+from gentune.tuning.study import QUEUED_TWICE, SLOT
 
 __all__ = ["NO_HEARTBEAT", "latest_attempts", "retried_attempts", "fail_reason",
            "failure_counts"]
@@ -28,10 +28,12 @@ def _key(trial: FrozenTrial) -> tuple[str, int]:
 
 
 def latest_attempts(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
-    """Each slot's latest attempt (its retry copies come later, so with higher numbers)."""
+    """Each slot's latest attempt (its retry copies come later, so with higher numbers); a
+    trial queued twice and not run is not an attempt of its slot."""
     latest: dict[tuple[str, int], FrozenTrial] = {}
     for trial in sorted(trials, key=lambda t: t.number):
-        latest[_key(trial)] = trial
+        if trial.user_attrs.get("fail_reason") != QUEUED_TWICE:
+            latest[_key(trial)] = trial
     return sorted(latest.values(), key=lambda t: t.number)
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "META_KEY", "CACHE_KEY", "SAME_EXPERIMENT", "FINGERPRINT_KEY", "load_or_create_study",
     "study_meta", "ensure_slots", "pop_waiting_trial", "recover_orphans", "worker_identity",
     "budget_state", "slot_count", "check_format", "FORMAT_VERSION", "RUN_SETTINGS",
+    "QUEUED_TWICE",
 ]
 
 META_KEY = "gentune"
@@ -51,6 +52,9 @@ FORMAT_VERSION = 1
 # A worker records itself on a trial right after taking it; one that has not within this
 # many seconds died in between.
 UNCLAIMED_SECONDS = 60
+# The reason given to a waiting trial whose slot another trial already holds: two runs that
+# added the same slots at once (each saw them missing) queued it twice; it is not run.
+QUEUED_TWICE = "queued twice (not run)"
 # A study another process has just made holds no configuration until its maker writes it
 # (milliseconds later); a process that finds it so waits this long before treating it as
 # a study gentune did not make.
@@ -197,6 +201,15 @@ def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any]
     return added
 
 
+def _slot_held_by_another(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> bool:
+    """Whether an earlier trial that has not failed holds this trial's slot (it was queued
+    twice); a retry copy comes after its failed original, so it is not one."""
+    slot = frozen.user_attrs.get(SLOT)
+    return slot is not None and any(
+        other.number < frozen.number and other.user_attrs.get(SLOT) == slot
+        and other.state != TrialState.FAIL for other in study.get_trials(deepcopy=False))
+
+
 def pop_waiting_trial(study: optuna.Study, storage: Any) -> optuna.trial.Trial | None:
     """Take the oldest waiting trial, or None. Never creates a trial."""
     # Listed through the study, so that its storage cache knows these trials.
@@ -205,17 +218,22 @@ def pop_waiting_trial(study: optuna.Study, storage: Any) -> optuna.trial.Trial |
         try:
             if not storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING):
                 continue  # another worker took it first
+            # Optuna ignores a running trial with no heartbeat: beat before any other write,
+            # so that a process dying now leaves a trial that goes stale (and is queued again).
+            if heartbeat_enabled(storage):
+                storage.record_heartbeat(frozen._trial_id)
+            if _slot_held_by_another(study, frozen):
+                storage.set_trial_user_attr(frozen._trial_id, "fail_reason", QUEUED_TWICE)
+                storage.set_trial_state_values(frozen._trial_id, state=TrialState.FAIL)
+                continue
+            trial = optuna.trial.Trial(study, frozen._trial_id)
+            # The trial's number tells this record from the one a retry copy carries over.
+            trial.set_user_attr("worker", {**worker_identity(), "trial": frozen.number})
+            if frozen.user_attrs.get("fail_reason"):  # a retry: the copy carries the old reason
+                trial.set_user_attr("retry_of_reason", frozen.user_attrs["fail_reason"])
+                trial.set_user_attr("fail_reason", None)
         except optuna.exceptions.UpdateFinishedTrialError:
-            continue
-        # Optuna ignores a running trial with no heartbeat: beat before any other write, so
-        # that a process dying now leaves a trial that goes stale (and is queued again).
-        if heartbeat_enabled(storage):
-            storage.record_heartbeat(frozen._trial_id)
-        trial = optuna.trial.Trial(study, frozen._trial_id)
-        trial.set_user_attr("worker", worker_identity())
-        if frozen.user_attrs.get("fail_reason"):  # a retry: the copy carries the old reason
-            trial.set_user_attr("retry_of_reason", frozen.user_attrs["fail_reason"])
-            trial.set_user_attr("fail_reason", None)
+            continue  # taken first, or failed by another process before it was claimed
         return trial
     return None
 
@@ -235,6 +253,8 @@ def recover_orphans(study: optuna.Study, storage: Any) -> int:
     retry = RetryHeartbeatStaleTrialCallback(max_retry=3)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker")
+        if worker is not None and worker.get("trial", trial.number) != trial.number:
+            worker = None  # the failed original's record, carried over by its retry copy
         if worker is None:
             if trial.datetime_start is None or trial.datetime_start > unclaimed_since:
                 continue
