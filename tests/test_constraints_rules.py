@@ -161,6 +161,22 @@ def test_contradictory_rules_are_refused(rules: list, named: str) -> None:
                                 f"all; remove or correct one of them")
 
 
+@pytest.mark.parametrize("rule, schema, expected", [
+    (DAYS, {"d": "categorical", "s": "datetime", "e": "datetime"}, "numbers in 'd', but it is "
+                                                                  "categorical"),
+    (DAYS, {"d": "numerical", "s": "numerical", "e": "datetime"}, "dates in 's', but it is "
+                                                                  "numerical"),
+    ({"range": {"column": "d", "min": 0}}, {"d": "categorical"}, "numbers in 'd'"),
+    ({"date_order": ["s", "e"]}, {"s": "datetime", "e": "categorical"}, "dates in 'e'"),
+])
+def test_a_rule_on_a_column_of_the_wrong_type_names_the_type_it_needs(
+        rule: dict, schema: dict, expected: str) -> None:
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "d"},
+                      "constraints": [rule]})
+    with pytest.raises(ConstraintError, match=f"needs {re.escape(expected)}.*declare its type"):
+        rules_from_spec(spec, schema)
+
+
 def test_consistent_rules_are_accepted() -> None:
     spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "a"},
                       "constraints": ["a <= b", "b <= c", "a >= 0", "a == a"]})

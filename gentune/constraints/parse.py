@@ -148,18 +148,18 @@ def _check_columns(rule: Rule, schema: Mapping[str, str]) -> None:
 
 
 def _check_types(rule: Rule, schema: Mapping[str, str]) -> None:
-    if isinstance(rule, (DateOrder,)):
-        wrong = [column for column in rule.columns if schema[column] != "datetime"]
+    # Each column the rule names, with the type it needs.
+    if isinstance(rule, DateOrder):
+        needs = {column: "datetime" for column in rule.columns}
     elif isinstance(rule, Derived):
-        wrong = [column for column in (rule.end, rule.start) if schema[column] != "datetime"]
-        if schema[rule.column] != "numerical":
-            wrong.append(rule.column)
+        needs = {rule.end: "datetime", rule.start: "datetime", rule.column: "numerical"}
     elif isinstance(rule, Range):
-        wrong = [rule.column] if schema[rule.column] != "numerical" else []
+        needs = {rule.column: "numerical"}
     else:
         return
-    if wrong:
-        raise ConstraintError(f"rule '{rule.description}' needs "
-                              f"{'dates' if not isinstance(rule, Range) else 'numbers'} but "
-                              f"'{wrong[0]}' is {schema[wrong[0]]}; declare its type under "
-                              f"'columns' or change the rule")
+    for column, kind in needs.items():
+        if schema[column] != kind:
+            raise ConstraintError(f"rule '{rule.description}' needs "
+                                  f"{'dates' if kind == 'datetime' else 'numbers'} in "
+                                  f"'{column}', but it is {schema[column]}; declare its type "
+                                  f"under 'columns' or change the rule")
