@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -517,6 +518,28 @@ def test_a_release_refused_for_real_copies_says_so(tiny_gbsg: Path, tmp_path: Pa
                                               r"\d+ rows: \d+ drawn rows equalled a real "
                                               r"patient's row \(and 0 broke a rule\)"):
         release(best_json=source, rows=40, out=tmp_path / "release")
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("no_such_lab.models:MyGAN", "comes from 'no_such_lab.models', and 'no_such_lab.models' "
+                                 "cannot be imported here; install it, or put the folder"),
+    ("fakes:NoSuchClass", "is 'NoSuchClass' in 'fakes', but that module has no 'NoSuchClass'"),
+])
+def test_a_release_of_a_generator_this_machine_cannot_import_says_so(
+        tiny_gbsg: Path, tmp_path: Path, fake_generators, monkeypatch, target: str,
+        expected: str) -> None:
+    from gentune.errors import GeneratorError
+    from gentune.generators import registry
+
+    monkeypatch.syspath_prepend(fake_generators[0])
+    monkeypatch.setattr(registry, "GENERATORS", dict(registry.GENERATORS))
+    spec = yaml.safe_load(tiny_gbsg.read_text())
+    spec["data"] = {"path": str(tiny_gbsg.parent / spec["data"]["path"])}
+    source = _write_best(tmp_path / "best.json", spec, "my_gan", {},
+                         generator_target=target)
+    with pytest.raises(GeneratorError, match=re.escape(expected)):
+        release(best_json=source, rows=40, out=tmp_path / "release")
+    assert not (tmp_path / "release").exists()
 
 
 @pytest.mark.parametrize("allowed, passed", [(0.0, False), (0.1, True)])

@@ -50,7 +50,19 @@ def generator_class(name: str) -> type[Generator]:
         raise GeneratorError(f"unknown generator '{name}'{hint}; run 'gentune generators' to "
                              f"list them")
     module, _, attribute = GENERATORS[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as exc:  # a generator registered elsewhere, or what it needs
+        missing = f"'{module}'" if exc.name and module.startswith(exc.name) else \
+            f"'{exc.name}', which '{module}' needs,"
+        raise GeneratorError(f"generator '{name}' comes from '{module}', and {missing} cannot "
+                             f"be imported here; install it, or put the folder that holds it "
+                             f"on PYTHONPATH") from None
+    if not hasattr(found, attribute):
+        raise GeneratorError(f"generator '{name}' is '{attribute}' in '{module}', but that "
+                             f"module has no '{attribute}'; install the version the study was "
+                             f"made with")
+    return getattr(found, attribute)
 
 
 def get_generator(name: str) -> Generator:
