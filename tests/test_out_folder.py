@@ -103,3 +103,23 @@ def test_tune_and_worker_keep_a_folder_to_the_study_that_wrote_it(
     with pytest.raises(GentuneError, match="does not have"):
         tune(str(tiny_actg), n_trials=2, out=out, **run)
     assert not (out / "study.journal").exists()
+
+
+def test_a_refused_run_leaves_no_folder_and_no_storage_behind(
+        tiny_actg, tmp_path, fake_generators) -> None:
+    """Refusals come before output: neither the empty --out folder a refused run made nor
+    the SQLite file of a storage the folder does not take is left behind."""
+    from gentune.errors import StorageError
+
+    shared = str(tmp_path / "shared.journal")
+    run = dict(generator="fake_copy", workers=1, **LOOP, extra_paths=fake_generators)
+    name = tune(str(tiny_actg), n_trials=1, out=tmp_path / "a", storage=shared, **run).study_name
+    with pytest.raises(StorageError, match="made with seed=0, not 5"):
+        tune(str(tiny_actg), n_trials=1, out=tmp_path / "b", storage=shared, study_name=name,
+             seed=5, **run)
+    assert not (tmp_path / "b").exists()
+    database = tmp_path / "new.db"
+    with pytest.raises(GentuneError, match="does not have"):
+        tune(str(tiny_actg), n_trials=1, out=tmp_path / "a", storage=f"sqlite:///{database}",
+             study_name=name, **run)
+    assert not database.exists()

@@ -19,13 +19,14 @@ from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage, study_s
 from gentune.tuning.fingerprint import spec_fingerprint
 from gentune.tuning.loop import run_trials
 from gentune.tuning.out_folder import (NEW_STUDY, check_folder_study, check_out_folder,
-                                       claim_out_folder)
+                                       claim_out_folder, made_for_this_run)
 from gentune.tuning.prepare import prepare
 from gentune.tuning.progress import Progress
 from gentune.tuning.search import (
     DEFAULT_SAMPLES_PER_TRIAL, MAX_SAMPLES_PER_TRIAL, capped_epochs, check_search, grid_slots,
 )
-from gentune.tuning.storage import default_journal, is_shared, open_storage, redact
+from gentune.tuning.storage import (default_journal, is_shared, open_storage, redact,
+                                    storage_exists)
 from gentune.tuning.study import budget_state, ensure_slots, recover_orphans, slot_count
 from gentune.tuning.workers import LocalWorkers
 
@@ -154,13 +155,10 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     check_out_folder(out, name)
     journal = default_journal(out)
     storage_label = redact(storage) or str(journal)
-    # A bad URL fails before any output; the folder's own journal is opened (which makes the
-    # file) only once the folder is known to take this study.
-    store = open_storage(storage, out) if storage else (
-        open_storage(None, out) if journal.is_file() else None)
+    # A bad URL fails before any output; a local file that is not there yet is opened (which
+    # makes it) only once the folder is known to take this study.
+    store = open_storage(storage, out) if storage_exists(storage or str(journal)) else None
     check_folder_study(out, name, store, storage_label)
-    out.mkdir(parents=True, exist_ok=True)
-    store = store or open_storage(None, out)
     config = StudyConfig(
         spec=spec_for_storage(spec), generator=generator, objective=objective,
         generator_target=GENERATORS[generator],
@@ -170,7 +168,9 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         invalid_rows=invalid_rows, epoch_budget=epoch_budget,
         samples_per_trial=samples_per_trial, weights=dict(strategy.weights),
         spec_fingerprint=spec_fingerprint(spec, invalid_rows))
-    with Engine(config, out, threads=threads, extra_paths=extra_paths, prepared=prepared) as engine:
+    with made_for_this_run(out), Engine(config, out, threads=threads, extra_paths=extra_paths,
+                                        prepared=prepared) as engine:
+        store = store or open_storage(storage, out)
         study = engine.open_study(store, name, create=True)
         claim_out_folder(out, study)
         if not (storage and is_shared(storage)):

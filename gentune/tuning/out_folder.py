@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from gentune.errors import GentuneError
 from gentune.files import atomic_write_text
 
 __all__ = ["OWNER_FILE", "NEW_STUDY", "UID_ATTR", "check_out_folder", "check_folder_study",
-           "claim_out_folder"]
+           "claim_out_folder", "made_for_this_run"]
 
 OWNER_FILE = "study.json"
 UID_ATTR = "gentune_uid"
@@ -98,3 +100,18 @@ def claim_out_folder(out: Path, study: optuna.Study) -> None:
     if "uid" not in _record(out):
         atomic_write_text(out / OWNER_FILE, json.dumps(
             {"study": study.study_name, "uid": _uid(study)}, indent=2) + "\n")
+
+
+@contextmanager
+def made_for_this_run(out: Path) -> Iterator[None]:
+    """Make the folder; a run that fails before writing anything in it (a study refused on
+    opening, say) leaves no empty folder behind."""
+    made = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        if made:
+            with suppress(OSError):  # not empty: what the run wrote stays
+                out.rmdir()
+        raise

@@ -18,7 +18,7 @@ from typing import Any
 from gentune.errors import StorageError
 
 __all__ = ["open_storage", "redact", "is_shared", "heartbeat_seconds", "heartbeat_enabled",
-           "default_journal"]
+           "default_journal", "storage_exists"]
 
 
 def default_journal(out_dir: Path) -> Path:
@@ -112,6 +112,13 @@ def _check_url(url: str) -> None:
 
 def is_shared(url: str) -> bool:
     return url.startswith(("postgresql", "mysql"))
+
+
+def storage_exists(url: str) -> bool:
+    """False for a local file (journal or SQLite) that is not there yet, which opening would
+    make; a server's storage is taken to exist (opening it says if it does not)."""
+    local = _local_file(url[len("journal:"):] if url.startswith("journal:") else url)
+    return local is None or local.is_file()
 
 
 def _local_file(url: str) -> Path | None:
