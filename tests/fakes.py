@@ -144,6 +144,16 @@ class Slow(_Fake):
         super().fit(train, schema, params, seed)
 
 
+class SlowSampler(Slow):
+    """Slow to fit and to sample: a sample left no time by its trial's limit times out."""
+
+    name = "fake_slow_sample"
+
+    def sample(self, n: int, seed: int) -> pd.DataFrame:
+        time.sleep(2)
+        return super().sample(n, seed)
+
+
 SLOW_IMPORT_SECONDS = 3.0  # how long tests/slow_import.py takes to import
 
 

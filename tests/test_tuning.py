@@ -80,6 +80,19 @@ def test_the_raw_validity_fit_has_the_trial_time_limit(tiny_actg, tmp_path,
     assert trial.user_attrs["fail_detail"].startswith("'fit' took longer than 5 s")
 
 
+def test_the_raw_validity_fit_does_not_use_up_the_trials_own_time(
+        tiny_actg, tmp_path, fake_generators) -> None:
+    """A 3-second fit and a 2-second sample, done twice (processed and raw) under an 8-second
+    limit, each within it: the trial completes (the raw fit and sample once used up the time
+    of the trial's own sampling, which then failed as a timeout)."""
+    result = tune(str(tiny_actg), generator="fake_slow_sample", n_trials=1, out=tmp_path,
+                  workers=1, **{**LOOP, "raw_validity": "every"}, trial_timeout=8,
+                  extra_paths=fake_generators)
+    trial = load(tmp_path, result.study_name).trials[0]
+    assert trial.state == TrialState.COMPLETE, trial.user_attrs.get("fail_detail")
+    assert "raw" in trial.user_attrs["validity"]
+
+
 @pytest.mark.parametrize("sampler", ["random", "grid", "qmc", "cmaes", "gp"])
 def test_samplers(tiny_actg, tmp_path, fake_generators, sampler: str) -> None:
     n_trials = 3 if sampler == "grid" else 4  # the defaults and the grid's two other points

@@ -134,8 +134,13 @@ class TrialRunner:
             trial.set_user_attr("trial_seconds", time.perf_counter() - started)
             raise optuna.TrialPruned(f"pruned after {fit.pruned_at} epochs")
         n = len(self.study.train)
-        raw = self._raw_violations(params, seed, n, time_limit) \
-            if self._measure_raw(trial) else None
+        raw = None
+        if self._measure_raw(trial):
+            begun = time.monotonic()
+            raw = self._raw_violations(params, seed, n, time_limit)
+            # The raw fit is a measurement beside the trial, with a limit of its own: it does
+            # not use up the time this trial's sampling has.
+            self.session.pause_clock(time.monotonic() - begun)
         scores = self._sample_and_score(trial, seed, n, raw)
         trial.set_user_attr("scores", scores.flat())
         trial.set_user_attr("metric_errors", scores.errors)
