@@ -226,3 +226,17 @@ def test_dcr_counts_a_tie_at_chance_so_copies_of_few_valued_rows_are_not_private
     holdout = frame.iloc[300:]
     copy = MetricSuite(families=["privacy"]).compute(holdout, context.train, context)
     assert copy.results["dcr"].score < 0.6
+
+
+@pytest.mark.parametrize("name, value", [("worst", 0.25), ("compound", 0.55),
+                                         ("geometric", (0.9 * 0.2) ** 0.5 / 2
+                                          + (0.3 * 0.8) ** 0.5 / 2)])
+def test_a_trials_value_over_several_samples_is_the_mean_of_their_values(
+        name: str, value: float) -> None:
+    """Not the value of the mean scores: 'worst' of the means (0.5) is above both samples'."""
+    strategy = make_strategy(name, {"fidelity": 1.0, "utility": 1.0})
+    samples = [{"fidelity": 0.9, "utility": 0.2}, {"fidelity": 0.3, "utility": 0.8}]
+    values, objective = strategy.mean_values(samples)
+    assert values == [pytest.approx(value)] and objective == pytest.approx(value)
+    pareto = make_strategy("pareto", {"fidelity": 1.0, "utility": 1.0})
+    assert pareto.mean_values(samples)[0] == [pytest.approx(0.6), pytest.approx(0.5)]

@@ -135,6 +135,10 @@ def test_several_samples_per_trial_score_their_mean(tiny_actg, tmp_path,
         assert samples[0] == pytest.approx(single.values[0])
         assert "sample_objectives" not in single.user_attrs
     assert result.best["samples_per_trial"] == 3
+    worst = load(tmp_path / "worst", tune(str(tiny_actg), n_trials=1, objective="worst",
+                                          out=tmp_path / "worst", **options).study_name).trials
+    samples = worst[0].user_attrs["sample_objectives"]  # the mean of each sample's minimum
+    assert worst[0].values[0] == pytest.approx(sum(samples) / 3)
     assert result.best["best"]["sample_objectives"] == three[result.best["best"]["number"]] \
         .user_attrs["sample_objectives"]
     # A study is one experiment: resuming it with another number of samples is refused.

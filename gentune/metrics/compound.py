@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from gentune.errors import SpecError
@@ -62,6 +62,14 @@ class Strategy:
         if self.multi_objective:
             return [scores[family] for family in self.families]
         return [self.scalar(scores)]
+
+    def mean_values(self, samples: Sequence[Mapping[str, float]]) -> tuple[list[float], float]:
+        """The mean over several samples' scores of ``values`` and of ``scalar``. For
+        ``geometric`` and ``worst`` this is not their value of the mean scores, which is
+        higher whenever the samples disagree, and so favours a noisy configuration."""
+        values = [self.values(sample) for sample in samples]
+        scalars = [self.scalar(sample) for sample in samples]
+        return [sum(column) / len(values) for column in zip(*values)], sum(scalars) / len(scalars)
 
 
 def make_strategy(name: str, weights: Mapping[str, float] | None = None) -> Strategy:

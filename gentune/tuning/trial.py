@@ -141,7 +141,7 @@ class TrialRunner:
             # The raw fit is a measurement beside the trial, with a limit of its own: it does
             # not use up the time this trial's sampling has.
             self.session.pause_clock(time.monotonic() - begun)
-        scores = self._sample_and_score(trial, seed, n, raw)
+        scores, per_sample = self._sample_and_score(trial, seed, n, raw)
         trial.set_user_attr("scores", scores.flat())
         trial.set_user_attr("metric_errors", scores.errors)
         trial.set_user_attr("alignment", _alignment_summary(scores))
@@ -150,13 +150,17 @@ class TrialRunner:
         if missing:
             reasons = "; ".join(f"{name}: {why}" for name, why in scores.errors.items())
             raise TrialFailure("metric error", f"no {', '.join(missing)} score ({reasons})")
-        values = self.strategy.values(scores.families)
-        trial.set_user_attr("objective", self.strategy.scalar(scores.families))
+        # The mean of the samples' values (over those scored in every family it needs).
+        needed = set(self.strategy.families)
+        scored = [one.families for one in per_sample if needed <= set(one.families)]
+        values, objective = self.strategy.mean_values(scored or [scores.families])
+        trial.set_user_attr("objective", objective)
         return values
 
     def _sample_and_score(self, trial: optuna.trial.Trial, seed: int, n: int,
-                          raw: dict[str, float] | None) -> Scores:
-        """Score ``settings.samples`` samples of the fitted model: their mean scores."""
+                          raw: dict[str, float] | None) -> tuple[Scores, list[Scores]]:
+        """Score ``settings.samples`` samples of the fitted model: their mean scores, and
+        each one's."""
         sample_seconds = metric_seconds = 0.0
         per_sample: list[Scores] = []
         for k in range(self.settings.samples):
@@ -186,7 +190,7 @@ class TrialRunner:
                 self.strategy.scalar(one.families)
                 if set(self.strategy.families) <= set(one.families) else None
                 for one in per_sample])
-        return Scores.mean(per_sample)
+        return Scores.mean(per_sample), per_sample
 
     def _measure_raw(self, trial: optuna.trial.Trial) -> bool:
         mode = self.settings.raw_validity
