@@ -119,3 +119,22 @@ def test_a_checkpoint_combines_families_as_the_objective_does(prepared_actg) -> 
         prepared_actg.context).families
     assert values["worst"] == pytest.approx(min(cheap.values()))
     assert values["compound"] == pytest.approx(sum(cheap.values()) / 2)
+
+
+def test_a_checkpoint_measures_validity_on_the_rows_as_generated(tiny_actg, monkeypatch) -> None:
+    """The checkpoint scores the repaired valid rows, but validity is the share of generated
+    rows that break no rule: scored on the valid rows it would always be 1."""
+    from gentune.generators import get_generator
+    from gentune.metrics import make_strategy
+    from gentune.tuning.prepare import prepare
+    from gentune.tuning.trial import TrialRunner, TrialSettings
+
+    study = prepare(str(tiny_actg))
+    runner = TrialRunner(study, get_generator("gaussian_copula"), None,
+                         make_strategy("validity"), TrialSettings(), None, {})
+    # The checkpoint's rows, already in the real data's form.
+    monkeypatch.setattr(study.processor, "reverse_transform", lambda rows: rows)
+    rows = study.train.reset_index(drop=True)
+    broken = rows.index < len(rows) // 4
+    rows.loc[broken, "time"] = rows.loc[broken, "time_d"] + 5  # time <= time_d broken
+    assert runner._checkpoint_value(rows) == pytest.approx(1 - broken.mean(), abs=0.01)

@@ -9,7 +9,8 @@ its value is their mean.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from gentune.errors import ConstraintError, TrialFailure
 from gentune.generators.base import Generator
 from gentune.generators.space import suggest
 from gentune.metrics import MetricSuite, Scores, Strategy
+from gentune.metrics.context import MetricContext
 from gentune.tuning.prepare import PreparedStudy
 from gentune.tuning.study import SLOT
 from gentune.workers.session import GeneratorSession
@@ -207,14 +209,22 @@ class TrialRunner:
         raw = self.study.raw_processor.reverse_transform(self.raw_session.sample(n, seed))
         return self.study.processor.violations(raw)
 
-    def _score(self, synthetic: pd.DataFrame, generated: pd.DataFrame,
-               stages: dict[str, dict[str, float]]) -> Scores:
+    @contextmanager
+    def _as_generated(self, generated: pd.DataFrame,
+                      stages: dict[str, dict[str, float]]) -> Iterator[MetricContext]:
+        """The study's metric context, knowing the rows as generated (before repair and
+        rejection): validity is measured on them, not on the valid rows that are scored."""
         context = self.study.context
         context.unprocessed, context.validity_stages = generated, stages
         try:
-            return self.suite.compute(self.study.reference, synthetic, context)
+            yield context
         finally:
             context.unprocessed, context.validity_stages = None, {}
+
+    def _score(self, synthetic: pd.DataFrame, generated: pd.DataFrame,
+               stages: dict[str, dict[str, float]]) -> Scores:
+        with self._as_generated(generated, stages) as context:
+            return self.suite.compute(self.study.reference, synthetic, context)
 
     def _checkpoint_value(self, rows: pd.DataFrame) -> float:
         """A cheap score of a partly trained model: repaired rows, cheap metrics only."""
@@ -224,8 +234,8 @@ class TrialRunner:
         valid = repaired[processor.valid_rows(repaired)]
         if len(valid) < 20:
             return 0.0
-        scores = self.checkpoint_suite.compute(self.study.reference, valid,
-                                               self.study.context)
+        with self._as_generated(rows, {}) as context:
+            scores = self.checkpoint_suite.compute(self.study.reference, valid, context)
         families = scores.families
         # The objective's own way of combining (geometric, worst...) over the families a
         # checkpoint has: HPO-alignment has no cheap metric.
