@@ -44,11 +44,16 @@ def run_ablation(datasets: Sequence[str], generators: Sequence[str], out: Path,
     generators = unique_names(generators, "--generators", "gaussian_copula,ctgan")
     for generator in generators:
         require_available(generator)
-    studies = {dataset: prepare(dataset) for dataset in datasets}
+    # A survival generator models the endpoint itself: its time and event columns reach it
+    # unchanged, so it needs the dataset prepared for it.
+    survival = {name: get_generator(name).survival for name in generators}
+    studies = {(dataset, kind): prepare(dataset, survival_generator=kind)
+               for dataset in datasets for kind in set(survival.values())}
     records = []
-    for dataset, study in studies.items():
-        n = len(study.train)
+    for dataset in datasets:
         for name in generators:
+            study = studies[dataset, survival[name]]
+            n = len(study.train)
             generator = get_generator(name)
             params = generator.defaults()
             arms: dict[str, dict[str, float]] = {}

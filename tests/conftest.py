@@ -73,7 +73,7 @@ def fake_generators():
              "fake_nan": "fakes:NaNRows", "fake_columns": "fakes:WrongColumns",
              "fake_copy": "fakes:Resampler", "fake_memory": "fakes:MemoryHog",
              "fake_epochs": "fakes:EpochFake", "fake_slow": "fakes:Slow",
-             "fake_slow_sample": "fakes:SlowSampler",
+             "fake_slow_sample": "fakes:SlowSampler", "fake_survival": "fakes:SurvivalCopy",
              "fake_epochs_unpruned": "fakes:UnprunedEpochFake",
              "fake_slow_import": "fakes:SlowImport",
              "fake_missing_library": "fakes:MissingLibrary"}

@@ -64,6 +64,20 @@ class RawSleeper(_Fake):
         super().fit(train, schema, params, seed)
 
 
+class SurvivalCopy(_Fake):
+    """Models the endpoint itself, as synthcity's survival models do: the endpoint's time
+    and event columns must reach it as they are, not encoded by pre-processing."""
+
+    name = "fake_survival"
+    survival = True
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        missing = [column for column in (endpoint or {}).values() if column not in train]
+        if not endpoint or missing:
+            raise ValueError(f"the endpoint's columns {missing} are not in the training table")
+        super().fit(train, schema, params, seed)
+
+
 class Raiser(_Fake):
     name = "fake_raise"
 

@@ -49,3 +49,13 @@ def test_the_command_line_strips_spaces_from_names(tmp_path: Path, monkeypatch) 
     assert main(["ablation", "--datasets", "actg320, gbsg2", "--generators",
                  " gaussian_copula ,", "--out", str(tmp_path)]) == 0
     assert given == {"datasets": ["actg320", "gbsg2"], "generators": ["gaussian_copula"]}
+
+
+def test_a_survival_generator_gets_its_endpoint_columns_as_they_are(
+        tmp_path: Path, fake_generators, monkeypatch) -> None:
+    from gentune.ablation import run_ablation
+
+    monkeypatch.setenv("PYTHONPATH", fake_generators[0])  # the worker imports tests/fakes.py
+    table = run_ablation(["actg320"], ["fake_survival"], tmp_path / "out")
+    assert set(table["arm"]) == {"raw", "pre", "post", "pre+post"}
+    assert (tmp_path / "out" / "ablation.csv").is_file()
