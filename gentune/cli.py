@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--storage", help="default: a journal file in --out")
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--workers", type=int)
+    compare.add_argument("--invalid-rows", choices=("refuse", "drop", "keep"),
+                         help="real rows that break a rule, for the studies and the held-out "
+                              "refits alike (default: the spec's)")
     compare.add_argument("--out", default="runs/compare")
     compare.add_argument("--quiet", action="store_true")
     compare.set_defaults(handler=cmd_compare)

@@ -161,7 +161,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     result = compare(_spec_argument(args), split_names(args.generators),
                      split_names(args.strategies), n_trials=args.trials, seeds=args.seeds,
                      out=args.out, storage=args.storage, seed=args.seed, workers=args.workers,
-                     show_progress=not args.quiet)
+                     invalid_rows=args.invalid_rows, show_progress=not args.quiet)
     summary = result.summary
     compound = summary[(summary["level"] == "family") & (summary["measure"] == "compound")] \
         if not summary.empty else summary

@@ -170,7 +170,8 @@ def compare(spec: Spec | str | Path, generators: Sequence[str], strategies: Sequ
                                "single-family or combining strategies, not pareto")
     for name in generators:
         get_generator(name)
-    prepare(spec)
+    invalid_rows = tune_options.get("invalid_rows")  # the studies' rows, held out alike
+    prepare(spec, invalid_rows)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
@@ -180,7 +181,7 @@ def compare(spec: Spec | str | Path, generators: Sequence[str], strategies: Sequ
             best = _tune_all(spec, generator, strategies, n_trials, out, storage, seed,
                              tune_options)
             configs = {"default": get_generator(generator).defaults(), **best}
-            records += refit_records(spec, generator, configs, seeds, seed, out)
+            records += refit_records(spec, generator, configs, seeds, seed, out, invalid_rows)
         except GentuneError as exc:  # this generator is reported; the others go on
             failures[generator] = str(exc)
     comparison = pd.DataFrame.from_records(

@@ -77,11 +77,14 @@ def _require_families(scores: Any, compound: Any, label: str) -> None:
 
 
 def refit_records(spec: Spec, generator_name: str, configs: dict[str, dict[str, Any]],
-                  seeds: int, seed: int, out: Path) -> list[dict[str, Any]]:
-    """comparison.csv's rows of one generator: every configuration x seed x measure."""
+                  seeds: int, seed: int, out: Path,
+                  invalid_rows: str | None = None) -> list[dict[str, Any]]:
+    """comparison.csv's rows of one generator: every configuration x seed x measure, on
+    the rows the studies tuned on (``invalid_rows``: their policy, None for the spec's)."""
     generator = get_generator(generator_name)
-    view = held_out(prepare(spec, survival_generator=generator.survival, seed=seed), seed=seed)
-    fingerprint = spec_fingerprint(spec)
+    view = held_out(prepare(spec, invalid_rows, survival_generator=generator.survival,
+                            seed=seed), seed=seed)
+    fingerprint = spec_fingerprint(spec, invalid_rows)
     compound = make_strategy("compound", dict(spec.settings.weights))
     records: list[dict[str, Any]] = []
     cache = out / "heldout"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gentune.compare import compare
@@ -126,3 +127,18 @@ def test_bad_input_is_one_line_and_writes_nothing(tiny_actg: Path, earlier_resul
             capture_output=True, text=True, timeout=300)
         assert (result.returncode, result.stderr) == (2, f"gentune: error: {expected}\n")
     assert contents(earlier_results) == before and not (tmp_path / "new").exists()
+
+
+def test_rows_dropped_for_the_studies_are_dropped_for_the_held_out_refits(
+        tiny_gbsg: Path, tmp_path: Path) -> None:
+    """invalid_rows given to compare decides the rows of its studies and of its held-out
+    split alike: the refits neither refuse the data nor split other rows than the studies."""
+    frame = pd.read_csv(tiny_gbsg.parent / "gbsg2.csv")
+    frame.loc[0, "rectime"] = frame.loc[0, "survtime"] + 100  # breaks rectime <= survtime
+    frame.to_csv(tmp_path / "gbsg2.csv", index=False)
+    (tmp_path / "spec.yaml").write_text(tiny_gbsg.read_text())  # refuses a broken real row
+    result = compare(str(tmp_path / "spec.yaml"), ["gaussian_copula"], ["compound"],
+                     out=tmp_path / "out", **{**QUICK, "seeds": 1}, invalid_rows="drop")
+    assert not result.failures
+    table = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    assert set(table["strategy"]) == {"default", "compound"}
