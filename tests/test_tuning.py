@@ -80,6 +80,30 @@ def test_the_raw_validity_fit_has_the_trial_time_limit(tiny_actg, tmp_path,
     assert trial.user_attrs["fail_detail"].startswith("'fit' took longer than 5 s")
 
 
+def test_a_worst_trial_is_the_mean_of_its_samples_minimums(tiny_actg, tmp_path, monkeypatch,
+                                                            fake_generators) -> None:
+    """Samples whose weakest family differs: the trial's value is the mean of their minimums
+    (0.2, 0.3, 0.2), not the minimum of their mean scores (utility's 0.4)."""
+    from gentune.metrics import MetricResult, Scores
+    from gentune.tuning.trial import TrialRunner
+
+    scored = iter([{"fidelity": 0.9, "utility": 0.2, "alignment": 0.6},
+                   {"fidelity": 0.3, "utility": 0.8, "alignment": 0.6}] * 2)
+
+    def score(self, synthetic, generated, stages) -> Scores:
+        return Scores({family: MetricResult(family, family, value, value)
+                       for family, value in next(scored).items()})
+
+    monkeypatch.setattr(TrialRunner, "_score", score)  # trials are scored in this process
+    result = tune(str(tiny_actg), generator="fake_copy", n_trials=1, objective="worst",
+                  out=tmp_path, workers=1, **{**LOOP, "samples_per_trial": 3},
+                  extra_paths=fake_generators)
+    trial = load(tmp_path, result.study_name).trials[0]
+    assert trial.user_attrs["sample_objectives"] == [0.2, 0.3, 0.2]
+    assert trial.values[0] == pytest.approx(0.7 / 3)
+    assert trial.user_attrs["objective"] == pytest.approx(0.7 / 3)
+
+
 def test_the_raw_validity_fit_does_not_use_up_the_trials_own_time(
         tiny_actg, tmp_path, fake_generators) -> None:
     """A 3-second fit and a 2-second sample, done twice (processed and raw) under an 8-second
@@ -135,10 +159,6 @@ def test_several_samples_per_trial_score_their_mean(tiny_actg, tmp_path,
         assert samples[0] == pytest.approx(single.values[0])
         assert "sample_objectives" not in single.user_attrs
     assert result.best["samples_per_trial"] == 3
-    worst = load(tmp_path / "worst", tune(str(tiny_actg), n_trials=1, objective="worst",
-                                          out=tmp_path / "worst", **options).study_name).trials
-    samples = worst[0].user_attrs["sample_objectives"]  # the mean of each sample's minimum
-    assert worst[0].values[0] == pytest.approx(sum(samples) / 3)
     assert result.best["best"]["sample_objectives"] == three[result.best["best"]["number"]] \
         .user_attrs["sample_objectives"]
     # A study is one experiment: resuming it with another number of samples is refused.
