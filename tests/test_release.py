@@ -522,7 +522,9 @@ def test_a_release_refused_for_real_copies_says_so(tiny_gbsg: Path, tmp_path: Pa
 
 @pytest.mark.parametrize("target, expected", [
     ("no_such_lab.models:MyGAN", "comes from 'no_such_lab.models', and 'no_such_lab.models' "
-                                 "cannot be imported here; install it, or put the folder"),
+                                 "cannot be imported here; install it"),
+    ("needs_missing_lab:MyGAN", "comes from 'needs_missing_lab', and 'needs_missing_lab' cannot "
+                                "be imported here: No module named 'missing_lab_dependency'"),
     ("fakes:NoSuchClass", "is 'NoSuchClass' in 'fakes', but that module has no 'NoSuchClass'"),
 ])
 def test_a_release_of_a_generator_this_machine_cannot_import_says_so(

@@ -52,12 +52,14 @@ def generator_class(name: str) -> type[Generator]:
     module, _, attribute = GENERATORS[name].partition(":")
     try:
         found = importlib.import_module(module)
-    except ModuleNotFoundError as exc:  # a generator registered elsewhere, or what it needs
-        missing = f"'{module}'" if exc.name and module.startswith(exc.name) else \
-            f"'{exc.name}', which '{module}' needs,"
-        raise GeneratorError(f"generator '{name}' comes from '{module}', and {missing} cannot "
-                             f"be imported here; install it, or put the folder that holds it "
-                             f"on PYTHONPATH") from None
+    except ImportError as exc:  # a generator registered elsewhere, or what it needs
+        absent = exc.name if isinstance(exc, ModuleNotFoundError) else None
+        itself = absent is not None and (module == absent or module.startswith(absent + "."))
+        what = f"'{module}' cannot be imported here" if itself else \
+            f"'{module}' cannot be imported here: {exc}"
+        raise GeneratorError(f"generator '{name}' comes from '{module}', and {what}; install "
+                             f"it (or what it needs), or put the folder that holds it on "
+                             f"PYTHONPATH") from None
     if not hasattr(found, attribute):
         raise GeneratorError(f"generator '{name}' is '{attribute}' in '{module}', but that "
                              f"module has no '{attribute}'; install the version the study was "
