@@ -312,6 +312,7 @@ def test_slots_queued_twice_by_two_runs_at_once_run_once(tmp_path, monkeypatch) 
     each slot still runs once, and the study reports its slots, not the extra copies."""
     from gentune.tuning import study as study_module
     from gentune.tuning.attempts import latest_attempts, retried_attempts
+    from gentune.tuning.best import default_trial
     from gentune.tuning.loop import run_trials
     from gentune.tuning.storage import open_storage
     from gentune.tuning.study import QUEUED_TWICE, ensure_slots
@@ -327,7 +328,9 @@ def test_slots_queued_twice_by_two_runs_at_once_run_once(tmp_path, monkeypatch) 
     assert sorted(ran) == [0, 1, 2]
     trials = study.get_trials()
     assert [t.state for t in latest_attempts(trials)] == [TrialState.COMPLETE] * 3
-    assert [t.user_attrs["fail_reason"] for t in retried_attempts(trials)] == [QUEUED_TWICE] * 3
+    assert retried_attempts(trials) == []  # the copies never ran: no attempts of their slots
+    assert [t.user_attrs.get("fail_reason") for t in trials] == [None] * 3 + [QUEUED_TWICE] * 3
+    assert default_trial(study).number == 0  # the defaults' slot: the trial that ran
 
 
 def test_a_retry_copy_taken_by_a_live_process_is_not_failed_again(tmp_path) -> None:

@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from gentune.tuning.study import QUEUED_TWICE, SLOT
 
-__all__ = ["NO_HEARTBEAT", "latest_attempts", "retried_attempts", "fail_reason",
+__all__ = ["NO_HEARTBEAT", "attempts", "latest_attempts", "retried_attempts", "fail_reason",
            "failure_counts"]
 
 NO_HEARTBEAT = "no heartbeat (worker lost)"
@@ -27,20 +27,24 @@ def _key(trial: FrozenTrial) -> tuple[str, int]:
     return ("slot", int(slot)) if slot is not None else ("trial", trial.number)
 
 
+def attempts(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """The trials that ran (or run, or wait to): a copy of a slot queued twice, failed
+    without running (``QUEUED_TWICE``), is no attempt of its slot."""
+    return [trial for trial in trials if trial.user_attrs.get("fail_reason") != QUEUED_TWICE]
+
+
 def latest_attempts(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
-    """Each slot's latest attempt (its retry copies come later, so with higher numbers); a
-    trial queued twice and not run is not an attempt of its slot."""
+    """Each slot's latest attempt (its retry copies come later, so with higher numbers)."""
     latest: dict[tuple[str, int], FrozenTrial] = {}
-    for trial in sorted(trials, key=lambda t: t.number):
-        if trial.user_attrs.get("fail_reason") != QUEUED_TWICE:
-            latest[_key(trial)] = trial
+    for trial in sorted(attempts(trials), key=lambda t: t.number):
+        latest[_key(trial)] = trial
     return sorted(latest.values(), key=lambda t: t.number)
 
 
 def retried_attempts(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     """The attempts a later attempt of the same slot replaced."""
     latest = {trial.number for trial in latest_attempts(trials)}
-    return [trial for trial in trials if trial.number not in latest]
+    return [trial for trial in attempts(trials) if trial.number not in latest]
 
 
 def fail_reason(trial: FrozenTrial, heartbeat: bool) -> str:

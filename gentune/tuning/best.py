@@ -19,7 +19,7 @@ import gentune
 from gentune.files import atomic_write_text
 from gentune.metrics import Strategy
 from gentune.tuning.attempts import (
-    fail_reason, failure_counts, latest_attempts, retried_attempts,
+    attempts, fail_reason, failure_counts, latest_attempts, retried_attempts,
 )
 from gentune.tuning.storage import heartbeat_enabled
 from gentune.tuning.samples import SAMPLE_ATTR
@@ -39,7 +39,8 @@ def best_trial(study: optuna.Study, strategy: Strategy) -> FrozenTrial | None:
 
 
 def default_trial(study: optuna.Study) -> FrozenTrial | None:
-    defaults = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("role") == "default"]
+    defaults = [t for t in attempts(study.get_trials(deepcopy=False))
+                if t.user_attrs.get("role") == "default"]
     finished = [t for t in defaults if t.state == TrialState.COMPLETE]
     return (finished or defaults or [None])[-1]
 
