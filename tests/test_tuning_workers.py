@@ -310,6 +310,7 @@ def test_a_trial_of_a_live_process_is_left_to_it(tmp_path) -> None:
 def test_slots_queued_twice_by_two_runs_at_once_run_once(tmp_path, monkeypatch) -> None:
     """Two runs adding the same slots at once (each saw them missing) queue them twice;
     each slot still runs once, and the study reports its slots, not the extra copies."""
+    from gentune.errors import TrialFailure
     from gentune.tuning import study as study_module
     from gentune.tuning.attempts import latest_attempts, retried_attempts
     from gentune.tuning.best import default_trial
@@ -323,17 +324,27 @@ def test_slots_queued_twice_by_two_runs_at_once_run_once(tmp_path, monkeypatch) 
     monkeypatch.setattr(study_module, "_slots", lambda study: set())  # the other run's view
     assert ensure_slots(study, 3, {}) == 3
     ran: list[int] = []
-    assert run_trials(study, storage,
-                      lambda trial: ran.append(trial.user_attrs["slot"]) or [1.0]) == 3
+
+    def run(trial) -> list[float]:
+        ran.append(trial.user_attrs["slot"])
+        if trial.user_attrs["slot"] == 0:  # the defaults fail: their failure is what counts
+            raise TrialFailure("timeout", "the defaults took too long")
+        return [1.0]
+
+    assert run_trials(study, storage, run) == 3
     assert sorted(ran) == [0, 1, 2]
     trials = study.get_trials()
-    assert [t.state for t in latest_attempts(trials)] == [TrialState.COMPLETE] * 3
+    assert [t.state for t in latest_attempts(trials)] == [TrialState.FAIL] + \
+        [TrialState.COMPLETE] * 2
     assert retried_attempts(trials) == []  # the copies never ran: no attempts of their slots
-    assert [t.user_attrs.get("fail_reason") for t in trials] == [None] * 3 + [QUEUED_TWICE] * 3
-    assert default_trial(study).number == 0  # the defaults' slot: the trial that ran
+    assert [t.user_attrs.get("fail_reason") for t in trials] == \
+        ["timeout", None, None] + [QUEUED_TWICE] * 3
+    assert default_trial(study).number == 0  # the defaults' trial that ran, not its copy
 
 
-def test_a_retry_copy_taken_by_a_live_process_is_not_failed_again(tmp_path) -> None:
+@pytest.mark.parametrize("numbered", [True, False])  # False: a record of an older gentune
+def test_a_retry_copy_taken_by_a_live_process_is_not_failed_again(tmp_path,
+                                                                   numbered: bool) -> None:
     """A retry copy carries its failed original's worker record: until the process that took
     the copy records itself, that record must not make the copy look orphaned."""
     from gentune.tuning.storage import open_storage
@@ -343,11 +354,11 @@ def test_a_retry_copy_taken_by_a_live_process_is_not_failed_again(tmp_path) -> N
     study = optuna.create_study(storage=storage, direction="maximize")
     ensure_slots(study, 1, {})
     original = _orphan(study, storage, {})
-    storage.set_trial_user_attr(original._trial_id, "worker",
-                                {**_dead_worker(), "trial": original.number})
+    storage.set_trial_user_attr(original._trial_id, "worker", {
+        **_dead_worker(), **({"trial": original.number} if numbered else {})})
     assert recover_orphans(study, storage) == 1
     copy = study.get_trials(states=(TrialState.WAITING,))[0]
-    assert copy.user_attrs["worker"]["trial"] == original.number  # carried over
+    assert copy.user_attrs["worker"] == study.get_trials()[original.number].user_attrs["worker"]
     storage.set_trial_state_values(copy._trial_id, state=TrialState.RUNNING)  # just taken
     assert recover_orphans(study, storage) == 0
     assert study.get_trials()[copy.number].state == TrialState.RUNNING

@@ -201,13 +201,18 @@ def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any]
     return added
 
 
+def _is_retry_copy(trial: optuna.trial.FrozenTrial) -> bool:
+    # Optuna's retry callback, which queues every copy, marks it with its original's number.
+    return "failed_trial" in trial.system_attrs
+
+
 def _slot_held_by_another(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> bool:
-    """Whether an earlier trial that has not failed holds this trial's slot (it was queued
-    twice); a retry copy comes after its failed original, so it is not one."""
+    """Whether this trial's slot was queued twice: an earlier trial holds it, and this one
+    is not the retry copy of a failed attempt of that slot."""
     slot = frozen.user_attrs.get(SLOT)
-    return slot is not None and any(
+    return slot is not None and not _is_retry_copy(frozen) and any(
         other.number < frozen.number and other.user_attrs.get(SLOT) == slot
-        and other.state != TrialState.FAIL for other in study.get_trials(deepcopy=False))
+        for other in study.get_trials(deepcopy=False))
 
 
 def pop_waiting_trial(study: optuna.Study, storage: Any) -> optuna.trial.Trial | None:
@@ -253,8 +258,11 @@ def recover_orphans(study: optuna.Study, storage: Any) -> int:
     retry = RetryHeartbeatStaleTrialCallback(max_retry=3)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker")
-        if worker is not None and worker.get("trial", trial.number) != trial.number:
-            worker = None  # the failed original's record, carried over by its retry copy
+        # A retry copy carries its failed original's record (one without a trial number was
+        # written by an older gentune): until the process that took the copy records itself.
+        own = None if _is_retry_copy(trial) else trial.number
+        if worker is not None and worker.get("trial", own) != trial.number:
+            worker = None
         if worker is None:
             if trial.datetime_start is None or trial.datetime_start > unclaimed_since:
                 continue
