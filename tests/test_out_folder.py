@@ -115,8 +115,8 @@ def test_a_refused_run_leaves_no_folder_and_no_storage_behind(
     run = dict(generator="fake_copy", workers=1, **LOOP, extra_paths=fake_generators)
     name = tune(str(tiny_actg), n_trials=1, out=tmp_path / "a", storage=shared, **run).study_name
     with pytest.raises(StorageError, match="made with seed=0, not 5"):
-        tune(str(tiny_actg), n_trials=1, out=tmp_path / "b", storage=shared, study_name=name,
-             seed=5, **run)
+        tune(str(tiny_actg), n_trials=1, out=tmp_path / "b" / "c", storage=shared,
+             study_name=name, seed=5, **run)
     assert not (tmp_path / "b").exists()
     database = tmp_path / "new.db"
     with pytest.raises(GentuneError, match="does not have"):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,14 +104,16 @@ def claim_out_folder(out: Path, study: optuna.Study) -> None:
 
 @contextmanager
 def made_for_this_run(out: Path) -> Iterator[None]:
-    """Make the folder; a run that fails before writing anything in it (a study refused on
-    opening, say) leaves no empty folder behind."""
-    made = not out.exists()
+    """Make the folder (and its parents); a run that fails before writing anything in it (a
+    study refused on opening, say) leaves none of the folders it made behind."""
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
     out.mkdir(parents=True, exist_ok=True)
     try:
         yield
     except BaseException:
-        if made:
-            with suppress(OSError):  # not empty: what the run wrote stays
-                out.rmdir()
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: what the run wrote stays, and the folders above it
+                break
         raise
