@@ -194,6 +194,47 @@ def test_a_study_made_by_a_newer_gentune_is_refused(spec_copy: Path, tmp_path: P
     assert len(load(out, name).trials) == 1
 
 
+def test_a_study_scored_the_old_way_resumes_only_where_its_values_stay(
+        spec_copy: Path, tmp_path: Path, fake_generators) -> None:
+    """A 'worst' study of three samples per trial took the value of the mean scores: its old
+    trials and new ones would not compare. A compound one's values are the same either way."""
+    from gentune.tuning.scoring_version import SCORING_KEY, SCORING_VERSION
+
+    old_way = dict(objective="worst", samples_per_trial=3, extra_paths=fake_generators)
+    out = tmp_path / "worst"
+    name = quick(spec_copy, out, **old_way).study_name
+    _stored_meta(out, name, **{SCORING_KEY: None})  # made before scoring versions
+    with pytest.raises(StorageError, match="scored by an older gentune, and this one scores "
+                                           "its trials differently \\(a 'worst' trial's value "
+                                           "over 3 samples\\)"):
+        quick(spec_copy, out, n_trials=2, **old_way)
+    assert len(load(out, name).trials) == 1
+    assert SCORING_KEY not in load(out, name).user_attrs[META_KEY]
+    out = tmp_path / "compound"
+    name = quick(spec_copy, out, extra_paths=fake_generators).study_name
+    _stored_meta(out, name, **{SCORING_KEY: None})
+    quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
+    study = load(out, name)
+    assert len(study.trials) == 2 and study.user_attrs[META_KEY][SCORING_KEY] == SCORING_VERSION
+
+
+def test_missing_values_in_an_implies_rules_columns_change_the_scoring() -> None:
+    import pandas as pd
+
+    from gentune.constraints import parse_rule
+    from gentune.metrics import make_strategy
+    from gentune.tuning.scoring_version import scoring_changes
+
+    rule = parse_rule({"implies": {"if": "censor_d == 1", "then": "censor == 1"}})
+    real = pd.DataFrame({"censor_d": [0, 1, None], "censor": [0, 1, 1], "other": [1, 2, 3]})
+    compound = make_strategy("compound")
+    assert scoring_changes(compound, 3, False, [rule], real) == [
+        "missing values in the columns of an 'implies' rule (censor, censor_d)"]
+    assert scoring_changes(compound, 3, False, [rule], real.fillna(0)) == []
+    assert scoring_changes(make_strategy("validity"), 1, True, [], real) == [
+        "validity at pruning checkpoints"]
+
+
 def test_a_study_made_before_the_generator_target_was_stored_is_joined(
         tiny_actg: Path, tmp_path: Path) -> None:
     from gentune.generators import GENERATORS

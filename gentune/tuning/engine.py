@@ -21,12 +21,15 @@ from gentune.generators import GENERATORS, get_generator, register
 from gentune.generators.base import Generator
 from gentune.metrics import MetricSuite, Strategy, make_strategy
 from gentune.spec import Spec, load_spec
+from gentune.datasets import load_dataset
 from gentune.tuning.prepare import PreparedStudy, prepare
+from gentune.tuning.scoring_version import (SCORING_KEY, SCORING_VERSION, check_scoring,
+                                            scoring_changes)
 from gentune.tuning.search import (
     capped_epochs, epoch_checkpoints, epochs_as_budget, first_rung, make_pruner, make_sampler,
 )
 from gentune.tuning.study import (
-    CACHE_KEY, FORMAT_VERSION, SAME_EXPERIMENT, check_format, load_or_create_study,
+    CACHE_KEY, FORMAT_VERSION, META_KEY, SAME_EXPERIMENT, check_format, load_or_create_study,
 )
 from gentune.tuning.trial import TrialRunner, TrialSettings
 from gentune.workers.session import GeneratorSession
@@ -69,11 +72,11 @@ class StudyConfig:
     spec_fingerprint: dict[str, str] | None = None
 
     def to_meta(self) -> dict[str, Any]:
-        return {"version": FORMAT_VERSION, **asdict(self)}
+        return {"version": FORMAT_VERSION, SCORING_KEY: SCORING_VERSION, **asdict(self)}
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any], study_name: str = "") -> StudyConfig:
-        check_format(study_name, meta, cls.__dataclass_fields__)
+        check_format(study_name, meta, [*cls.__dataclass_fields__, SCORING_KEY])
         fields = {key: value for key, value in meta.items() if key in cls.__dataclass_fields__}
         if "generator_target" not in fields and fields.get("generator") in GENERATORS:
             # Stored since c3ffadd; a built-in generator's target follows from its name.
@@ -166,12 +169,20 @@ class Engine:
                              self.min_epochs, self.max_epochs)
         if not create:
             try:
-                return optuna.load_study(study_name=name, storage=storage, sampler=sampler,
-                                         pruner=pruner)
+                study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                          pruner=pruner)
             except KeyError:
                 raise StorageError(f"no study named '{name}' in this storage") from None
-        return load_or_create_study(storage, name, self.strategy.directions, sampler, pruner,
-                                    self.config.to_meta())
+        else:
+            study = load_or_create_study(storage, name, self.strategy.directions, sampler,
+                                         pruner, self.config.to_meta())
+        check_scoring(study, META_KEY, self._scoring_changes)
+        return study
+
+    def _scoring_changes(self) -> list[str]:
+        # On the real rows as the data file has them: the change may move rows in or out.
+        return scoring_changes(self.strategy, self.config.samples_per_trial, self.prunes,
+                               self.prepared.rules, load_dataset(self.spec).frame)
 
     def load_cache(self, study: optuna.Study) -> None:
         self.prepared.context.cache.values.update(study.user_attrs.get(CACHE_KEY) or {})

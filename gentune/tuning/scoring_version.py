@@ -1,0 +1,60 @@
+"""How a trial's value is computed, by version: a study made under an older version resumes
+only where the change leaves its values as they were.
+
+Version 2: a trial's value over several samples is the mean of the samples' values (for
+``worst`` and ``geometric`` it was their value of the mean scores, which is higher whenever
+the samples disagree); a pruning checkpoint measures validity on its rows as generated (it
+measured the repaired valid rows: always 1); a missing value breaks an ``implies`` rule on
+either side (it passed), which changes the real rows a spec keeps or drops and which
+synthetic rows are valid. A study made before versions were stored is version 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from gentune.constraints.rules import Implies, Rule
+from gentune.errors import StorageError
+from gentune.metrics import Strategy
+
+__all__ = ["SCORING_VERSION", "SCORING_KEY", "scoring_changes", "check_scoring"]
+
+SCORING_VERSION = 2
+SCORING_KEY = "scoring"
+
+
+def scoring_changes(strategy: Strategy, samples_per_trial: int, prunes: bool,
+                    rules: list[Rule], real: pd.DataFrame) -> list[str]:
+    """What version 2 changes in this study's values: nothing for most studies."""
+    changes = []
+    if strategy.name in ("worst", "geometric") and samples_per_trial > 1:
+        changes.append(f"a '{strategy.name}' trial's value over {samples_per_trial} samples")
+    if prunes and "validity" in strategy.families:
+        changes.append("validity at pruning checkpoints")
+    columns = sorted({column for rule in rules if isinstance(rule, Implies)
+                      for column in rule.columns if column in real})
+    if columns and real[columns].isna().any(axis=None):
+        changes.append(f"missing values in the columns of an 'implies' rule "
+                       f"({', '.join(columns)})")
+    return changes
+
+
+def check_scoring(study: optuna.Study, meta_key: str,
+                  changes: Callable[[], list[str]]) -> None:
+    """Refuse to add trials to a study made under an older version where the change touches
+    its values (old and new trials would not compare); else record it as this version's."""
+    meta: dict[str, Any] = study.user_attrs.get(meta_key) or {}
+    if meta.get(SCORING_KEY, 1) >= SCORING_VERSION:
+        return
+    found = changes()
+    if found:
+        raise StorageError(
+            f"the study '{study.study_name}' was scored by an older gentune, and this one "
+            f"scores its trials differently ({'; '.join(found)}), so its old and new trials "
+            f"would not compare; start it again in another --out folder (with a shared "
+            f"--storage, also another --study name), or finish it with the gentune that made it")
+    study.set_user_attr(meta_key, {**meta, SCORING_KEY: SCORING_VERSION})
