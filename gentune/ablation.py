@@ -19,6 +19,7 @@ import pandas as pd
 from gentune.files import atomic_write_text
 from gentune.generators import get_generator, require_available
 from gentune.names import unique_names
+from gentune.tuning.out_folder import check_folder_path
 from gentune.tuning.prepare import prepare
 from gentune.workers.session import GeneratorSession
 
@@ -44,6 +45,7 @@ def run_ablation(datasets: Sequence[str], generators: Sequence[str], out: Path,
     generators = unique_names(generators, "--generators", "gaussian_copula,ctgan")
     for generator in generators:
         require_available(generator)
+    check_folder_path(Path(out))
     # A survival generator models the endpoint itself: its time and event columns reach it
     # unchanged, so it needs the dataset prepared for it.
     survival = {name: get_generator(name).survival for name in generators}

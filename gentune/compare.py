@@ -27,8 +27,10 @@ from gentune.heldout_scores import refit_records
 from gentune.metrics import make_strategy
 from gentune.names import unique_names
 from gentune.spec import Spec, load_spec
-from gentune.tuning.api import tune
+from gentune.tuning.api import check_objective_computable, tune
+from gentune.tuning.out_folder import check_folder_path
 from gentune.tuning.prepare import prepare
+from gentune.tuning.storage import open_storage
 from gentune.verdicts import compound_verdicts, mean_interval
 
 __all__ = ["compare", "CompareResult", "summarise"]
@@ -171,8 +173,13 @@ def compare(spec: Spec | str | Path, generators: Sequence[str], strategies: Sequ
     for name in generators:
         get_generator(name)
     invalid_rows = tune_options.get("invalid_rows")  # the studies' rows, held out alike
-    prepare(spec, invalid_rows)
+    prepared = prepare(spec, invalid_rows)
+    for strategy in strategies:
+        check_objective_computable(prepared, make_strategy(strategy, spec.settings.weights))
+    if storage:
+        open_storage(storage)  # unreachable: one line now, not a failure per generator
     out = Path(out)
+    check_folder_path(out)
     out.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     failures: dict[str, str] = {}

@@ -298,16 +298,22 @@ def test_a_worker_for_another_study_than_its_out_folders_is_refused(tmp_path: Pa
     assert not (tmp_path / "studies.journal").exists()
 
 
+@pytest.mark.parametrize("inside", [False, True])
 @pytest.mark.parametrize("command", [
-    ("tune", "--dataset", "gbsg2", "--generator", "gaussian_copula", "--trials", "2"),
+    ("tune", "--dataset", "gbsg2", "--generator", "gaussian_copula", "--trials", "2", "--quiet"),
     ("worker", "--study", "gbsg2-gaussian_copula-compound", "--storage", "studies.journal"),
+    ("compare", "--dataset", "gbsg2", "--generators", "gaussian_copula", "--quiet"),
+    ("ablation", "--datasets", "gbsg2", "--generators", "gaussian_copula"),
 ])
-def test_an_out_that_is_a_file_is_one_line(tmp_path: Path, command: tuple[str, ...]) -> None:
-    out = tmp_path / "results"
-    out.write_text("not a folder")
-    line = one_line_error(gentune(*command, "--out", str(out), "--quiet", cwd=tmp_path))
-    assert line == (f"gentune: error: --out '{out}' is a file, not a folder; give a folder "
-                    f"for the study's results")
+def test_an_out_that_is_a_file_is_one_line(tmp_path: Path, command: tuple[str, ...],
+                                           inside: bool) -> None:
+    results = tmp_path / "results"
+    results.write_text("not a folder")
+    out = results / "sub" if inside else results
+    line = one_line_error(gentune(*command, "--out", str(out), cwd=tmp_path))
+    where = f"lies inside the file '{results}'" if inside else "is a file"
+    assert line == f"gentune: error: --out '{out}' {where}, not a folder; give a folder for " \
+                   f"the results"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["results"]
 
 
@@ -351,6 +357,21 @@ def test_a_task_the_real_data_cannot_predict_is_refused_before_tuning(new_trial:
     assert line.endswith("choose another task, or set the utility weight to 0 under "
                          "objective.weights")
     assert not out.exists()
+
+
+def test_a_task_without_events_is_refused_before_tuning(new_trial: Path,
+                                                        tmp_path: Path) -> None:
+    csv = new_trial.parent / "trial.csv"
+    frame = pd.read_csv(csv)
+    frame[["progressed", "died"]] = 0  # the task's endpoint (pfs) without an event
+    frame["pfs_days"] = frame["os_days"]  # as the rules want of a patient without progression
+    frame.to_csv(csv, index=False)
+    out = tmp_path / "x"
+    result = gentune("tune", "--spec", str(new_trial), "--out", str(out))
+    line = one_line_error(result)
+    assert line.startswith("gentune: error: utility is undefined for this task: the real "
+                           "training rows hold 0 events"), line
+    assert result.returncode == 2 and not out.exists()
 
 
 def test_a_timeout_spent_in_set_up_says_so_and_exits_2(new_trial: Path, tmp_path: Path) -> None:

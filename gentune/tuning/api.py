@@ -71,17 +71,24 @@ def check_limits(trial_timeout: float | None, memory_limit_mb: float | None,
         raise GentuneError(f"--threads must be a whole number of at least 1, got {threads}")
 
 
-def _check_objective_computable(prepared: Any, strategy: Any) -> None:
+def check_objective_computable(prepared: Any, strategy: Any) -> None:
     """Refuse, before anything is written, an objective the real data cannot give: without
     it every trial would fail the same way."""
     if "utility" in strategy.families:
         from gentune.metrics.base import MetricError
+        from gentune.metrics.downstream import UnlearnableData
         from gentune.metrics.utility import real_signal
 
         try:
             real_signal(prepared.reference, prepared.context)
         except MetricError as exc:
             raise GentuneError(str(exc)) from None
+        except UnlearnableData as exc:
+            raise GentuneError(
+                f"utility is undefined for this task: the real training rows hold {exc} (a "
+                f"survival task needs at least 2 events, a classification task 2 classes); "
+                f"choose another task or endpoint, or set the utility weight to 0 under "
+                f"objective.weights") from None
 
 
 def _warn_if_over_budget(study: Any, name: str, n_trials: int) -> None:
@@ -144,7 +151,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     prepared = prepare(spec, invalid_rows, seed=seed, survival_generator=survival)
     model.check_data(prepared.data.frame, prepared.data.schema)
     strategy = make_strategy(objective, spec.settings.weights)
-    _check_objective_computable(prepared, strategy)
+    check_objective_computable(prepared, strategy)
     check_search(sampler, pruner, raw_validity, strategy.multi_objective)
     points = None  # the grid's points, for the slots after the defaults'
     if sampler == "grid":

@@ -29,7 +29,7 @@ from gentune.errors import GentuneError
 from gentune.files import atomic_write_text
 
 __all__ = ["OWNER_FILE", "NEW_STUDY", "UID_ATTR", "check_out_folder", "check_folder_study",
-           "claim_out_folder", "made_for_this_run"]
+           "claim_out_folder", "made_for_this_run", "check_folder_path"]
 
 OWNER_FILE = "study.json"
 UID_ATTR = "gentune_uid"
@@ -51,11 +51,20 @@ def _record(out: Path) -> dict[str, Any]:
     return {}
 
 
+def check_folder_path(out: Path, option: str = "--out") -> None:
+    """Refuse a folder path that is a file, or that lies inside a file."""
+    for path in (out, *out.parents):
+        if path.exists():
+            if path.is_dir():
+                return
+            where = "is a file" if path == out else f"lies inside the file '{path}'"
+            raise GentuneError(f"{option} '{out}' {where}, not a folder; give a folder for the "
+                               f"results")
+
+
 def check_out_folder(out: Path, study: str) -> None:
     """Refuse a folder that belongs to another study, or a path that is not a folder."""
-    if out.exists() and not out.is_dir():
-        raise GentuneError(f"--out '{out}' is a file, not a folder; give a folder for the "
-                           f"study's results")
+    check_folder_path(out)
     owner = _record(out).get("study")
     if owner is not None and owner != study:
         raise GentuneError(f"the output folder '{out}' holds study '{owner}' (its best.json, "
