@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gentune.errors import StorageError
@@ -49,3 +51,31 @@ def test_an_unencoded_at_sign_in_a_password_is_refused_before_connecting() -> No
     assert str(error.value) == (
         "the storage URL 'postgresql://***@127.0.0.1/test' has an '@' in its user name or "
         "password; write it as %40 (postgresql://user:p%40ss@host/db)")
+
+
+@pytest.mark.parametrize("content, line", [(b"garbage\n", 1),
+                                           (b'{"op_code": 0}\n{"op_code": garbage\n{}\n', 2),
+                                           (b"\xff\xfe\n", 1)])
+def test_a_damaged_journal_is_refused_untouched(tmp_path, content: bytes, line: int) -> None:
+    journal = tmp_path / "study.journal"
+    journal.write_bytes(content)
+    with pytest.raises(StorageError, match=f"the journal file '{journal}' is damaged: line "
+                                           f"{line} is not a journal record; restore"):
+        open_storage(str(journal))
+    assert journal.read_bytes() == content
+
+
+def test_a_journal_cut_short_in_its_last_line_opens(tmp_path) -> None:
+    import optuna
+
+    journal = tmp_path / "study.journal"
+    optuna.create_study(storage=open_storage(str(journal)), study_name="s")
+    journal.write_bytes(journal.read_bytes() + b'{"op_code": 4, "wor')  # a write cut short
+    assert optuna.load_study(study_name="s", storage=open_storage(str(journal))).study_name == "s"
+
+
+@pytest.mark.parametrize("given, expected", [("", "--storage is empty"),
+                                             (".", "the storage '.' is a folder")])
+def test_a_storage_that_is_empty_or_a_folder_is_refused(given: str, expected: str) -> None:
+    with pytest.raises(StorageError, match=re.escape(expected)):
+        open_storage(given)

@@ -11,6 +11,7 @@ Passwords never leave this module: ``redact`` is what output, logs and files sho
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,25 @@ def _local_file(url: str) -> Path | None:
     return None
 
 
+def _check_journal(path: Path) -> None:
+    """Refuse a journal file with a line that is not a journal record: Optuna would fail on
+    it with a parse error, after appending to the file. A last line without its newline is a
+    write cut short, which Optuna skips."""
+    if not path.is_file():
+        return
+    with path.open("rb") as journal:
+        for number, line in enumerate(journal, start=1):
+            if not line.endswith(b"\n"):
+                break
+            try:
+                json.loads(line)
+            except ValueError:  # not JSON, or not UTF-8
+                raise StorageError(
+                    f"the journal file '{path}' is damaged: line {number} is not a journal "
+                    f"record; restore the file from a copy, or start the study with another "
+                    f"--out (or --storage)") from None
+
+
 def open_storage(url: str | None, out_dir: Path | None = None,
                  existing: bool = False):  # -> optuna BaseStorage
     """Open (or create) the storage; with ``existing``, a local file that is not there is an
@@ -152,7 +172,14 @@ def open_storage(url: str | None, out_dir: Path | None = None,
         raise StorageError(f"no study storage at '{local}'; give the file that 'gentune tune "
                            f"--storage' wrote, or start the study there first")
     if "://" not in url:
+        if not url.strip():
+            raise StorageError("--storage is empty; give a journal file's path or a database "
+                               "URL (postgresql://...)")
         path = Path(url).expanduser()
+        if path.is_dir():
+            raise StorageError(f"the storage '{path}' is a folder; give a journal file (for "
+                               f"example {path / 'study.journal'}) or a database URL")
+        _check_journal(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # The open-lock works on every filesystem, symlink locks not on all of them.
