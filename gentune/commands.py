@@ -25,6 +25,11 @@ def _spec_argument(args: argparse.Namespace) -> str:
     if bool(args.dataset) == bool(args.spec):
         raise GentuneError("give exactly one of --dataset NAME (built-in: actg320, gbsg2) or "
                            "--spec FILE")
+    from gentune.datasets import BUILTIN_DATASETS
+
+    if args.dataset and args.dataset not in BUILTIN_DATASETS:
+        raise GentuneError(f"unknown --dataset '{args.dataset}'; the built-in trials are "
+                           f"{', '.join(BUILTIN_DATASETS)} (give your own with --spec FILE)")
     return args.dataset or args.spec
 
 

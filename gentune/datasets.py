@@ -21,7 +21,7 @@ from gentune.errors import DataError
 from gentune.spec import Spec, load_spec
 
 __all__ = [
-    "BUILTIN_DATASETS",
+    "BUILTIN_DATASETS", "MIN_ROWS",
     "TrialData",
     "Splits",
     "builtin_spec_path",
@@ -52,6 +52,8 @@ def _load_gbsg2() -> pd.DataFrame:
 
     return load_lymph_node().reset_index(drop=True)
 
+
+MIN_ROWS = 10  # the fewest rows a train / validation / test split can be made of
 
 BUILTIN_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {
     "actg320": _load_actg320,
@@ -198,9 +200,9 @@ def split_dataset(data: TrialData) -> Splits:
 
     split = data.spec.split
     frame = data.frame
-    if len(frame) < 10:
+    if len(frame) < MIN_ROWS:
         raise DataError(f"{data.spec.data.describe()} has {len(frame)} rows; gentune needs at "
-                        f"least 10 to split into train, validation and test")
+                        f"least {MIN_ROWS} to split into train, validation and test")
     labels = stratification_labels(data)
     task = data.spec.task
     column = (f"event column '{labels.name}' of endpoint '{task.endpoint}'" if task.endpoint

@@ -53,6 +53,8 @@ def load_choice(best_json: Path | None = None, study: str | None = None,
                 storage: str | None = None) -> dict[str, Any]:
     """The configuration to release: spec, generator and parameters of a study's best trial,
     the invalid-rows policy it was tuned with and the SHA-256 of the data it was tuned on."""
+    if best_json is not None and study is not None:
+        raise GentuneError("give --from best.json or --study NAME (with --storage), not both")
     if best_json is not None:
         best = _read_best(best_json)
         return {"spec": best["spec"], "generator": best["generator"],

@@ -380,3 +380,19 @@ def test_a_kept_real_row_on_a_strict_bound_gives_the_generator_a_finite_value() 
     coordinates = processor.transform(train)["t__log"]
     assert np.isfinite(coordinates).all()
     assert processor.reverse_transform(processor.transform(train.tail(2)))["t"].tolist() == [5, 10]
+
+
+def test_dropping_almost_every_real_row_names_the_rule_that_broke_them(tiny_actg) -> None:
+    import yaml
+
+    from gentune.tuning.prepare import prepare
+
+    content = yaml.safe_load(tiny_actg.read_text())
+    content["data"] = {"path": str(tiny_actg.parent / content["data"]["path"])}
+    content["constraints"] = [*content["constraints"], {"range": {"column": "age", "max": 15}}]
+    spec = load_spec(content)
+    with pytest.raises(ConstraintError, match=r"dropping the real rows that break a rule "
+                                              r"\(invalid_rows: drop\) leaves \d of \d+ rows, "
+                                              r"fewer than the 10 gentune needs; the rule "
+                                              r"'age <= 15' alone breaks \d+"):
+        prepare(spec, "drop")

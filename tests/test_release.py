@@ -596,3 +596,12 @@ def test_compare_scores_strategies_on_held_out_data(tiny_actg: Path, tmp_path: P
     pd.testing.assert_frame_equal(
         again.summary.reset_index(drop=True),
         summary[summary["generator"] == "gaussian_copula"].reset_index(drop=True))
+
+
+def test_a_release_from_a_best_json_and_a_study_at_once_is_refused(tuned: Path,
+                                                                    tmp_path: Path) -> None:
+    from gentune.errors import GentuneError
+
+    with pytest.raises(GentuneError, match="give --from best.json or --study NAME"):
+        release(best_json=tuned / "best.json", study="another", out=tmp_path / "release")
+    assert not (tmp_path / "release").exists()

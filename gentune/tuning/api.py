@@ -125,7 +125,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     their mean: a steadier value for the sampler, for a little more scoring time per trial.
     """
     if n_trials < 1:
-        raise GentuneError(f"n_trials must be at least 1, got {n_trials}")
+        raise GentuneError(f"--trials must be at least 1, got {n_trials}")
     if not (isinstance(samples_per_trial, int)
             and 1 <= samples_per_trial <= MAX_SAMPLES_PER_TRIAL):
         raise GentuneError(f"samples per trial must be a whole number from 1 to "

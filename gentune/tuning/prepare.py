@@ -18,7 +18,7 @@ from gentune.constraints import (
 )
 from gentune.constraints.contradictions import find_contradiction
 from gentune.constraints.rules import Rule
-from gentune.datasets import Splits, TrialData, load_dataset, split_dataset
+from gentune.datasets import MIN_ROWS, Splits, TrialData, load_dataset, split_dataset
 from gentune.errors import ConstraintError
 from gentune.metrics.context import MetricContext, RealCache
 from gentune.spec import Spec
@@ -91,6 +91,13 @@ def check_real_rules(data: TrialData, invalid_rows: str | None = None
     if broken and policy == "drop":
         valid = valid_rows(rules, data.frame)
         dropped = tuple(int(i) + 1 for i in (~valid).to_numpy().nonzero()[0])
+        if valid.sum() < MIN_ROWS:
+            worst = max(broken, key=lambda item: item.broken)
+            raise ConstraintError(
+                f"dropping the real rows that break a rule (invalid_rows: drop) leaves "
+                f"{int(valid.sum())} of {len(valid)} rows, fewer than the {MIN_ROWS} gentune "
+                f"needs; the rule '{worst.rule}' alone breaks {worst.broken}: fix the data or "
+                f"the rules ('gentune check' lists them all)")
         notes.append(f"dropped {len(dropped)} real rows that break a rule (invalid_rows: drop)")
         data = TrialData(data.spec, data.frame[valid].reset_index(drop=True), data.schema,
                          data.sha256, dropped)
