@@ -30,7 +30,7 @@ from gentune.spec import Spec, load_spec
 from gentune.tuning.api import check_objective_computable, tune
 from gentune.tuning.out_folder import check_folder_path
 from gentune.tuning.prepare import prepare
-from gentune.tuning.storage import open_storage
+from gentune.tuning.storage import is_shared, open_storage
 from gentune.verdicts import compound_verdicts, mean_interval
 
 __all__ = ["compare", "CompareResult", "summarise"]
@@ -176,7 +176,7 @@ def compare(spec: Spec | str | Path, generators: Sequence[str], strategies: Sequ
     prepared = prepare(spec, invalid_rows)
     for strategy in strategies:
         check_objective_computable(prepared, make_strategy(strategy, spec.settings.weights))
-    if storage:
+    if storage and is_shared(storage):
         open_storage(storage)  # unreachable: one line now, not a failure per generator
     out = Path(out)
     check_folder_path(out)

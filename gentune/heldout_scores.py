@@ -1,9 +1,9 @@
 """Held-out refits of ``gentune compare``: each configuration refitted per seed on train +
 validation and scored on the test split, once; the scores are kept on disk for re-runs.
 
-A kept score is only reused for the same data, spec (split, rules, task, weights, alignment) and seeds:
-all of them are in its file's key, so two datasets (or two splits of one) in one --out never
-share a number. A damaged file is deleted and its refit done again.
+A kept score is only reused for the same data, spec (split, rules, task, weights, alignment)
+and seeds: all of them are in its file's key, so two datasets (or two splits of one) in one
+--out never share a number. A damaged file is deleted and its refit done again.
 """
 
 from __future__ import annotations

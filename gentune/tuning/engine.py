@@ -17,11 +17,11 @@ from typing import Any
 import optuna
 
 from gentune.errors import StorageError
+from gentune.datasets import load_dataset
 from gentune.generators import GENERATORS, get_generator, register
 from gentune.generators.base import Generator
 from gentune.metrics import MetricSuite, Strategy, make_strategy
 from gentune.spec import Spec, load_spec
-from gentune.datasets import load_dataset
 from gentune.tuning.prepare import PreparedStudy, prepare
 from gentune.tuning.scoring_version import (SCORING_KEY, SCORING_VERSION, check_scoring,
                                             scoring_changes)
@@ -29,7 +29,7 @@ from gentune.tuning.search import (
     capped_epochs, epoch_checkpoints, epochs_as_budget, first_rung, make_pruner, make_sampler,
 )
 from gentune.tuning.study import (
-    CACHE_KEY, FORMAT_VERSION, META_KEY, SAME_EXPERIMENT, check_format, load_or_create_study,
+    CACHE_KEY, FORMAT_VERSION, SAME_EXPERIMENT, check_format, load_or_create_study,
 )
 from gentune.tuning.trial import TrialRunner, TrialSettings
 from gentune.workers.session import GeneratorSession
@@ -176,7 +176,7 @@ class Engine:
         else:
             study = load_or_create_study(storage, name, self.strategy.directions, sampler,
                                          pruner, self.config.to_meta())
-        check_scoring(study, META_KEY, self._scoring_changes)
+        check_scoring(study, self._scoring_changes)
         return study
 
     def _scoring_changes(self) -> list[str]:

@@ -2,7 +2,8 @@
 
 A resumed study, or a held-out score reused from disk, is only valid for the same split,
 rules, task, weights and HPO-alignment design: a change of any of them moves rows between
-train and test or changes what a score means. Each part is hashed on its own, so that a refusal can name it.
+train and test or changes what a score means. Each part is hashed on its own, so that a
+refusal can name it.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import pandas as pd
 from gentune.constraints.rules import Implies, Rule
 from gentune.errors import StorageError
 from gentune.metrics import Strategy
+from gentune.tuning.study import META_KEY
 
 __all__ = ["SCORING_VERSION", "SCORING_KEY", "scoring_changes", "check_scoring"]
 
@@ -43,11 +44,10 @@ def scoring_changes(strategy: Strategy, samples_per_trial: int, prunes: bool,
     return changes
 
 
-def check_scoring(study: optuna.Study, meta_key: str,
-                  changes: Callable[[], list[str]]) -> None:
+def check_scoring(study: optuna.Study, changes: Callable[[], list[str]]) -> None:
     """Refuse to add trials to a study made under an older version where the change touches
     its values (old and new trials would not compare); else record it as this version's."""
-    meta: dict[str, Any] = study.user_attrs.get(meta_key) or {}
+    meta: dict[str, Any] = study.user_attrs.get(META_KEY) or {}
     if meta.get(SCORING_KEY, 1) >= SCORING_VERSION:
         return
     found = changes()
@@ -57,4 +57,4 @@ def check_scoring(study: optuna.Study, meta_key: str,
             f"scores its trials differently ({'; '.join(found)}), so its old and new trials "
             f"would not compare; start it again in another --out folder (with a shared "
             f"--storage, also another --study name), or finish it with the gentune that made it")
-    study.set_user_attr(meta_key, {**meta, SCORING_KEY: SCORING_VERSION})
+    study.set_user_attr(META_KEY, {**meta, SCORING_KEY: SCORING_VERSION})

@@ -153,8 +153,7 @@ class TrialRunner:
             reasons = "; ".join(f"{name}: {why}" for name, why in scores.errors.items())
             raise TrialFailure("metric error", f"no {', '.join(missing)} score ({reasons})")
         # The mean of the samples' values (over those scored in every family it needs).
-        needed = set(self.strategy.families)
-        scored = [one.families for one in per_sample if needed <= set(one.families)]
+        scored = [one.families for one in per_sample if self._complete(one)]
         values, objective = self.strategy.mean_values(scored or [scores.families])
         trial.set_user_attr("objective", objective)
         return values
@@ -189,10 +188,13 @@ class TrialRunner:
         trial.set_user_attr("metric_seconds", metric_seconds)
         if len(per_sample) > 1:  # None for a sample that lacks a family of the objective
             trial.set_user_attr("sample_objectives", [
-                self.strategy.scalar(one.families)
-                if set(self.strategy.families) <= set(one.families) else None
+                self.strategy.scalar(one.families) if self._complete(one) else None
                 for one in per_sample])
         return Scores.mean(per_sample), per_sample
+
+    def _complete(self, scores: Scores) -> bool:
+        """Whether a sample was scored in every family the objective needs."""
+        return set(self.strategy.families) <= set(scores.families)
 
     def _measure_raw(self, trial: optuna.trial.Trial) -> bool:
         mode = self.settings.raw_validity
