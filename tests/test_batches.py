@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import gentune.generators.batches as batches
 from gentune.generators import get_generator
 from gentune.generators.batches import batched_loading
-from gentune.generators.speedups import as_shipped
+from gentune.generators.speedups import as_shipped, without
 
 
 def _epochs(loader: DataLoader, epochs: int = 3) -> list[torch.Tensor]:
@@ -46,8 +46,10 @@ def test_other_loaders_and_modules_are_left_alone() -> None:
     assert tvae_module.DataLoader is DataLoader
 
 
-def test_tvae_fits_the_same_model_with_and_without_the_speedups(prepared_gbsg,
-                                                                monkeypatch) -> None:
+def test_tvae_fits_the_same_model_with_and_without_the_exact_speedups(prepared_gbsg,
+                                                                      monkeypatch) -> None:
+    """The encoding and batch speed-ups change nothing, bit for bit (the loss and Adam ones
+    agree to float rounding: tests/test_vae_loss.py, tests/test_optimizers.py)."""
     loaders = []
     original = batches._batched_data_loader
     monkeypatch.setattr(batches, "_batched_data_loader",
@@ -61,8 +63,9 @@ def test_tvae_fits_the_same_model_with_and_without_the_speedups(prepared_gbsg,
         generator.fit(frame, schema, params, 11)
         return generator.sample(200, 12)
 
-    fast = fit_and_sample()
-    assert loaders == [1]  # gentune's fit took the batched path
+    with without("loss", "adam"):
+        fast = fit_and_sample()
+        assert loaders == [1]  # gentune's fit took the batched path
     with as_shipped():  # ctgan's own loader and encoding
         shipped = fit_and_sample()
     assert loaders == [1]

@@ -1,41 +1,58 @@
 """gentune's speed-ups of ctgan's training loops, together, and a way to go without them.
 
-Both leave the fitted model as it would be without them, bit for bit: the data encoding
-fitted once per worker and copied (gentune/generators/encodings.py), and TVAE's batches
-taken from its tensor in one step (gentune/generators/batches.py). ``as_shipped()`` turns
-them off, for a measurement of the libraries as they come (the plain loop of
-benchmarks/time_to_quality.py).
+Two leave the fitted model as it would be without them, bit for bit: the data encoding
+fitted once per worker and copied (``encoding``, gentune/generators/encodings.py), and TVAE's
+batches taken from its tensor in one step (``batches``, gentune/generators/batches.py). Two
+compute the same functions in fewer, larger operations, so weights agree to float rounding:
+TVAE's loss over all columns at once (``loss``, gentune/generators/vae_loss.py) and torch's
+fused Adam (``adam``, gentune/generators/optimizers.py). ``as_shipped()`` turns them all off,
+for a measurement of the libraries as they come (the plain loop of
+benchmarks/time_to_quality.py); ``without(...)`` turns off some, to measure each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from types import ModuleType
 
-__all__ = ["training_speedups", "as_shipped"]
+__all__ = ["SPEEDUPS", "training_speedups", "as_shipped", "without"]
 
-_ACTIVE = [True]
+SPEEDUPS = ("encoding", "batches", "loss", "adam")
+_OFF: set[str] = set()
 
 
 @contextmanager
-def as_shipped() -> Iterator[None]:
-    """While active, fits run ctgan's training loops unchanged."""
-    before = _ACTIVE[0]
-    _ACTIVE[0] = False
+def without(*names: str) -> Iterator[None]:
+    """While active, fits run without the named speed-ups."""
+    unknown = set(names) - set(SPEEDUPS)
+    if unknown:
+        raise ValueError(f"unknown speed-up(s) {sorted(unknown)}; known: {', '.join(SPEEDUPS)}")
+    before = set(_OFF)
+    _OFF.update(names)
     try:
         yield
     finally:
-        _ACTIVE[0] = before
+        _OFF.clear()
+        _OFF.update(before)
+
+
+def as_shipped() -> AbstractContextManager[None]:
+    """While active, fits run ctgan's training loops unchanged."""
+    return without(*SPEEDUPS)
 
 
 @contextmanager
 def training_speedups(modules: Sequence[ModuleType]) -> Iterator[None]:
     from gentune.generators.batches import batched_loading
     from gentune.generators.encodings import reused_encoding  # imports ctgan (and torch)
+    from gentune.generators.optimizers import fused_adam
+    from gentune.generators.vae_loss import one_pass_vae_loss
 
+    makers = {"encoding": reused_encoding, "batches": batched_loading,
+              "loss": one_pass_vae_loss, "adam": fused_adam}
     with ExitStack() as stack:
-        if _ACTIVE[0]:
-            stack.enter_context(reused_encoding(modules))
-            stack.enter_context(batched_loading(modules))
+        for name in SPEEDUPS:
+            if name not in _OFF:
+                stack.enter_context(makers[name](modules))
         yield
