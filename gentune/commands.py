@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from gentune.errors import GentuneError
 from gentune.names import split_names
@@ -106,8 +107,8 @@ def cmd_generators(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from gentune.constraints import format_violations, valid_rows
-    from gentune.tuning.prepare import check_real_rules
     from gentune.datasets import load_dataset
+    from gentune.tuning.prepare import check_real_rules
 
     data = load_dataset(_spec_argument(args))
     _, rules, report, notes = check_real_rules(data, invalid_rows="keep")
@@ -115,20 +116,36 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"({', '.join(f'{c}: {t}' for c, t in data.schema.items())})")
     print(format_violations(report))
     broken = [item for item in report if item.broken]
+    policy = data.spec.invalid_rows
     if not broken:
         print(f"all {len(rules)} rules hold on the real data")
-        return 0
-    policy = data.spec.invalid_rows
-    if policy == "refuse":
+    elif policy == "refuse":
         print(f"{len(broken)} rule(s) broken by the real data; tuning refuses to start unless "
               f"the spec sets invalid_rows: drop or keep", file=sys.stderr)
         return 1
-    rows = len(data.frame) - int(valid_rows(rules, data.frame).sum())
-    action = (f"tuning drops the {rows} row(s) that break them" if policy == "drop"
-              else f"tuning keeps the {rows} row(s) that break them")
-    print(f"{len(broken)} rule(s) broken by the real data; the spec sets invalid_rows: "
-          f"{policy}, so {action}")
+    else:
+        rows = len(data.frame) - int(valid_rows(rules, data.frame).sum())
+        action = (f"tuning drops the {rows} row(s) that break them" if policy == "drop"
+                  else f"tuning keeps the {rows} row(s) that break them")
+        print(f"{len(broken)} rule(s) broken by the real data; the spec sets invalid_rows: "
+              f"{policy}, so {action}")
+    print(_tuning_readiness(data.spec))
     return 0
+
+
+def _tuning_readiness(spec: Any) -> str:
+    """What ``tune`` checks of the data before its first trial, checked here too (the splits,
+    a task the real training rows can teach), so that a spec ``check`` passes is one ``tune``
+    starts on. Raises the error ``tune`` would."""
+    from gentune.metrics import make_strategy
+    from gentune.tuning.api import check_objective_computable
+    from gentune.tuning.prepare import prepare
+
+    prepared = prepare(spec)
+    check_objective_computable(prepared, make_strategy("compound", spec.settings.weights))
+    splits = prepared.splits
+    return (f"ready to tune: {len(splits.train)} training, {len(splits.validation)} "
+            f"validation and {len(splits.test)} test rows")
 
 
 def _check_output_file(path: Path, option: str) -> None:

@@ -160,8 +160,9 @@ def _numerical(values: pd.Series, column: str, where: str) -> pd.Series:
     converted = pd.to_numeric(values, errors="coerce")
     if (values.notna() & converted.isna()).any():
         value, row = _first_bad(values, converted)
-        raise DataError(f"column '{column}' in {where} is numerical but holds text ({value!r} "
-                        f"in row {row}); clean the value or declare the column categorical")
+        raise DataError(f"column '{column}' in {where} is numerical but holds text "
+                        f"({_shown(value)} in row {row}); clean the value or declare the "
+                        f"column categorical")
     _refuse_infinite(values, converted, f"column '{column}' in {where}",
                      "values must be finite numbers (leave a value empty if it is missing)")
     return _whole_or_float(converted)
@@ -186,7 +187,7 @@ def _time_column(values: pd.Series, column: str, endpoint: str, where: str) -> p
     if (values.notna() & converted.isna()).any():
         value, row = _first_bad(values, converted)
         raise DataError(f"time column '{column}' of endpoint '{endpoint}' in {where} holds text "
-                        f"({value!r} in row {row}); times must be numbers (for example days)")
+                        f"({_shown(value)} in row {row}); times must be numbers (for example days)")
     if converted.isna().any():
         row = int(np.flatnonzero(converted.isna().to_numpy())[0]) + 1
         raise DataError(f"time column '{column}' of endpoint '{endpoint}' in {where} has a "
@@ -224,8 +225,9 @@ def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd
     if (values.notna() & converted.isna()).any():
         value, row = _first_bad(values, converted)
         expected = f"the format '{fmt}'" if fmt else "an ISO date (YYYY-MM-DD)"
-        raise DataError(f"datetime column '{column}' in {where} holds {value!r} in row {row}, "
-                        f"which is not {expected}; fix the value or set columns.{column}.format")
+        raise DataError(f"datetime column '{column}' in {where} holds {_shown(value)} in row "
+                        f"{row}, which is not {expected}; fix the value or set "
+                        f"columns.{column}.format")
     if not pd.api.types.is_datetime64_any_dtype(converted):
         raise DataError(f"datetime column '{column}' in {where} mixes time zones or offsets; "
                         f"write every value in one time zone (or none)")
@@ -247,6 +249,6 @@ def _boolean(values: pd.Series, column: str, where: str) -> pd.Series:
     mapped = text.map(lambda item: True if item in _TRUE else False if item in _FALSE else None)
     if (values.notna() & mapped.isna()).any():
         value, row = _first_bad(values, mapped)
-        raise DataError(f"boolean column '{column}' in {where} holds {value!r} in row {row}; "
+        raise DataError(f"boolean column '{column}' in {where} holds {_shown(value)} in row {row}; "
                         f"use true/false or 1/0, or declare the column categorical")
     return mapped.astype("boolean")

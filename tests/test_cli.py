@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,6 +97,18 @@ def test_check_reports_rules_on_the_real_data(new_trial: Path) -> None:
     result = gentune("check", "--spec", str(new_trial))
     assert result.returncode == 0, result.stderr
     assert "pfs_days <= os_days" in result.stdout and "all 8 rules hold" in result.stdout
+    rows = len(pd.read_csv(new_trial.parent / "trial.csv"))
+    ready = re.search(r"ready to tune: (\d+) training, (\d+) validation and (\d+) test rows",
+                      result.stdout)
+    assert ready and sum(map(int, ready.groups())) == rows
+
+
+def test_check_refuses_data_tune_would_refuse(new_trial: Path) -> None:
+    csv = new_trial.parent / "trial.csv"
+    pd.read_csv(csv).head(8).to_csv(csv, index=False)
+    line = one_line_error(gentune("check", "--spec", str(new_trial)))
+    assert line.endswith(f"data file '{csv}' has 8 rows; gentune needs at least 10 to split "
+                         f"into train, validation and test"), line
 
 
 def test_datasets_and_generators_are_listed() -> None:
@@ -372,6 +385,8 @@ def test_a_task_without_events_is_refused_before_tuning(new_trial: Path,
     assert line.startswith("gentune: error: utility is undefined for this task: the real "
                            "training rows hold 0 events"), line
     assert result.returncode == 2 and not out.exists()
+    checked = gentune("check", "--spec", str(new_trial))  # check says what tune would
+    assert checked.returncode == 2 and one_line_error(checked) == line
 
 
 def test_a_timeout_spent_in_set_up_says_so_and_exits_2(new_trial: Path, tmp_path: Path) -> None:

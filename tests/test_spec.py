@@ -54,6 +54,18 @@ def test_wrong_type_numerical_column_with_text(tmp_path: Path) -> None:
         f"('sixty' in row 2); clean the value or declare the column categorical")
 
 
+def test_boolean_column_with_another_number_shows_the_number(tmp_path: Path) -> None:
+    lines = GOOD.splitlines()
+    flags = ["smoker", "1", "0", "2", "1", "0", "1"]
+    csv = "".join(f"{line},{flag}\n" for line, flag in zip(lines, flags))
+    path = _spec(tmp_path, csv, columns={"smoker": "boolean"})
+    with pytest.raises(DataError) as error:
+        load_dataset(path)
+    assert str(error.value).startswith(
+        f"boolean column 'smoker' in data file '{tmp_path / 'trial.csv'}' holds 2 in row 3; "
+    ), str(error.value)  # the number as the file has it, not np.int64(2)
+
+
 def test_time_column_with_text(tmp_path: Path) -> None:
     path = _spec(tmp_path, GOOD.replace("B,20,0", "B,unknown,0"))
     with pytest.raises(DataError) as error:

@@ -53,6 +53,28 @@ def test_an_unencoded_at_sign_in_a_password_is_refused_before_connecting() -> No
         "password; write it as %40 (postgresql://user:p%40ss@host/db)")
 
 
+@pytest.mark.parametrize("url, fault", [
+    ("http://example.org/study", "is not a database URL gentune can use ('http://')"),
+    ("postgresql://user:s3cret@127.0.0.1:five/test", "has a port that is not a number ('five')"),
+    ("postgresql://user:s3cret@[::1]:x/test", "has a port that is not a number ('x')"),
+])
+def test_a_url_no_database_can_take_is_refused_in_words(url: str, fault: str) -> None:
+    with pytest.raises(StorageError) as error:
+        open_storage(url)
+    assert str(error.value) == (
+        f"the storage{' URL' if 'port' in fault else ''} '{redact(url)}' {fault}; give a "
+        f"journal file's path, sqlite:///FILE or postgresql://user:password@host:5432/database")
+    assert SECRET not in str(error.value)
+
+
+@pytest.mark.parametrize("url", ["postgresql://user:s3cret@[::1]/test",
+                                 "postgresql+psycopg://user@localhost:1/test?sslmode=disable"])
+def test_a_url_with_an_ipv6_host_or_a_driver_passes_the_url_checks(url: str) -> None:
+    from gentune.tuning.storage import _check_url
+
+    _check_url(url)  # no port to read in an IPv6 address, a driver named after the scheme
+
+
 @pytest.mark.parametrize("content, line", [(b"garbage\n", 1),
                                            (b'{"op_code": 0}\n{"op_code": garbage\n{}\n', 2),
                                            (b"\xff\xfe\n", 1)])

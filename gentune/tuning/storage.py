@@ -97,11 +97,29 @@ def _driver_reason(exc: Exception, url: str) -> str:
     return re.sub(r"(?i)(password\s*=\s*)\S+", r"\1***", text)
 
 
+_DATABASES = ("sqlite", "postgresql", "mysql")  # Optuna's RDB storage (and its drivers)
+_URL_FORMS = ("a journal file's path, sqlite:///FILE or "
+              "postgresql://user:password@host:5432/database")
+
+
 def _check_url(url: str) -> None:
-    """An unencoded '@' in a user name or password splits the URL in the wrong place: the
-    driver would try to reach a host named after the password's tail."""
+    """Refuse, in words, a URL whose fault the driver would report in its own terms: another
+    scheme (http://), a port that is not a number, an unencoded '@' in a user name or
+    password (which splits the URL in the wrong place: the driver would try to reach a host
+    named after the password's tail)."""
     from sqlalchemy.engine import make_url
 
+    scheme = url.partition("://")[0]
+    if scheme.split("+")[0].lower() not in _DATABASES:
+        raise StorageError(f"the storage '{redact(url)}' is not a database URL gentune can use "
+                           f"('{scheme}://'); give {_URL_FORMS}")
+    host_and_port = re.split(r"[/?#]", url.partition("://")[2])[0].rsplit("@", 1)[-1]
+    _, colon, port = host_and_port.rpartition(":")
+    if not colon or host_and_port.endswith("]"):  # no port (an IPv6 address has colons)
+        port = ""
+    if port and not port.isdigit():
+        raise StorageError(f"the storage URL '{redact(url)}' has a port that is not a number "
+                           f"('{port}'); give {_URL_FORMS}")
     try:
         host = make_url(url).host or ""
     except Exception:
