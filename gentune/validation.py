@@ -68,9 +68,17 @@ def type_like_real(spec: Spec, table: pd.DataFrame, schema: dict[str, str],
 def _typed(spec: Spec, values: pd.Series, column: str, kind: str,
            where: str) -> tuple[pd.Series, str]:
     """The column converted to ``kind``, and the kind it has from then on (an endpoint's
-    time is numerical and its event categorical, whatever was declared)."""
+    time is numerical and its event categorical, whatever was declared; a time declared a
+    date is refused)."""
     time_of = {endpoint.time: endpoint.name for endpoint in spec.endpoints}
     if column in time_of:
+        declared = spec.column_type(column)
+        if declared and declared.type == "datetime":  # 20200131 would be read as days
+            raise DataError(f"time column '{column}' of endpoint '{time_of[column]}' is declared "
+                            f"datetime, but an endpoint's time is a duration (a number, for "
+                            f"example days from randomisation); declare it numerical, or keep "
+                            f"the dates in other columns and tie the day count to them with a "
+                            f"'derived' rule")
         return _time_column(values, column, time_of[column], where), "numerical"
     if column in {endpoint.event for endpoint in spec.endpoints}:
         return _event_column(values, column, where), "categorical"

@@ -153,9 +153,12 @@ def test_rule_broken_by_the_real_data(new_trial: Path, tmp_path: Path) -> None:
     new_trial.write_text(new_trial.read_text() + "invalid_rows: drop\n")
     dropping = gentune("check", "--spec", str(new_trial))
     assert dropping.returncode == 0, dropping.stderr
-    assert dropping.stdout.splitlines()[-1] == ("2 rule(s) broken by the real data; the spec "
+    assert dropping.stdout.splitlines()[-2] == ("2 rule(s) broken by the real data; the spec "
                                                 "sets invalid_rows: drop, so tuning drops the "
                                                 "1 row(s) that break them")
+    ready = re.fullmatch(r"ready to tune: (\d+) training, (\d+) validation and (\d+) test rows",
+                         dropping.stdout.splitlines()[-1])
+    assert ready and sum(map(int, ready.groups())) == 159  # the splits of the rows kept
 
 
 def test_empty_file(new_trial: Path, tmp_path: Path) -> None:

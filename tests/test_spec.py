@@ -210,6 +210,16 @@ def test_a_file_that_is_not_utf8_or_not_parquet_is_named(tmp_path: Path) -> None
         load_dataset(load_spec(spec))
 
 
+@pytest.mark.parametrize("declared", ["datetime", {"type": "datetime", "format": "%Y%m%d"}])
+def test_an_endpoint_time_declared_a_date_is_refused(tmp_path: Path, declared) -> None:
+    path = _spec(tmp_path, "time,event\n20200131,1\n20200215,0\n", columns={"time": declared})
+    with pytest.raises(DataError) as error:
+        load_dataset(path)  # before, the dates' digits were taken for days
+    assert str(error.value).startswith(
+        "time column 'time' of endpoint 'os' is declared datetime, but an endpoint's time is a "
+        "duration"), str(error.value)
+
+
 def test_dates_written_as_numbers_need_a_format(tmp_path: Path) -> None:
     dated = "visit,time,event\n20200131,10,1\n20200215,20,0\n"
     path = _spec(tmp_path, dated, columns={"visit": "datetime"})
