@@ -8,9 +8,9 @@ The same configurations (seeded random draws from the generator's space, at the 
 count) are fitted twice each, in alternating order: with every speed-up
 (gentune/generators/speedups.py), and without the ones named by ``--measure`` (the others
 stay on). The warm-up fit is left out. Reported per batch size: median fit seconds per mode
-and their ratio, and whether every pair of fits gave the same sample (expected for the
-bit-for-bit speed-ups, ``encoding`` and ``batches``; ``loss`` and ``adam`` agree to float
-rounding, and a fit's rounding sends its samples elsewhere).
+and their ratio, and whether every pair of fits (of all batch sizes) gave the same sample
+(expected for the bit-for-bit speed-ups, ``encoding`` and ``batches``; ``loss`` and ``adam``
+agree to float rounding, and a fit's rounding sends its samples elsewhere).
 """
 
 from __future__ import annotations
@@ -79,6 +79,10 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     measured = [name for name in args.measure.split(",") if name]
+    from gentune.generators.speedups import SPEEDUPS
+
+    if not measured or set(measured) - set(SPEEDUPS):
+        parser.error(f"--measure takes names of: {', '.join(SPEEDUPS)}")
     if args.child:
         print(json.dumps(child(args.datasets, args.generators, args.configs, args.epochs,
                                measured)))

@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a spec and its data; report the rules")
     _add_spec_options(check)
+    check.add_argument("--objective", default="compound",
+                       help="the objective 'tune' will use, for its checks of the data "
+                            "(default: compound)")
     check.set_defaults(handler=cmd_check)
 
     evaluate = commands.add_parser("evaluate", help="score a synthetic table against real data")

@@ -108,9 +108,11 @@ def cmd_generators(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from gentune.constraints import format_violations, valid_rows
     from gentune.datasets import load_dataset
+    from gentune.metrics import make_strategy
     from gentune.tuning.prepare import check_real_rules
 
     data = load_dataset(_spec_argument(args))
+    make_strategy(args.objective, data.spec.settings.weights)  # an unknown name, before all else
     _, rules, report, notes = check_real_rules(data, invalid_rows="keep")
     print(f"{data.spec.name}: {len(data.frame)} rows, {data.frame.shape[1]} columns "
           f"({', '.join(f'{c}: {t}' for c, t in data.schema.items())})")
@@ -129,20 +131,21 @@ def cmd_check(args: argparse.Namespace) -> int:
                   else f"tuning keeps the {rows} row(s) that break them")
         print(f"{len(broken)} rule(s) broken by the real data; the spec sets invalid_rows: "
               f"{policy}, so {action}")
-    print(_tuning_readiness(data.spec))
+    print(_tuning_readiness(data.spec, args.objective))
     return 0
 
 
-def _tuning_readiness(spec: Any) -> str:
-    """What ``tune`` checks of the data before its first trial, checked here too (the splits,
-    a task the real training rows can teach), so that a spec ``check`` passes is one ``tune``
-    starts on. Raises the error ``tune`` would."""
+def _tuning_readiness(spec: Any, objective: str) -> str:
+    """Checks ``tune`` makes of the data before its first trial, made here too: the splits
+    (enough rows, every class in each) and, for an objective with utility, a task the real
+    training rows can teach. Raises the error ``tune`` would."""
     from gentune.metrics import make_strategy
     from gentune.tuning.api import check_objective_computable
     from gentune.tuning.prepare import prepare
 
+    strategy = make_strategy(objective, spec.settings.weights)
     prepared = prepare(spec)
-    check_objective_computable(prepared, make_strategy("compound", spec.settings.weights))
+    check_objective_computable(prepared, strategy)
     splits = prepared.splits
     return (f"ready to tune: {len(splits.train)} training, {len(splits.validation)} "
             f"validation and {len(splits.test)} test rows")

@@ -390,6 +390,9 @@ def test_a_task_without_events_is_refused_before_tuning(new_trial: Path,
     assert result.returncode == 2 and not out.exists()
     checked = gentune("check", "--spec", str(new_trial))  # check says what tune would
     assert checked.returncode == 2 and one_line_error(checked) == line
+    fidelity = gentune("check", "--spec", str(new_trial), "--objective", "fidelity")
+    assert fidelity.returncode == 0, fidelity.stderr  # as tune --objective fidelity starts
+    assert fidelity.stdout.splitlines()[-1].startswith("ready to tune: ")
 
 
 def test_a_timeout_spent_in_set_up_says_so_and_exits_2(new_trial: Path, tmp_path: Path) -> None:

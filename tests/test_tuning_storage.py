@@ -67,12 +67,24 @@ def test_a_url_no_database_can_take_is_refused_in_words(url: str, fault: str) ->
     assert SECRET not in str(error.value)
 
 
-@pytest.mark.parametrize("url", ["postgresql://user:s3cret@[::1]/test",
-                                 "postgresql+psycopg://user@localhost:1/test?sslmode=disable"])
-def test_a_url_with_an_ipv6_host_or_a_driver_passes_the_url_checks(url: str) -> None:
+@pytest.mark.parametrize("url", [
+    "postgresql://user:s3cret@[::1]/test",  # no port to read in an IPv6 address
+    "postgresql+psycopg://user@localhost:1/test?sslmode=disable",  # a driver
+    "mariadb+pymysql://user:s3cret@localhost:3306/test",
+    "postgresql:///test?host=/var/run/postgresql",  # a Unix socket
+    "postgresql://user:s3/c?r#e:t@localhost:5432/test",  # what SQLAlchemy takes for a password
+])
+def test_urls_a_database_takes_pass_the_url_checks(url: str) -> None:
     from gentune.tuning.storage import _check_url
 
-    _check_url(url)  # no port to read in an IPv6 address, a driver named after the scheme
+    _check_url(url)
+
+
+def test_postgres_for_postgresql_is_named() -> None:
+    with pytest.raises(StorageError) as error:
+        open_storage("postgres://user:s3cret@localhost/test")
+    assert "('postgres://'; PostgreSQL's is postgresql://)" in str(error.value)
+    assert SECRET not in str(error.value)
 
 
 @pytest.mark.parametrize("content, line", [(b"garbage\n", 1),

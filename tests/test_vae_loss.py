@@ -72,9 +72,19 @@ def test_the_loss_and_every_gradient_are_ctgans_on_a_real_encoding(encoded_gbsg)
 def test_layouts_without_one_kind_of_span(output_info) -> None:
     width = sum(span.dim for column in output_info for span in column)
     generator = torch.Generator().manual_seed(1)
-    x = torch.rand(9, width, generator=generator)  # not one-hot: ties and no clear category
-    x[0] = 0.0  # an all-zero block: the category is its first column, as torch.argmax says
+    x = torch.rand(9, width, generator=generator)  # not one-hot
+    x[0] = 0.0  # all-zero blocks: the category is a block's first column, as torch.argmax says
+    x[1] = torch.arange(width) % 2  # ties after a block's first column: the first of them
     _assert_same_as_ctgan(x, output_info)
+
+
+def test_a_layout_first_met_in_inference_mode_still_trains(encoded_gbsg) -> None:
+    rows, output_info = encoded_gbsg
+    vae_loss._layout.cache_clear()
+    recon, sigmas, mu, logvar = (tensor.detach() for tensor in _inputs(rows, 0))
+    with torch.inference_mode():  # the layout is first asked for where autograd is off
+        one_pass_loss(recon, rows, sigmas, mu, logvar, output_info, 2.0)
+    _assert_same_as_ctgan(rows, output_info)  # its gradients still flow
 
 
 def test_an_encoding_that_does_not_describe_the_rows_is_refused() -> None:
@@ -108,3 +118,19 @@ def test_only_modules_with_the_tvae_loss_are_changed() -> None:
             assert not hasattr(ctgan_module, "_loss_function")
             raise RuntimeError("a fit failed")
     assert tvae_module._loss_function is CTGAN_LOSS
+
+
+def test_speedups_are_turned_off_by_name_and_back_on_after_a_failure() -> None:
+    from gentune.generators import speedups
+
+    with pytest.raises(ValueError, match=r"unknown speed-up\(s\) \['los'\]; known: encoding"):
+        with speedups.without("los"):
+            pass
+    with pytest.raises(RuntimeError):
+        with speedups.without("loss"):
+            with speedups.training_speedups([tvae_module]):
+                assert tvae_module._loss_function is CTGAN_LOSS  # this one off
+                assert tvae_module.Adam is not torch.optim.Adam  # the others on
+            raise RuntimeError("a fit failed")
+    with speedups.training_speedups([tvae_module]):
+        assert tvae_module._loss_function is one_pass_loss  # on again

@@ -4,8 +4,8 @@ ctgan's ``_loss_function`` walks the encoded columns one span at a time: a squar
 each continuous value and a cross-entropy for each one-hot block (a category, or a continuous
 column's mode), some 75 small operations forward and as many backward for ACTG 320's 20
 spans. On the small batches TVAE trains with here the time goes to launching them, not to
-arithmetic: 1.4 ms of a 4-5 ms step at batch size 100 (benchmarks/RESULTS.md). Here every
-continuous span is one gather and every block's log-sum-exp one matrix product with a
+arithmetic: 1.4 ms of a 4-5 ms step at batch size 100 (benchmarks/RESULTS.md). Here all
+continuous spans are one gather and all blocks' log-sum-exps one matrix product with a
 column-to-block indicator, 2.5x faster at batch size 100 and 1.6x at 500.
 
 The loss is the same function: each block's cross-entropy is its log-sum-exp less the logit
@@ -43,7 +43,14 @@ class _Layout(NamedTuple):
 
 
 @lru_cache(maxsize=16)
-def _layout(spans: tuple[tuple[str, int], ...], width: int) -> _Layout:
+def _layout(spans: tuple[tuple[str, int], ...], width: int, device: torch.device) -> _Layout:
+    # Plain tensors, even when first asked for under inference mode: they meet autograd later.
+    with torch.inference_mode(False), torch.no_grad():
+        return _build_layout(spans, width, device)
+
+
+def _build_layout(spans: tuple[tuple[str, int], ...], width: int,
+                  device: torch.device) -> _Layout:
     continuous: list[int] = []
     blocks: list[tuple[int, int]] = []
     start = 0
@@ -65,10 +72,11 @@ def _layout(spans: tuple[tuple[str, int], ...], width: int) -> _Layout:
     for block, (first, dim) in enumerate(blocks):
         padded[block, :dim] = torch.arange(first, first + dim)
         padding[block, :dim] = False
-    return _Layout(torch.tensor(continuous, dtype=torch.long),
-                   torch.tensor(columns, dtype=torch.long), torch.tensor(owner, dtype=torch.long),
-                   indicator, padded, padding,
-                   torch.tensor([first for first, _ in blocks], dtype=torch.long))
+    layout = _Layout(torch.tensor(continuous, dtype=torch.long),
+                     torch.tensor(columns, dtype=torch.long),
+                     torch.tensor(owner, dtype=torch.long), indicator, padded, padding,
+                     torch.tensor([first for first, _ in blocks], dtype=torch.long))
+    return _Layout(*(tensor.to(device) for tensor in layout))
 
 
 def _spans(output_info: Sequence[Sequence[Any]]) -> tuple[tuple[str, int], ...]:
@@ -80,7 +88,7 @@ def one_pass_loss(recon_x: torch.Tensor, x: torch.Tensor, sigmas: torch.Tensor,
                   mu: torch.Tensor, logvar: torch.Tensor, output_info: Sequence[Sequence[Any]],
                   factor: float) -> tuple[torch.Tensor, torch.Tensor]:
     """ctgan's ``_loss_function``: (reconstruction loss x factor, KL divergence), per row."""
-    layout = _layout(_spans(output_info), recon_x.size(1))
+    layout = _layout(_spans(output_info), recon_x.size(1), recon_x.device)
     rows = x.size(0)
     std = sigmas[layout.continuous]
     error = x[:, layout.continuous] - torch.tanh(recon_x[:, layout.continuous])

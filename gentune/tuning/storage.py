@@ -97,9 +97,11 @@ def _driver_reason(exc: Exception, url: str) -> str:
     return re.sub(r"(?i)(password\s*=\s*)\S+", r"\1***", text)
 
 
-_DATABASES = ("sqlite", "postgresql", "mysql")  # Optuna's RDB storage (and its drivers)
+_DATABASES = ("sqlite", "postgresql", "mysql", "mariadb")  # Optuna's RDB storage
 _URL_FORMS = ("a journal file's path, sqlite:///FILE or "
               "postgresql://user:password@host:5432/database")
+# What SQLAlchemy takes for the user and password: a password may hold '/', '?', '#', ':'.
+_USER_INFO = re.compile(r"^[^:/]*(?::[^@]*)?@")
 
 
 def _check_url(url: str) -> None:
@@ -109,15 +111,16 @@ def _check_url(url: str) -> None:
     named after the password's tail)."""
     from sqlalchemy.engine import make_url
 
-    scheme = url.partition("://")[0]
+    scheme, _, rest = url.partition("://")
     if scheme.split("+")[0].lower() not in _DATABASES:
+        hint = "; PostgreSQL's is postgresql://" if scheme.lower() == "postgres" else ""
         raise StorageError(f"the storage '{redact(url)}' is not a database URL gentune can use "
-                           f"('{scheme}://'); give {_URL_FORMS}")
-    host_and_port = re.split(r"[/?#]", url.partition("://")[2])[0].rsplit("@", 1)[-1]
+                           f"('{scheme}://'{hint}); give {_URL_FORMS}")
+    host_and_port = re.split(r"[/?#]", _USER_INFO.sub("", rest))[0]
     _, colon, port = host_and_port.rpartition(":")
     if not colon or host_and_port.endswith("]"):  # no port (an IPv6 address has colons)
         port = ""
-    if port and not port.isdigit():
+    if port and not re.fullmatch(r"[0-9]+", port):
         raise StorageError(f"the storage URL '{redact(url)}' has a port that is not a number "
                            f"('{port}'); give {_URL_FORMS}")
     try:
