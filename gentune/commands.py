@@ -112,7 +112,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from gentune.tuning.prepare import check_real_rules
 
     data = load_dataset(_spec_argument(args))
-    make_strategy(args.objective, data.spec.settings.weights)  # an unknown name, before all else
+    # Made first, so that an unknown objective is refused before the rules report.
+    strategy = make_strategy(args.objective, data.spec.settings.weights)
     _, rules, report, notes = check_real_rules(data, invalid_rows="keep")
     print(f"{data.spec.name}: {len(data.frame)} rows, {data.frame.shape[1]} columns "
           f"({', '.join(f'{c}: {t}' for c, t in data.schema.items())})")
@@ -131,19 +132,17 @@ def cmd_check(args: argparse.Namespace) -> int:
                   else f"tuning keeps the {rows} row(s) that break them")
         print(f"{len(broken)} rule(s) broken by the real data; the spec sets invalid_rows: "
               f"{policy}, so {action}")
-    print(_tuning_readiness(data.spec, args.objective))
+    print(_tuning_readiness(data.spec, strategy))
     return 0
 
 
-def _tuning_readiness(spec: Any, objective: str) -> str:
+def _tuning_readiness(spec: Any, strategy: Any) -> str:
     """Checks ``tune`` makes of the data before its first trial, made here too: the splits
     (enough rows, every class in each) and, for an objective with utility, a task the real
     training rows can teach. Raises the error ``tune`` would."""
-    from gentune.metrics import make_strategy
     from gentune.tuning.api import check_objective_computable
     from gentune.tuning.prepare import prepare
 
-    strategy = make_strategy(objective, spec.settings.weights)
     prepared = prepare(spec)
     check_objective_computable(prepared, strategy)
     splits = prepared.splits

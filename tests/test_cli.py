@@ -26,6 +26,14 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def split_rows(stdout: str) -> int:
+    """The rows of the three splits on check's last line, "ready to tune: ..."."""
+    ready = re.fullmatch(r"ready to tune: (\d+) training, (\d+) validation and (\d+) test rows",
+                         stdout.splitlines()[-1])
+    assert ready, stdout
+    return sum(map(int, ready.groups()))
+
+
 @pytest.fixture
 def new_trial(tmp_path: Path) -> Path:
     """A trial gentune has never seen, written by hand as a new user would."""
@@ -97,10 +105,7 @@ def test_check_reports_rules_on_the_real_data(new_trial: Path) -> None:
     result = gentune("check", "--spec", str(new_trial))
     assert result.returncode == 0, result.stderr
     assert "pfs_days <= os_days" in result.stdout and "all 8 rules hold" in result.stdout
-    rows = len(pd.read_csv(new_trial.parent / "trial.csv"))
-    ready = re.search(r"ready to tune: (\d+) training, (\d+) validation and (\d+) test rows",
-                      result.stdout)
-    assert ready and sum(map(int, ready.groups())) == rows
+    assert split_rows(result.stdout) == len(pd.read_csv(new_trial.parent / "trial.csv"))
 
 
 def test_check_refuses_data_tune_would_refuse(new_trial: Path) -> None:
@@ -156,9 +161,7 @@ def test_rule_broken_by_the_real_data(new_trial: Path, tmp_path: Path) -> None:
     assert dropping.stdout.splitlines()[-2] == ("2 rule(s) broken by the real data; the spec "
                                                 "sets invalid_rows: drop, so tuning drops the "
                                                 "1 row(s) that break them")
-    ready = re.fullmatch(r"ready to tune: (\d+) training, (\d+) validation and (\d+) test rows",
-                         dropping.stdout.splitlines()[-1])
-    assert ready and sum(map(int, ready.groups())) == 159  # the splits of the rows kept
+    assert split_rows(dropping.stdout) == 159  # the splits of the rows kept
 
 
 def test_empty_file(new_trial: Path, tmp_path: Path) -> None:
@@ -392,7 +395,7 @@ def test_a_task_without_events_is_refused_before_tuning(new_trial: Path,
     assert checked.returncode == 2 and one_line_error(checked) == line
     fidelity = gentune("check", "--spec", str(new_trial), "--objective", "fidelity")
     assert fidelity.returncode == 0, fidelity.stderr  # as tune --objective fidelity starts
-    assert fidelity.stdout.splitlines()[-1].startswith("ready to tune: ")
+    assert split_rows(fidelity.stdout) == len(frame)
 
 
 def test_a_timeout_spent_in_set_up_says_so_and_exits_2(new_trial: Path, tmp_path: Path) -> None:

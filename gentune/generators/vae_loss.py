@@ -63,9 +63,10 @@ def _build_layout(spans: tuple[tuple[str, int], ...], width: int,
     if start != width:
         raise ValueError(f"the encoding describes {start} columns but the decoder gave {width}")
     columns = [column for first, dim in blocks for column in range(first, first + dim)]
-    owner = [block for block, (_, dim) in enumerate(blocks) for _ in range(dim)]
+    owner = torch.tensor([block for block, (_, dim) in enumerate(blocks) for _ in range(dim)],
+                         dtype=torch.long)
     indicator = torch.zeros(len(columns), len(blocks))
-    indicator[torch.arange(len(columns)), torch.tensor(owner, dtype=torch.long)] = 1.0
+    indicator[torch.arange(len(columns)), owner] = 1.0
     widest = max((dim for _, dim in blocks), default=0)
     padded = torch.zeros(len(blocks), widest, dtype=torch.long)
     padding = torch.ones(len(blocks), widest, dtype=torch.bool)
@@ -73,8 +74,7 @@ def _build_layout(spans: tuple[tuple[str, int], ...], width: int,
         padded[block, :dim] = torch.arange(first, first + dim)
         padding[block, :dim] = False
     layout = _Layout(torch.tensor(continuous, dtype=torch.long),
-                     torch.tensor(columns, dtype=torch.long),
-                     torch.tensor(owner, dtype=torch.long), indicator, padded, padding,
+                     torch.tensor(columns, dtype=torch.long), owner, indicator, padded, padding,
                      torch.tensor([first for first, _ in blocks], dtype=torch.long))
     return _Layout(*(tensor.to(device) for tensor in layout))
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import optuna
 
-from gentune.errors import StorageError
 from gentune.datasets import load_dataset
+from gentune.errors import StorageError
 from gentune.generators import GENERATORS, get_generator, register
 from gentune.generators.base import Generator
 from gentune.metrics import MetricSuite, Strategy, make_strategy
