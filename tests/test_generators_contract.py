@@ -12,7 +12,7 @@ import pytest
 
 from gentune.errors import GeneratorError
 from gentune.generators import generator_class, generator_names, get_generator
-from gentune.generators.space import suggest
+from gentune.generators.space import params_mismatch, suggest
 from gentune.tuning.trial import generate_valid
 from gentune.workers.session import GeneratorSession, worker_for
 
@@ -42,6 +42,7 @@ def test_defaults_run_as_an_enqueued_trial(name: str) -> None:
     generator = get_generator(name)
     space, defaults = generator.search_space(), generator.defaults()
     assert set(defaults) == set(space), "defaults must name exactly the searched parameters"
+    assert params_mismatch(space, defaults) is None
     study = optuna.create_study()
     study.enqueue_trial(defaults)
     with warnings.catch_warnings():
@@ -113,3 +114,27 @@ def test_only_synthcity_generators_refuse_missing_numbers() -> None:
             f"columns, and the data has them in 'age' (2 rows), 'start' (1 row); fill or "
             f"drop those rows, or use an SDV generator, which models missing values")
         generator.check_data(data.dropna(subset=["age", "start"]), schema)  # text gaps fit
+
+
+def test_a_configuration_of_another_generator_is_refused() -> None:
+    # What a best.json edited to name another generator gives: caught by its names.
+    names = generator_names()
+    for name in names:
+        space = get_generator(name).search_space()
+        for other in names:
+            if set(get_generator(other).search_space()) != set(space):
+                assert params_mismatch(space, get_generator(other).defaults()) is not None
+
+
+def test_a_configuration_of_the_wrong_kind_is_named() -> None:
+    space = get_generator("tvae").search_space()
+    defaults = get_generator("tvae").defaults()
+    assert params_mismatch(space, {**defaults, "epochs": 5000}) is None  # a widened range
+    assert params_mismatch(space, {**defaults, "epochs": "300"}) == \
+        "epochs is '300', not int in [30, 600] (log)"
+    assert params_mismatch(space, {**defaults, "l2scale": True}).startswith("l2scale is True")
+    assert params_mismatch(space, {**defaults, "batch_size": "big"}).startswith(
+        "batch_size is 'big', not one of")
+    assert params_mismatch(space, {**defaults, "batch_size": 256}) is None
+    trimmed = {key: value for key, value in defaults.items() if key != "epochs"}
+    assert params_mismatch(space, {**trimmed, "epoch": 3}) == "missing epochs; unknown epoch"

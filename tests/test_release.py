@@ -368,6 +368,25 @@ def test_release_refuses_a_malformed_best_json(tmp_path: Path, content: str,
     assert not (tmp_path / "release").exists()
 
 
+@pytest.mark.parametrize("edit, expected", [
+    ({"generator": "tvae"}, "does not give a tvae configuration (missing epochs, "),
+    ({"best": {"number": 0, "params": {"default_distribution": 7,
+                                       "enforce_min_max_values": True}}},
+     "does not give a gaussian_copula configuration (default_distribution is 7, not one of "),
+])
+def test_release_refuses_a_best_json_edited_to_another_generator(tuned: Path, tmp_path: Path,
+                                                                 edit: dict,
+                                                                 expected: str) -> None:
+    source = tmp_path / "best.json"
+    source.write_text(json.dumps({**json.loads((tuned / "best.json").read_text()), **edit}))
+    with pytest.raises(GentuneError) as error:
+        release(best_json=source, out=tmp_path / "release")
+    assert str(error.value).startswith(f"'{source}' {expected}")
+    assert str(error.value).endswith("give the best.json that 'gentune tune' wrote, with the "
+                                     "generator it was tuned with")
+    assert not (tmp_path / "release").exists()
+
+
 def test_release_refuses_data_changed_since_tuning(tuned: Path, tmp_path: Path) -> None:
     best = json.loads((tuned / "best.json").read_text())
     changed = tmp_path / "gbsg2.csv"

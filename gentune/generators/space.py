@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
 
-__all__ = ["Int", "Float", "Choice", "to_distributions", "suggest", "space_as_dict"]
+__all__ = ["Int", "Float", "Choice", "to_distributions", "suggest", "space_as_dict",
+           "params_mismatch"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,39 @@ def space_as_dict(distributions: Mapping[str, BaseDistribution]) -> dict[str, st
             scale = " (log)" if getattr(dist, "log", False) else ""
             described[name] = f"{type(dist).__name__[:-12].lower()} in [{dist.low}, {dist.high}]{scale}"
     return described
+
+
+def params_mismatch(distributions: Mapping[str, BaseDistribution],
+                    params: Mapping[str, Any]) -> str | None:
+    """Why ``params`` is not a configuration of this space (None if it is): a missing or
+    unknown name, or a value of the wrong kind. Values outside the searched range pass: a
+    user may widen a range on purpose."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    missing = [name for name in distributions if name not in params]
+    unknown = [name for name in params if name not in distributions]
+    if missing or unknown:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + \
+            ([f"unknown {', '.join(unknown)}"] if unknown else [])
+        return "; ".join(parts)
+    for name, dist in distributions.items():
+        value = params[name]
+        if isinstance(dist, CategoricalDistribution):
+            fits = value in dist.choices or any(_same_kind(value, c) for c in dist.choices)
+        elif isinstance(dist, IntDistribution):
+            fits = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            fits = _same_kind(value, 0.0)
+        if not fits:
+            return f"{name} is {value!r}, not {space_as_dict({name: dist})[name]}"
+    return None
+
+
+def _same_kind(value: Any, example: Any) -> bool:
+    """Numbers with numbers (a bool is no number here), text with text."""
+    def kind(x: Any) -> str:
+        if isinstance(x, bool):
+            return "bool"
+        return "number" if isinstance(x, (int, float)) else type(x).__name__
+
+    return kind(value) == kind(example)
