@@ -12,7 +12,7 @@ from typing import Any
 
 from gentune.errors import GentuneError
 
-__all__ = ["atomic_write_text", "current_umask", "read_json_object"]
+__all__ = ["atomic_write_text", "current_umask", "read_json_object", "sync_to_disk"]
 
 
 def current_umask() -> int:
@@ -29,19 +29,41 @@ def current_umask() -> int:
     return mask
 
 
+def sync_to_disk(path: Path) -> None:
+    """Flush a file, or a folder's entries, to the disk: a rename is only as durable as
+    what it names, and after a power cut an unsynced file can come back empty."""
+    folder = path.is_dir()
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except OSError:
+        if folder:  # a folder this process may not read: the rename is then all there is
+            return
+        raise
+    try:
+        os.fsync(handle)
+    except OSError:  # some filesystems cannot sync a folder
+        if not folder:
+            raise
+    finally:
+        os.close(handle)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file completely or not at all (a temporary file renamed into place), with
-    the permissions a plain write would give it."""
+    """Write a file completely or not at all (a temporary file synced to disk, then renamed
+    into place), with the permissions a plain write would give it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
         os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes it 0600: owner only
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    sync_to_disk(path.parent)
 
 
 def read_json_object(path: Path, fix: str) -> dict[str, Any]:

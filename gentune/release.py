@@ -32,7 +32,7 @@ from gentune.datasets import file_sha256
 from gentune.errors import GateError, GentuneError
 from gentune.evaluation import Refit, refit_and_score
 from gentune.generators import GENERATORS, get_generator, register
-from gentune.files import current_umask, read_json_object
+from gentune.files import current_umask, read_json_object, sync_to_disk
 from gentune.rowkeys import row_keys
 from gentune.spec import load_spec
 from gentune.tuning.prepare import held_out, prepare
@@ -257,6 +257,8 @@ def _write_atomically(out: Path, synthetic: pd.DataFrame, manifest: dict[str, An
                              for name in ("synthetic.csv", "synthetic.parquet", "report.html")}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
         staging.chmod(0o777 & ~current_umask())  # mkdtemp made it private; a release is a normal folder
+        for written in [*staging.iterdir(), staging]:  # on disk before the name is
+            sync_to_disk(written)
         _rename_new(staging, out)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -264,6 +266,7 @@ def _write_atomically(out: Path, synthetic: pd.DataFrame, manifest: dict[str, An
             raise GentuneError(f"cannot write the release to '{out}' ({exc.strerror or exc}); "
                                f"nothing written. Choose another --out") from None
         raise
+    sync_to_disk(out.parent)
 
 
 def _rename_new(source: Path, target: Path) -> None:

@@ -78,6 +78,25 @@ def test_release_never_overwrites(released: Path, tuned: Path) -> None:
         release(best_json=tuned / "best.json", out=released)
 
 
+def test_a_release_is_on_disk_before_its_name_is(tuned: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import gentune.release as release_module
+
+    out, synced = tmp_path / "release", []
+    sync = release_module.sync_to_disk
+
+    def recording(path: Path) -> None:
+        synced.append((Path(path), out.exists()))
+        sync(path)
+
+    monkeypatch.setattr(release_module, "sync_to_disk", recording)
+    release(best_json=tuned / "best.json", rows=20, out=out, seed=1)
+    before = [path for path, named in synced if not named]
+    assert sorted(path.name for path in before[:-1]) == sorted(p.name for p in out.iterdir())
+    assert before[-1] == before[0].parent  # the staging folder, last
+    assert synced[-1] == (tmp_path, True)  # the rename, once it is done
+
+
 def test_a_release_of_no_rows_is_refused(tuned: Path, tmp_path: Path) -> None:
     out = tmp_path / "release"
     with pytest.raises(GentuneError, match="--rows must be at least 1, got 0"):

@@ -168,6 +168,28 @@ def test_several_samples_per_trial_score_their_mean(tiny_actg, tmp_path,
     assert len(load(out, result.study_name).trials) == 2
 
 
+def test_a_result_file_is_on_disk_before_its_name_is(tmp_path, monkeypatch) -> None:
+    """After a power cut, a renamed file that was never synced can come back empty."""
+    import os
+    from pathlib import Path
+
+    from gentune.files import atomic_write_text
+
+    synced: list[tuple[str, bool]] = []
+    fsync = os.fsync
+
+    def recording(handle: int) -> None:
+        synced.append((os.readlink(f"/proc/self/fd/{handle}"), (tmp_path / "best.json").exists()))
+        fsync(handle)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    atomic_write_text(tmp_path / "best.json", "{}")
+    (written, named), (folder, renamed) = synced
+    assert Path(written).parent == tmp_path and Path(written).name.startswith(".best.json.")
+    assert not named  # the temporary file, synced before the rename
+    assert folder == str(tmp_path) and renamed  # the folder's new entry, after it
+
+
 def test_result_files_get_the_permissions_a_plain_write_gives(tmp_path) -> None:
     """Not mkstemp's 0600: a results folder is shared with the people who read it."""
     import os

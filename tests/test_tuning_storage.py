@@ -24,6 +24,9 @@ SECRET = "s3cret"
     ("postgresql://user:s3c%40ret@db/gentune", "postgresql://user:***@db/gentune"),
     ("postgresql://user:s3c?ret/x@db/gentune", "postgresql://user:***@db/gentune"),
     ("postgresql://u:a@s3cret@db/g?password=x@s3cret", "postgresql://***@db/g?password=***"),
+    ("postgresql://user@db/gentune?sslpassword=s3cret&sslmode=require",
+     "postgresql://user@db/gentune?sslmode=require"),
+    ("postgresql://u:a@b@db/g?sslpassword=s3cret", "postgresql://***@db/g?sslpassword=***"),
     ("runs/demo/study.journal", "runs/demo/study.journal"),
 ])
 def test_redact_hides_every_form_of_password(url: str, shown: str) -> None:
@@ -35,6 +38,7 @@ def test_redact_hides_every_form_of_password(url: str, shown: str) -> None:
     "postgresql://:s3cret@127.0.0.1:1/test",
     "postgresql://user@127.0.0.1:1/test?password=s3cret",
     "postgresql://user:s3c%40ret@127.0.0.1:1/test",
+    "postgresql://user@127.0.0.1:1/test?sslpassword=s3cret",
 ])
 def test_a_storage_that_cannot_be_opened_never_shows_the_password(url: str) -> None:
     with pytest.raises(StorageError) as error:
@@ -78,6 +82,28 @@ def test_urls_a_database_takes_pass_the_url_checks(url: str) -> None:
     from gentune.tuning.storage import _check_url
 
     _check_url(url)
+
+
+@pytest.mark.parametrize("given, form", [
+    ("postgresql:/user:s3cret@db/test", "postgresql://user:password@host/database"),
+    ("postgresql//user:s3cret@db/test", "postgresql://user:password@host/database"),
+    ("postgres:user:s3cret@db", "postgresql://user:password@host/database"),
+    ("sqlite:/tmp/s3cret.db", "sqlite:///FILE"),
+])
+def test_a_url_short_of_its_slashes_is_not_taken_for_a_journal_path(tmp_path, monkeypatch,
+                                                                   given: str, form: str) -> None:
+    monkeypatch.chdir(tmp_path)  # where a journal of that name would be made
+    with pytest.raises(StorageError) as error:
+        open_storage(given)
+    assert str(error.value).endswith(f"URL without '://' (not shown: it may hold a password); "
+                                     f"write {form}, or give a journal file's path")
+    assert SECRET not in str(error.value) and list(tmp_path.iterdir()) == []
+
+
+def test_a_journal_in_a_folder_named_after_a_database_opens(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    open_storage("postgres/study.journal")
+    assert (tmp_path / "postgres" / "study.journal").is_file()
 
 
 def test_postgres_for_postgresql_is_named() -> None:

@@ -362,3 +362,122 @@ def test_a_retry_copy_taken_by_a_live_process_is_not_failed_again(tmp_path,
     storage.set_trial_state_values(copy._trial_id, state=TrialState.RUNNING)  # just taken
     assert recover_orphans(study, storage) == 0
     assert study.get_trials()[copy.number].state == TrialState.RUNNING
+
+
+def _study_of(tmp_path, slots: int):
+    from gentune.tuning.storage import open_storage
+    from gentune.tuning.study import ensure_slots
+
+    storage = open_storage(None, tmp_path)
+    study = optuna.create_study(storage=storage, direction="maximize")
+    ensure_slots(study, slots, {})
+    return study, storage
+
+
+ELSEWHERE = {"host": "another-machine", "pid": os.getpid(), "started": 1.0}
+
+
+def test_a_trial_of_a_worker_elsewhere_is_failed_once_its_beats_stop(tmp_path) -> None:
+    """A journal on a shared disk, or a container that came back with another host name:
+    the worker's process cannot be seen from here, its beats can."""
+    from gentune.tuning.storage import heartbeat_seconds
+    from gentune.tuning.study import BEAT, BeatWatch, recover_orphans
+
+    study, storage = _study_of(tmp_path, 1)
+    orphan = _orphan(study, storage, {**ELSEWHERE, "trial": 0})
+    now = [0.0]
+    watch = BeatWatch(clock=lambda: now[0])
+    grace = 3 * heartbeat_seconds()
+    assert recover_orphans(study, storage, watch) == 0  # first seen now
+    now[0] += grace + 1
+    storage.set_trial_system_attr(orphan._trial_id, BEAT, 2)
+    assert recover_orphans(study, storage, watch) == 0  # it beat: alive
+    now[0] += grace - 1
+    assert recover_orphans(study, storage, watch) == 0  # silent, within the grace period
+    now[0] += 2
+    assert recover_orphans(study, storage) == 0  # without a watch, left to its worker
+    assert recover_orphans(study, storage, watch) == 1
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.WAITING]
+    assert trials[0].user_attrs["fail_reason"] == "worker died"
+    assert trials[1].user_attrs["slot"] == 0
+
+
+def test_a_worker_in_another_pid_namespace_is_not_judged_by_its_pid(tmp_path) -> None:
+    # Containers sharing the host's name (host networking) do not share PIDs: a live
+    # worker's PID may name no process here.
+    from gentune.tuning.study import recover_orphans
+
+    study, storage = _study_of(tmp_path, 2)
+    _orphan(study, storage, {**_dead_worker(), "pid_namespace": "pid:[1]"})
+    _orphan(study, storage, _dead_worker())  # a record of this namespace (or an older one)
+    assert recover_orphans(study, storage) == 1
+    assert [t.state for t in study.get_trials()][:2] == [TrialState.RUNNING, TrialState.FAIL]
+
+
+def test_a_worker_waiting_on_a_trial_elsewhere_does_not_wait_for_ever(tmp_path,
+                                                                      monkeypatch) -> None:
+    from gentune.tuning.loop import run_trials
+
+    monkeypatch.setenv("GENTUNE_HEARTBEAT_SECONDS", "1")
+    study, storage = _study_of(tmp_path, 3)
+    _orphan(study, storage, {**ELSEWHERE, "trial": 0})
+    started = time.monotonic()
+    assert run_trials(study, storage, lambda trial: [1.0], deadline=started + 30,
+                      poll_seconds=0.1) == 3  # slots 1 and 2, then slot 0 again
+    assert time.monotonic() - started < 15
+    done = [t.user_attrs["slot"] for t in study.get_trials() if t.state == TrialState.COMPLETE]
+    assert sorted(done) == [0, 1, 2]
+
+
+def test_a_running_trial_beats_in_a_journal(tmp_path, monkeypatch) -> None:
+    from gentune.tuning.loop import run_trials
+    from gentune.tuning.study import BEAT
+
+    monkeypatch.setenv("GENTUNE_HEARTBEAT_SECONDS", "1")
+    study, storage = _study_of(tmp_path, 1)
+    assert run_trials(study, storage, lambda trial: time.sleep(2.5) or [1.0]) == 1
+    assert study.get_trials()[0].system_attrs[BEAT] >= 2
+
+
+def test_interruptions_do_not_use_up_a_slots_retries(tmp_path) -> None:
+    from gentune.tuning.retries import MAX_LOST_WORKERS, queue_again
+    from gentune.tuning.study import pop_waiting_trial
+
+    study, storage = _study_of(tmp_path, 1)
+
+    def fail_latest_attempt(reason: str) -> bool:
+        trial = pop_waiting_trial(study, storage)
+        assert trial is not None, "the slot was not queued again"
+        trial.set_user_attr("fail_reason", reason)
+        return queue_again(study, study.tell(trial, state=TrialState.FAIL))
+
+    assert all(fail_latest_attempt("interrupted") for _ in range(MAX_LOST_WORKERS + 2))
+    assert all(fail_latest_attempt("worker died") for _ in range(MAX_LOST_WORKERS))
+    assert not fail_latest_attempt("worker died")  # one lost worker too many: a poison slot
+    assert study.get_trials(states=(TrialState.WAITING,)) == []
+    assert {t.user_attrs["slot"] for t in study.get_trials()} == {0}
+
+
+def test_a_second_interruption_during_the_first_loses_no_slot(tmp_path, monkeypatch) -> None:
+    """Ctrl-C, then the SIGTERM that stops the workers, may end the interrupted trial's
+    handler anywhere: its copy is queued first, and only once."""
+    from gentune.tuning.loop import run_trials
+    from gentune.tuning.study import recover_orphans
+
+    study, storage = _study_of(tmp_path, 1)
+
+    def interrupted_twice(trial, **kwargs):  # the second signal, while the trial is told
+        raise KeyboardInterrupt
+
+    def run(trial):
+        trial.set_user_attr("worker", _dead_worker())  # its process is gone once it ends
+        monkeypatch.setattr(study, "tell", interrupted_twice)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_trials(study, storage, run)
+    monkeypatch.undo()
+    assert [t.state for t in study.get_trials()] == [TrialState.RUNNING, TrialState.WAITING]
+    assert recover_orphans(study, storage) == 1  # the attempt is failed, not queued again
+    assert [t.state for t in study.get_trials()] == [TrialState.FAIL, TrialState.WAITING]

@@ -15,13 +15,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import optuna
-from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from gentune.errors import TrialFailure
 from gentune.tuning.heartbeats import fail_stale_trials
+from gentune.tuning.retries import INTERRUPTED, queue_again
 from gentune.tuning.storage import heartbeat_enabled, heartbeat_seconds
-from gentune.tuning.study import budget_state, pop_waiting_trial, recover_orphans
+from gentune.tuning.study import (
+    BEAT, BeatWatch, budget_state, pop_waiting_trial, recover_orphans,
+)
 
 __all__ = ["run_trials"]
 
@@ -29,21 +31,30 @@ log = logging.getLogger("gentune")
 
 
 @contextmanager
-def _heartbeat(storage: Any, trial_id: int, enabled: bool) -> Iterator[None]:
-    """Record a heartbeat every few seconds while the trial runs (shared storages only)."""
-    if not enabled:
-        yield
-        return
+def _heartbeat(storage: Any, trial_id: int, shared: bool) -> Iterator[None]:
+    """Beat every few seconds while the trial runs: in a shared storage's heartbeat table,
+    else as a count on the trial (``BEAT``), which workers that cannot see this process
+    watch (``BeatWatch``)."""
+    def record(count: int) -> None:
+        if shared:
+            storage.record_heartbeat(trial_id)
+        else:
+            storage.set_trial_system_attr(trial_id, BEAT, count)
+
     stop = threading.Event()
 
     def beat() -> None:
+        count = 1
         while not stop.wait(heartbeat_seconds()):
+            count += 1
             try:
-                storage.record_heartbeat(trial_id)
+                record(count)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                return  # told between the wait and the write
             except Exception:  # a lost beat is retried; the grace period covers a few
                 log.warning("could not record a heartbeat for trial %s", trial_id)
 
-    storage.record_heartbeat(trial_id)
+    record(1)
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
     try:
@@ -60,6 +71,7 @@ def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Tr
     """Run waiting trials until none is left (or ``deadline``, or ``stop`` is set between
     trials); returns how many ran here."""
     heartbeat = heartbeat_enabled(storage)
+    watch = BeatWatch()
     ran = 0
     while (deadline is None or time.monotonic() < deadline) and not (stop and stop.is_set()):
         if heartbeat:
@@ -67,8 +79,8 @@ def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Tr
         trial = pop_waiting_trial(study, storage)
         if trial is None:
             if wait_for_others and budget_state(study)["running"] > 0:
-                # Without heartbeats, a trial whose process died on this host is seen here.
-                if not heartbeat and recover_orphans(study, storage):
+                # Without heartbeats, a trial whose worker died is seen here.
+                if not heartbeat and recover_orphans(study, storage, watch):
                     continue
                 time.sleep(poll_seconds)  # a running trial may fail and come back as waiting
                 continue
@@ -92,10 +104,13 @@ def _run_one(study: optuna.Study, storage: Any, trial: optuna.trial.Trial,
         trial.set_user_attr("fail_detail", failure.detail[:2000])
         return study.tell(trial, state=TrialState.FAIL)
     except KeyboardInterrupt:
-        # Nothing is lost: the interrupted trial is queued again for the next run.
-        trial.set_user_attr("fail_reason", "interrupted")
-        frozen = study.tell(trial, state=TrialState.FAIL)
-        RetryHeartbeatStaleTrialCallback()(study, frozen)
+        # Nothing is lost: the interrupted trial is queued again for the next run. The copy
+        # comes first: a second signal (Ctrl-C twice, or the SIGTERM that stops workers
+        # after a Ctrl-C) may end this handler anywhere, and a running attempt whose
+        # process is gone is failed later without a second copy.
+        trial.set_user_attr("fail_reason", INTERRUPTED)
+        queue_again(study, storage.get_trial(trial._trial_id))
+        study.tell(trial, state=TrialState.FAIL)
         raise
     except Exception as exc:  # a bug, recorded on the trial so the study can go on
         log.error("trial %s failed unexpectedly:\n%s", trial.number, traceback.format_exc())

@@ -42,7 +42,8 @@ def heartbeat_seconds() -> int:
     return max(1, int(os.environ.get("GENTUNE_HEARTBEAT_SECONDS", "10")))
 
 
-_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
+# password=, and any key ending in it (sslpassword=): every one a driver may take a secret by
+_QUERY_PASSWORD = re.compile(r"(?i)([?&][a-z_]*password=)[^&#]*")
 
 
 def redact(url: str | None) -> str | None:
@@ -62,7 +63,7 @@ def redact(url: str | None) -> str | None:
 
         parsed = make_url(text)
         if "@" not in (parsed.host or ""):
-            keys = [key for key in parsed.query if key.lower() == "password"]
+            keys = [key for key in parsed.query if key.lower().endswith("password")]
             return parsed.difference_update_query(keys).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy reads: mask by hand below
         pass
@@ -102,6 +103,22 @@ _URL_FORMS = ("a journal file's path, sqlite:///FILE or "
               "postgresql://user:password@host:5432/database")
 # What SQLAlchemy takes for the user and password: a password may hold '/', '?', '#', ':'.
 _USER_INFO = re.compile(r"^[^:/]*(?::[^@]*)?@")
+
+
+_MISTYPED_URL = re.compile(r"(?i)^(sqlite|postgres(?:ql)?|mysql|mariadb)(\+\w+)?(:|//)")
+
+
+def _refuse_mistyped_url(path: str) -> None:
+    """A database URL short of its '://' (postgresql:/u:pw@h/db) would be taken for a
+    journal file's path, made as folders, and its password written in best.json."""
+    mistyped = _MISTYPED_URL.match(path.strip())
+    if mistyped:
+        scheme = mistyped.group(1).lower()
+        server = "postgresql" if scheme == "postgres" else scheme
+        form = "sqlite:///FILE" if scheme == "sqlite" else \
+            f"{server}://user:password@host/database"
+        raise StorageError(f"--storage looks like a {scheme} URL without '://' (not shown: it "
+                           f"may hold a password); write {form}, or give a journal file's path")
 
 
 def _check_url(url: str) -> None:
@@ -179,8 +196,10 @@ def open_storage(url: str | None, out_dir: Path | None = None,
     """Open (or create) the storage; with ``existing``, a local file that is not there is an
     error rather than a new, empty store (Optuna would create it on opening)."""
     import optuna
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from optuna.storages import RDBStorage
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
+
+    from gentune.tuning.retries import queue_again
 
     if url is None:
         if out_dir is None:
@@ -196,6 +215,7 @@ def open_storage(url: str | None, out_dir: Path | None = None,
         if not url.strip():
             raise StorageError("--storage is empty; give a journal file's path or a database "
                                "URL (postgresql://...)")
+        _refuse_mistyped_url(url)
         path = Path(url).expanduser()
         if path.is_dir():
             raise StorageError(f"the storage '{path}' is a folder; give a journal file (for "
@@ -215,7 +235,7 @@ def open_storage(url: str | None, out_dir: Path | None = None,
         return RDBStorage(
             url, engine_kwargs={"pool_pre_ping": True},
             heartbeat_interval=heartbeat_seconds(), grace_period=3 * heartbeat_seconds(),
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+            heartbeat_stale_trial_callback=queue_again,
         )
     except ImportError as exc:
         raise StorageError(f"the storage '{redact(url)}' needs a database driver that is not "

@@ -13,23 +13,23 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import optuna
-from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from gentune.errors import StorageError
 from gentune.tuning.fingerprint import changed_parts
 from gentune.tuning.out_folder import NEW_STUDY, UID_ATTR
-from gentune.tuning.storage import heartbeat_enabled
+from gentune.tuning.retries import queue_again
+from gentune.tuning.storage import heartbeat_enabled, heartbeat_seconds
 
 __all__ = [
     "META_KEY", "CACHE_KEY", "SAME_EXPERIMENT", "FINGERPRINT_KEY", "load_or_create_study",
     "study_meta", "ensure_slots", "pop_waiting_trial", "recover_orphans", "worker_identity",
     "budget_state", "slot_count", "check_format", "FORMAT_VERSION", "RUN_SETTINGS",
-    "QUEUED_TWICE",
+    "QUEUED_TWICE", "BEAT", "BeatWatch",
 ]
 
 META_KEY = "gentune"
@@ -55,10 +55,20 @@ UNCLAIMED_SECONDS = 60
 # The reason given to a waiting trial whose slot another trial already holds: two runs that
 # added the same slots at once (each saw them missing) queued it twice; it is not run.
 QUEUED_TWICE = "queued twice (not run)"
+# A running trial's beat count in a journal file or SQLite (system attribute): see BeatWatch.
+BEAT = "gentune_beat"
 # A study another process has just made holds no configuration until its maker writes it
 # (milliseconds later); a process that finds it so waits this long before treating it as
 # a study gentune did not make.
 CONFIGURATION_WAIT_SECONDS = 5.0
+
+
+def _pid_namespace() -> str | None:
+    """This process's PID namespace (Linux): containers may share a host name but not PIDs."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
 
 
 def worker_identity() -> dict[str, Any]:
@@ -66,7 +76,34 @@ def worker_identity() -> dict[str, Any]:
     import psutil
 
     return {"host": socket.gethostname(), "pid": os.getpid(),
-            "started": psutil.Process().create_time()}
+            "started": psutil.Process().create_time(), "pid_namespace": _pid_namespace()}
+
+
+def _seen_from_here(worker: Mapping[str, Any]) -> bool:
+    """Whether this process can see the worker's process: same host, same PID namespace (a
+    record of an older gentune has no namespace and is taken to share this one)."""
+    return worker.get("host") == socket.gethostname() and \
+        worker.get("pid_namespace", _pid_namespace()) == _pid_namespace()
+
+
+class BeatWatch:
+    """Which running trials of workers this process cannot see (another machine, another
+    container) have stopped beating (``BEAT``, written by ``gentune.tuning.loop``).
+
+    Judged by this process's own clock, from when it first saw each beat: another machine's
+    clock may disagree with this one."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._seen: dict[int, tuple[Any, float]] = {}  # trial id: (beat, first seen)
+
+    def silent(self, trial: optuna.trial.FrozenTrial) -> bool:
+        beat, now = trial.system_attrs.get(BEAT), self._clock()
+        seen = self._seen.get(trial._trial_id)
+        if seen is None or seen[0] != beat:
+            self._seen[trial._trial_id] = (beat, now)
+            return False
+        return now - seen[1] > 3 * heartbeat_seconds()
 
 
 def _process_alive(worker: Mapping[str, Any]) -> bool:
@@ -243,19 +280,20 @@ def pop_waiting_trial(study: optuna.Study, storage: Any) -> optuna.trial.Trial |
     return None
 
 
-def recover_orphans(study: optuna.Study, storage: Any) -> int:
-    """Fail and re-queue running trials whose worker process on this host is gone.
+def recover_orphans(study: optuna.Study, storage: Any, watch: BeatWatch | None = None) -> int:
+    """Fail (and queue again) running trials whose worker is gone; returns how many.
 
-    Shared (RDB) storages do this through heartbeats; a journal file lives on one machine,
-    where a dead process can be seen directly. A trial that never got its worker record
-    (its process died right after taking it) is taken for orphaned after a minute.
+    Shared (RDB) storages do this through heartbeats. In a journal file or SQLite, a worker
+    this process can see (same host and PID namespace) is judged by its process, at once;
+    one it cannot see (the journal on a shared disk, a container with another host name)
+    by its beats, through ``watch`` across calls (without one such trials are left alone).
+    A trial that never got its worker record (its process died right after taking it) is
+    taken for orphaned after a minute.
     """
     from datetime import datetime, timedelta
 
-    host = socket.gethostname()
     unclaimed_since = datetime.now() - timedelta(seconds=UNCLAIMED_SECONDS)
     recovered = 0
-    retry = RetryHeartbeatStaleTrialCallback(max_retry=3)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker")
         # A retry copy carries its failed original's record (one without a trial number was
@@ -266,7 +304,10 @@ def recover_orphans(study: optuna.Study, storage: Any) -> int:
         if worker is None:
             if trial.datetime_start is None or trial.datetime_start > unclaimed_since:
                 continue
-        elif worker.get("host") != host or _process_alive(worker):
+        elif _seen_from_here(worker):
+            if _process_alive(worker):
+                continue
+        elif watch is None or not watch.silent(trial):
             continue
         try:
             storage.set_trial_user_attr(trial._trial_id, "fail_reason", "worker died")
@@ -274,7 +315,7 @@ def recover_orphans(study: optuna.Study, storage: Any) -> int:
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
-        retry(study, storage.get_trial(trial._trial_id))
+        queue_again(study, storage.get_trial(trial._trial_id))
         recovered += 1
     return recovered
 
