@@ -19,6 +19,7 @@ import pandas as pd
 from gentune.files import atomic_write_text
 from gentune.generators import get_generator, require_available
 from gentune.names import unique_names
+from gentune.seeds import check_seed
 from gentune.tuning.out_folder import check_folder_path
 from gentune.tuning.prepare import prepare
 from gentune.workers.session import GeneratorSession
@@ -41,6 +42,7 @@ def run_ablation(datasets: Sequence[str], generators: Sequence[str], out: Path,
                  seed: int = 0) -> pd.DataFrame:
     # Every name and dataset is checked before the first fit: a typo in the last one would
     # otherwise surface only after the others were fitted, and write nothing.
+    check_seed(seed)
     datasets = unique_names(datasets, "--datasets", "actg320,gbsg2")
     generators = unique_names(generators, "--generators", "gaussian_copula,ctgan")
     for generator in generators:

@@ -21,6 +21,7 @@ from gentune.commands import (EXIT_BAD_INPUT, cmd_ablation, cmd_check, cmd_compa
                               cmd_datasets, cmd_evaluate, cmd_generators, cmd_release,
                               cmd_report, cmd_tune, cmd_verify, cmd_worker)
 from gentune.errors import GentuneError
+from gentune.spec_types import INVALID_ROWS
 from gentune.tuning.search import DEFAULT_SAMPLES_PER_TRIAL, RAW_VALIDITY
 
 __all__ = ["main"]
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--trial-timeout", type=float, default=900.0,
                       help="seconds a trial may take before it is killed (default 900)")
     tune.add_argument("--memory-limit", type=float, help="MiB a trial's worker may use")
-    tune.add_argument("--invalid-rows", choices=("refuse", "drop", "keep"),
+    tune.add_argument("--invalid-rows", choices=INVALID_ROWS,
                       help="what to do with real rows that break a rule (default: the spec's)")
     tune.add_argument("--raw-validity", choices=RAW_VALIDITY, default="default",
                       help="also fit without pre-processing to measure raw rule violations: "
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--synthetic", required=True, help="CSV or Parquet file")
     evaluate.add_argument("--against", choices=("test", "validation"), default="test")
     evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--invalid-rows", choices=("refuse", "drop", "keep"),
+    evaluate.add_argument("--invalid-rows", choices=INVALID_ROWS,
                           help="as given to 'gentune tune', so the test split is the same "
                                "(default: the spec's)")
     evaluate.add_argument("--json", help="also write the scores to this JSON file")
@@ -135,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--storage", help="default: a journal file in --out")
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--workers", type=int)
-    compare.add_argument("--invalid-rows", choices=("refuse", "drop", "keep"),
+    compare.add_argument("--invalid-rows", choices=INVALID_ROWS,
                          help="real rows that break a rule, for the studies and the held-out "
                               "refits alike (default: the spec's)")
     compare.add_argument("--out", default="runs/compare")

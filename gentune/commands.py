@@ -63,7 +63,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not storage:
         raise GentuneError("give --storage URL (or set GENTUNE_STORAGE) to join a study")
     timeout = args.timeout
-    if timeout is not None and timeout <= 0:
+    if timeout is not None and not timeout > 0:  # NaN too
         raise GentuneError(f"--timeout must be a positive number of seconds, got {timeout}")
     if timeout is not None:  # counted from this process's start: its imports spend it too
         import psutil

@@ -26,6 +26,7 @@ from gentune.generators import get_generator
 from gentune.heldout_scores import refit_records
 from gentune.metrics import make_strategy
 from gentune.names import unique_names
+from gentune.seeds import check_seed
 from gentune.spec import Spec, load_spec
 from gentune.tuning.api import check_objective_computable, tune
 from gentune.tuning.out_folder import check_folder_path
@@ -162,6 +163,7 @@ def compare(spec: Spec | str | Path, generators: Sequence[str], strategies: Sequ
     in which every generator failed leaves an earlier run's files as they were."""
     # Bad input fails here, in one line, before any study or file exists.
     _check_numbers(n_trials, seeds, tune_options.get("workers"))
+    check_seed(seed)
     generators = unique_names(generators, "--generators", "gaussian_copula,tvae")
     strategies = unique_names(strategies, "--strategies", "fidelity,compound")
     spec = spec if isinstance(spec, Spec) else load_spec(spec)

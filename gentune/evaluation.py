@@ -14,6 +14,7 @@ import pandas as pd
 
 from gentune.generators.base import Generator
 from gentune.metrics import MetricSuite, Scores
+from gentune.seeds import check_seed
 from gentune.spec import Spec
 from gentune.tuning.prepare import PreparedStudy, held_out, prepare
 from gentune.tuning.trial import generate_valid
@@ -35,6 +36,7 @@ def evaluate(spec: Spec | str | Path, synthetic: pd.DataFrame | str | Path,
     from gentune.datasets import read_table
     from gentune.validation import type_like_real
 
+    check_seed(seed)
     study = prepare(spec, invalid_rows=invalid_rows, seed=seed)
     view = held_out(study) if against == "test" else study
     where = "the synthetic table"

@@ -29,12 +29,14 @@ import pandas as pd
 
 import gentune
 from gentune.datasets import file_sha256
-from gentune.errors import GateError, GentuneError
+from gentune.errors import GateError, GentuneError, TrialFailure
 from gentune.evaluation import Refit, refit_and_score
 from gentune.generators import GENERATORS, get_generator, register
 from gentune.files import current_umask, read_json_object, sync_to_disk
 from gentune.rowkeys import row_keys
+from gentune.seeds import check_seed
 from gentune.spec import load_spec
+from gentune.spec_types import INVALID_ROWS
 from gentune.tuning.prepare import held_out, prepare
 
 __all__ = ["release", "ReleaseResult", "load_choice", "rule_state"]
@@ -56,6 +58,8 @@ def load_choice(best_json: Path | None = None, study: str | None = None,
     if best_json is not None and study is not None:
         raise GentuneError("give --from best.json or --study NAME (with --storage), not both")
     if best_json is not None:
+        if best_json.is_dir():  # the --out of 'gentune tune'
+            best_json = best_json / "best.json"
         best = _read_best(best_json)
         return {"spec": best["spec"], "generator": best["generator"],
                 "params": best["best"]["params"], "study": best["study"],
@@ -97,6 +101,14 @@ def _read_best(path: Path) -> dict[str, Any]:
         raise GentuneError(f"'{path}' lacks the key 'best.{missing[0]}'; {fix}")
     if not isinstance(best["spec"], (dict, str)) or not isinstance(trial["params"], dict):
         raise GentuneError(f"'{path}' has a 'spec' or 'best.params' that is not a mapping; {fix}")
+    kinds = {"generator": (str,), "generator_target": (str, type(None)),
+             "data_sha256": (str, type(None)), "invalid_rows": (str, type(None))}
+    for key, allowed in kinds.items():
+        if not isinstance(best.get(key), allowed):
+            raise GentuneError(f"'{path}' has a '{key}' of {best[key]!r}, not text; {fix}")
+    if best.get("invalid_rows") not in (None, *INVALID_ROWS):
+        raise GentuneError(f"'{path}' has an 'invalid_rows' of {best['invalid_rows']!r}, not one "
+                           f"of {', '.join(INVALID_ROWS)}; {fix}")
     return best
 
 
@@ -113,6 +125,7 @@ def _versions() -> dict[str, str]:
 def release(best_json: Path | None = None, study: str | None = None, storage: str | None = None,
             rows: int | None = None, out: Path = Path("release"), seed: int = 0) -> ReleaseResult:
     out = Path(out)
+    check_seed(seed)
     _check_out(out)  # before the refit, which may take long
     choice = load_choice(best_json, study, storage)
     if choice["generator"] not in GENERATORS and choice.get("generator_target"):
@@ -131,10 +144,15 @@ def release(best_json: Path | None = None, study: str | None = None, storage: st
     n = len(view.data.frame) if rows is None else rows
     if n < 1:
         raise GentuneError(f"--rows must be at least 1, got {n}")
+    _refuse_rows_beyond_memory(n, len(view.data.schema))
     # No real patient row may appear: a generated row equal to any real row (train,
     # validation or test) is drawn again, like a row that breaks a rule.
-    refit = refit_and_score(view, generator, choice["params"], seed, n, measure_raw=True,
-                            exclude=set(row_keys(view.data.frame)))
+    try:
+        refit = refit_and_score(view, generator, choice["params"], seed, n, measure_raw=True,
+                                exclude=set(row_keys(view.data.frame)))
+    except TrialFailure as failure:  # in words, not as a trial's recorded reason
+        raise GentuneError(f"refitting {choice['generator']} for the release failed "
+                           f"({failure}); nothing written") from None
     synthetic = refit.synthetic
     gate = _gate(view, synthetic, refit, spec)
     failed = [check for check in gate if not check["passed"]]
@@ -171,6 +189,21 @@ def _refuse_foreign_params(choice: dict[str, Any], generator: Any,
         raise GentuneError(f"{source} does not give a {choice['generator']} configuration "
                            f"({why}); give the best.json that 'gentune tune' wrote, with the "
                            f"generator it was tuned with")
+
+
+# Bytes per value while rows are drawn, repaired and checked (several copies, some as text):
+# a floor, so that only a request no machine of this size could hold is refused up front.
+_BYTES_PER_VALUE = 64
+
+
+def _refuse_rows_beyond_memory(rows: int, columns: int) -> None:
+    import psutil
+
+    needed, free = rows * columns * _BYTES_PER_VALUE, psutil.virtual_memory().available
+    if needed > free:
+        raise GentuneError(f"--rows {rows} would take at least {needed / 2**30:,.0f} GiB of "
+                           f"memory to draw and check, and {free / 2**30:,.1f} GiB is free "
+                           f"here; ask for fewer rows")
 
 
 def _refuse_changed_data(spec: Any, tuned_on: str | None, now: str) -> None:

@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 
 from gentune.errors import SpecError
-from gentune.spec_types import (COLUMN_TYPES, FAMILIES, ColumnType, DataSource, Endpoint,
-                                Settings, Spec, Split, Task)
+from gentune.seeds import check_seed
+from gentune.spec_types import (COLUMN_TYPES, FAMILIES, INVALID_ROWS, ColumnType, DataSource,
+                                Endpoint, Settings, Spec, Split, Task)
 
 __all__ = [
     "COLUMN_TYPES",
@@ -101,7 +102,7 @@ def _build(raw: dict[str, Any], where: str, base_dir: Path) -> Spec:
     if not isinstance(constraints, list):
         raise SpecError(f"{where}: 'constraints' must be a list of rules")
     invalid_rows = raw.get("invalid_rows", "refuse")
-    if invalid_rows not in ("refuse", "drop", "keep"):
+    if invalid_rows not in INVALID_ROWS:
         raise SpecError(f"{where}: 'invalid_rows' must be refuse, drop or keep, "
                         f"got {invalid_rows!r}")
     return Spec(
@@ -261,8 +262,7 @@ def _split(value: Any, where: str) -> Split:
     if split.test + split.validation >= 0.9:
         raise SpecError(f"{where}: split.test + split.validation must leave at least 10% "
                         f"for training, got {split.test + split.validation:.2f}")
-    if isinstance(split.seed, bool) or not isinstance(split.seed, int):
-        raise SpecError(f"{where}: split.seed must be an integer, got {split.seed!r}")
+    check_seed(split.seed, f"{where}: split.seed", SpecError)
     return split
 
 

@@ -12,10 +12,12 @@ from typing import Any
 
 from gentune.errors import SpecError
 
-__all__ = ["COLUMN_TYPES", "FAMILIES", "ColumnType", "DataSource", "Endpoint", "Task", "Split",
-           "Settings", "Spec"]
+__all__ = ["COLUMN_TYPES", "INVALID_ROWS", "FAMILIES", "ColumnType", "DataSource", "Endpoint",
+           "Task", "Split", "Settings", "Spec"]
 
 COLUMN_TYPES = ("numerical", "categorical", "boolean", "datetime", "id")
+# What to do with real rows that break a rule.
+INVALID_ROWS = ("refuse", "drop", "keep")
 FAMILIES = ("fidelity", "utility", "alignment", "privacy", "validity")
 
 

@@ -60,9 +60,17 @@ def type_like_real(spec: Spec, table: pd.DataFrame, schema: dict[str, str],
                 raise
             try:
                 typed[column] = _datetime(table[column], column, "ISO8601", where)
-            except DataError:
-                raise in_spec_format from None
+            except DataError as in_iso:
+                # Written as a release writes dates (its first value is ISO): the bad value
+                # is the first that is not ISO, not the first that is not the spec's format.
+                raise (in_iso if _starts_iso(table[column]) else in_spec_format) from None
     return pd.DataFrame(typed)
+
+
+def _starts_iso(values: pd.Series) -> bool:
+    present = values.dropna()
+    return not present.empty and not pd.isna(
+        pd.to_datetime(pd.Series([str(present.iloc[0])]), format="ISO8601", errors="coerce")[0])
 
 
 def _typed(spec: Spec, values: pd.Series, column: str, kind: str,
@@ -79,6 +87,11 @@ def _typed(spec: Spec, values: pd.Series, column: str, kind: str,
                             f"example days from randomisation); declare it numerical, or keep "
                             f"the dates in other columns and tie the day count to them with a "
                             f"'derived' rule")
+        if declared and declared.type != "numerical":  # it would be read as a number anyway
+            raise DataError(f"time column '{column}' of endpoint '{time_of[column]}' is declared "
+                            f"{declared.type}, but an endpoint's time is a number (for example "
+                            f"days from randomisation); declare it numerical, or leave it out "
+                            f"of 'columns'")
         return _time_column(values, column, time_of[column], where), "numerical"
     if column in {endpoint.event for endpoint in spec.endpoints}:
         return _event_column(values, column, where), "categorical"

@@ -43,7 +43,17 @@ class Check:
 def verify(release: Path, real: str | None = None) -> list[Check]:
     manifest = _read_manifest(release)
     checks = [_hash_check(release, name, expected) for name, expected in manifest["files"].items()]
-    spec, schema = load_spec(manifest["spec"]), manifest["schema"]
+    unlisted = sorted(path.name for path in release.iterdir()
+                      if path.name not in {*manifest["files"], "manifest.json"})
+    checks.append(Check("no unlisted files", not unlisted,
+                        f"not in the manifest: {', '.join(unlisted)}" if unlisted else
+                        "every file is in the manifest"))
+    try:
+        spec = load_spec(manifest["spec"])
+    except GentuneError as exc:
+        raise GentuneError(f"the spec in '{release / 'manifest.json'}' cannot be used ({exc}); "
+                           f"make the release again") from None
+    schema = manifest["schema"]
     tables: dict[str, pd.DataFrame] = {}
     for name in TABLES:  # the Parquet first: its text columns say how to read the CSV's
         table = _read_released(release / name, spec, schema,
@@ -73,6 +83,9 @@ def verify(release: Path, real: str | None = None) -> list[Check]:
 def _read_manifest(release: Path) -> dict[str, Any]:
     path = release / "manifest.json"
     fix = "give the folder 'gentune release' wrote, or make the release again"
+    if not release.is_dir():
+        raise GentuneError(f"'{release}' is not a folder; give the folder 'gentune release' "
+                           f"wrote")
     if not path.is_file():
         raise GentuneError(f"'{release}' has no manifest.json; give the folder 'gentune "
                            f"release' wrote")
@@ -83,6 +96,11 @@ def _read_manifest(release: Path) -> dict[str, Any]:
         if not isinstance(manifest[key], kind):
             raise GentuneError(f"'{path}' has a '{key}' of the wrong kind "
                                f"({type(manifest[key]).__name__}); {fix}")
+    outside = [name for name in manifest["files"]
+               if Path(name).name != name or name in ("", ".", "..")]
+    if outside:  # a release lists only its own files: never hash a path elsewhere
+        raise GentuneError(f"'{path}' lists '{outside[0]}', which is not a file of the release "
+                           f"folder; {fix}")
     return manifest
 
 
@@ -90,7 +108,8 @@ def _hash_check(release: Path, name: str, expected: Any) -> Check:
     path = release / name
     actual = file_sha256(path) if path.is_file() else None
     if actual is None:
-        return Check(f"sha256 {name}", False, "the file is missing")
+        return Check(f"sha256 {name}", False, "is not a file" if path.exists() else
+                     "the file is missing")
     return Check(f"sha256 {name}", actual == expected, "matches" if actual == expected else
                  f"is {actual[:16]}..., the manifest says {str(expected)[:16]}...")
 
@@ -190,7 +209,12 @@ def _real_data(spec: Spec, real: str, schema: dict[str, str]) -> tuple[pd.DataFr
         path = Path(real).resolve()
         spec = replace(spec, data=DataSource(path=path))
         raw = read_table(path, if_missing="give the real data's file with --real")
-        (frame, _), sha256, where = apply_spec(spec, raw), file_sha256(path), f"'{path}'"
+        try:
+            frame, _ = apply_spec(spec, raw)
+        except DataError as exc:  # the release's spec is right; the file is not its data
+            raise DataError(f"--real '{path}' is not data of the release's spec ({exc}); give "
+                            f"the data the release was made from") from None
+        sha256, where = file_sha256(path), f"'{path}'"
     missing = [column for column in schema if column not in frame.columns]
     if missing:
         raise DataError(f"--real {where} lacks the column(s) {', '.join(missing)} of the "

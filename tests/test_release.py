@@ -90,7 +90,7 @@ def test_a_release_is_on_disk_before_its_name_is(tuned: Path, tmp_path: Path,
         sync(path)
 
     monkeypatch.setattr(release_module, "sync_to_disk", recording)
-    release(best_json=tuned / "best.json", rows=20, out=out, seed=1)
+    release(best_json=tuned, rows=20, out=out, seed=1)  # the folder 'gentune tune' wrote
     before = [path for path, named in synced if not named]
     assert sorted(path.name for path in before[:-1]) == sorted(p.name for p in out.iterdir())
     assert before[-1] == before[0].parent  # the staging folder, last
@@ -343,6 +343,11 @@ def test_verify_reports_a_damaged_release_file(released: Path, tmp_path: Path, f
     ("{}", "lacks the key 'files'"),
     ('{"files": [], "spec": {}, "schema": {}, "rows": 1, "real_data_sha256": ""}',
      "has a 'files' of the wrong kind (list)"),
+    ('{"files": {"../../etc/passwd": "x"}, "spec": {}, "schema": {}, "rows": 1, '
+     '"real_data_sha256": ""}', "lists '../../etc/passwd', which is not a file of the release "
+                                "folder"),
+    ('{"files": {"/etc/hostname": "x"}, "spec": {}, "schema": {}, "rows": 1, '
+     '"real_data_sha256": ""}', "lists '/etc/hostname', which is not a file of the release"),
 ])
 def test_verify_refuses_a_bad_manifest_in_one_line(tmp_path: Path, manifest: str,
                                                    expected: str) -> None:
@@ -352,6 +357,19 @@ def test_verify_refuses_a_bad_manifest_in_one_line(tmp_path: Path, manifest: str
     line = one_line_error(gentune("verify", str(tmp_path)))
     assert line.startswith(f"gentune: error: '{tmp_path / 'manifest.json'}' {expected}")
     assert line.endswith("give the folder 'gentune release' wrote, or make the release again")
+
+
+def test_verify_fails_a_release_with_a_file_its_manifest_does_not_list(released: Path,
+                                                                        tmp_path: Path) -> None:
+    padded = tmp_path / "copy"
+    shutil.copytree(released, padded)
+    (padded / "patients.csv").write_text("id\n1\n")
+    checks = {check.name: check for check in verify(padded)}
+    assert not checks["no unlisted files"].passed
+    assert checks["no unlisted files"].detail == "not in the manifest: patients.csv"
+    assert {check.name for check in verify(released) if not check.passed} == set()
+    with pytest.raises(GentuneError, match="is not a folder; give the folder 'gentune release'"):
+        verify(tmp_path / "nothere")
 
 
 def test_verify_real_data_with_an_extra_column_or_not_there(released: Path, tiny_gbsg: Path,
@@ -403,6 +421,46 @@ def test_release_refuses_a_best_json_edited_to_another_generator(tuned: Path, tm
     assert str(error.value).startswith(f"'{source}' {expected}")
     assert str(error.value).endswith("give the best.json that 'gentune tune' wrote, with the "
                                      "generator it was tuned with")
+    assert not (tmp_path / "release").exists()
+
+
+@pytest.mark.parametrize("edit, expected", [
+    ({"data_sha256": 5}, "has a 'data_sha256' of 5, not text; give the best.json that "
+                         "'gentune tune' wrote"),
+    ({"invalid_rows": "sometimes"}, "has an 'invalid_rows' of 'sometimes', not one of refuse, "
+                                    "drop, keep; give the best.json that 'gentune tune' wrote"),
+])
+def test_release_refuses_a_best_json_field_of_the_wrong_kind(tuned: Path, tmp_path: Path,
+                                                             edit: dict, expected: str) -> None:
+    source = tmp_path / "best.json"
+    source.write_text(json.dumps({**json.loads((tuned / "best.json").read_text()), **edit}))
+    with pytest.raises(GentuneError) as error:
+        release(best_json=source, out=tmp_path / "release")
+    assert str(error.value) == f"'{source}' {expected}"
+
+
+def test_release_makes_only_a_generator_from_a_best_json(tuned: Path, tmp_path: Path) -> None:
+    # A target names any module's attribute: only a Generator class is ever made.
+    from gentune.generators import GENERATORS
+
+    source = tmp_path / "best.json"
+    source.write_text(json.dumps({**json.loads((tuned / "best.json").read_text()),
+                                  "generator": "mine", "generator_target": "os:system"}))
+    try:
+        with pytest.raises(GentuneError) as error:
+            release(best_json=source, out=tmp_path / "release")
+    finally:
+        GENERATORS.pop("mine", None)  # release registered it, as for a plug-in
+    assert str(error.value) == ("generator 'mine' is 'os:system', which is not a gentune "
+                                "Generator class; register a subclass of "
+                                "gentune.generators.base.Generator")
+    assert not (tmp_path / "release").exists()
+
+
+def test_release_refuses_more_rows_than_memory_holds(tuned: Path, tmp_path: Path) -> None:
+    with pytest.raises(GentuneError, match=r"^--rows 1000000000000 would take at least "
+                                           r"[\d,]+ GiB of memory to draw and check"):
+        release(best_json=tuned / "best.json", rows=10**12, out=tmp_path / "release")
     assert not (tmp_path / "release").exists()
 
 

@@ -168,7 +168,11 @@ def test_a_folder_given_as_the_spec_is_refused(tmp_path: Path) -> None:
     ({"objective": {"weights": [1, 2]}}, "objective.weights must map families to weights"),
     ({"objective": {"weights": {"fidelity": float("nan")}}},
      "objective.weights.fidelity must be a number >= 0, got nan"),
-    ({"split": {"seed": True}}, "split.seed must be an integer, got True"),
+    ({"split": {"seed": True}},
+     "split.seed must be a whole number from 0 to 999999999, got True"),
+    ({"split": {"seed": -1}}, "split.seed must be a whole number from 0 to 999999999, got -1"),
+    ({"split": {"seed": 2**70}}, "split.seed must be a whole number from 0 to 999999999, got "
+                                 "1180591620717411303424"),
     ({"columns": {"age": {"type": "datetime", "format": "%Q-%d"}}},
      "columns.age.format '%Q-%d' is not a date format ('Q' is a bad directive"),
     ({"data": {"path": None}}, "data.path must be the path of a CSV or Parquet file, got None"),
@@ -258,3 +262,53 @@ def test_dates_in_one_time_zone_are_read_as_utc(tmp_path: Path) -> None:
     visits = load_dataset(path).frame["visit"]
     assert visits.dt.tz is None
     assert list(visits) == [pd.Timestamp("2020-01-01 21:00"), pd.Timestamp("2020-01-02 08:00")]
+
+
+def test_an_endpoint_time_declared_other_than_numerical_is_refused(tmp_path: Path) -> None:
+    path = _spec(tmp_path, GOOD, columns={"time": "boolean"})
+    with pytest.raises(DataError) as error:
+        load_dataset(path)
+    assert str(error.value) == (
+        "time column 'time' of endpoint 'os' is declared boolean, but an endpoint's time is a "
+        "number (for example days from randomisation); declare it numerical, or leave it out "
+        "of 'columns'")
+
+
+@pytest.mark.parametrize("column, values, parquet_type, fix", [
+    ("extra", [[1, 2]] * 6, "list<element: int64>", "put each value in a column of its own"),
+    ("extra", [{"a": 1}] * 6, "struct<a: int64>", "put each value in a column of its own"),
+    ("extra", [b"x"] * 6, "binary", "write it as text"),
+    ("time", pd.to_timedelta([10, 20, 15, 30, 12, 40], unit="D"), "duration[ns]",
+     "write it as a number (of days, for example)"),
+])
+def test_a_parquet_column_no_trial_table_holds_is_refused(tmp_path: Path, column: str, values,
+                                                          parquet_type: str, fix: str) -> None:
+    # pandas reads a duration as nanoseconds: every survival rule would then look broken.
+    _spec(tmp_path, GOOD, data={"path": "trial.parquet"})
+    frame = pd.read_csv(tmp_path / "trial.csv")
+    frame[column] = values
+    frame.to_parquet(tmp_path / "trial.parquet")
+    with pytest.raises(DataError) as error:
+        load_dataset(tmp_path / "spec.yaml")
+    assert str(error.value) == (
+        f"data file '{tmp_path / 'trial.parquet'}' has column '{column}' of Parquet type "
+        f"{parquet_type}, which is not a number, text, boolean or date; {fix}")
+
+
+def test_a_table_in_iso_dates_is_told_its_first_value_that_is_no_date(tmp_path: Path) -> None:
+    # A release writes ISO dates whatever the spec's format: the value to fix is the first
+    # that is not ISO, not the first that is not in the spec's format.
+    from gentune.validation import type_like_real
+
+    days = ["01-02-2020", "03-02-2020", "05-02-2020", "07-02-2020", "09-02-2020", "11-02-2020"]
+    csv = "".join(f"{line},{day}\n" for line, day in zip(GOOD.splitlines(), ["randomised", *days]))
+    path = _spec(tmp_path, csv, columns={"randomised": {"type": "datetime", "format": "%d-%m-%Y"}})
+    data = load_dataset(path)
+    table = data.frame.assign(randomised=data.frame["randomised"].dt.strftime("%Y-%m-%d"))
+    table.loc[2, "randomised"] = "notadate"
+    with pytest.raises(DataError) as error:
+        type_like_real(data.spec, table, data.schema, "the table")
+    assert "holds 'notadate' in row 3" in str(error.value)
+    table.loc[2, "randomised"] = "2020-02-05"
+    assert type_like_real(data.spec, table, data.schema, "the table")["randomised"].equals(
+        data.frame["randomised"])

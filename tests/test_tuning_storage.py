@@ -106,6 +106,38 @@ def test_a_journal_in_a_folder_named_after_a_database_opens(tmp_path, monkeypatc
     assert (tmp_path / "postgres" / "study.journal").is_file()
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_sqlite_database_is_refused(url: str) -> None:
+    # It would be gone before best.json's storage could be opened again to report on it.
+    with pytest.raises(StorageError, match=r"an in-memory SQLite database \(.*\) is gone when "
+                                           r"the command ends"):
+        open_storage(url)
+
+
+def test_an_sqlite_file_in_a_new_folder_is_made_as_a_journal_is(tmp_path) -> None:
+    open_storage(f"sqlite:///{tmp_path}/new/folder/study.db")
+    assert (tmp_path / "new" / "folder" / "study.db").is_file()
+
+
+def test_an_ipv6_address_left_open_is_named() -> None:
+    with pytest.raises(StorageError) as error:
+        open_storage("postgresql://user:s3cret@[::1/test")
+    assert "opens an IPv6 address with '[' and does not close it (write [::1])" in \
+        str(error.value)
+    assert SECRET not in str(error.value)
+
+
+@pytest.mark.parametrize("password", ["e", "p", "ss"])
+def test_a_short_password_is_hidden_without_starring_the_words_around_it(password: str
+                                                                         ) -> None:
+    from gentune.tuning.storage import _driver_reason
+
+    url = f"postgresql://user:{password}@db/test"
+    reason = _driver_reason(ValueError(f"connection to server failed: password={password} "
+                                       f"rejected for user:{password}@db"), url)
+    assert reason == "connection to server failed: password=*** rejected for user:***@db"
+
+
 def test_postgres_for_postgresql_is_named() -> None:
     with pytest.raises(StorageError) as error:
         open_storage("postgres://user:s3cret@localhost/test")

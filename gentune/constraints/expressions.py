@@ -9,8 +9,10 @@ can be written in backticks: ```date of birth` <= `visit date```.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +90,11 @@ class Expression:
                                                                   (int, float, str, bool)):
                 raise ConstraintError(f"rule '{self.text}' has the constant {child.value!r}; "
                                       f"only numbers, strings and True/False are allowed")
+            if isinstance(child, ast.Constant) and isinstance(child.value, (int, float)) \
+                    and not _finite(child.value):  # data columns are compared as floats
+                raise ConstraintError(f"rule '{self.text}' has a number too large to compare "
+                                      f"with data (over {sys.float_info.max:.3g}); write a "
+                                      f"smaller bound")
             if not isinstance(child, (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp,
                                       ast.Not, ast.USub, ast.UAdd, ast.BinOp, ast.Compare,
                                       ast.Name, ast.Load, ast.Constant, ast.BitAnd, ast.BitOr,
@@ -227,6 +234,13 @@ def _compare(kind: type, left: Any, right: Any) -> Any:
     else:
         equal = _as_bool(left == right)
     return equal if symbol == "==" else _negate(equal)
+
+
+def _finite(number: int | float) -> bool:
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:  # an int beyond any float
+        return False
 
 
 def _is_float(value: Any) -> bool:

@@ -31,7 +31,7 @@ GENERATORS: dict[str, str] = {
 
 def register(name: str, target: str) -> None:
     """Add a generator: ``target`` is ``"package.module:ClassName"``."""
-    if ":" not in target:
+    if not isinstance(target, str) or ":" not in target:
         raise GeneratorError(f"generator target must look like 'package.module:ClassName', "
                              f"got {target!r}")
     GENERATORS[name] = target
@@ -64,7 +64,13 @@ def generator_class(name: str) -> type[Generator]:
         raise GeneratorError(f"generator '{name}' is '{attribute}' in '{module}', but that "
                              f"module has no '{attribute}'; install the version the study was "
                              f"made with")
-    return getattr(found, attribute)
+    found = getattr(found, attribute)
+    # Only a Generator is ever made: a target from a file (best.json) may name any callable.
+    if not (isinstance(found, type) and issubclass(found, Generator)):
+        raise GeneratorError(f"generator '{name}' is '{GENERATORS[name]}', which is not a "
+                             f"gentune Generator class; register a subclass of "
+                             f"gentune.generators.base.Generator")
+    return found
 
 
 def get_generator(name: str) -> Generator:

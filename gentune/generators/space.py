@@ -96,8 +96,8 @@ def space_as_dict(distributions: Mapping[str, BaseDistribution]) -> dict[str, st
 def params_mismatch(distributions: Mapping[str, BaseDistribution],
                     params: Mapping[str, Any]) -> str | None:
     """Why ``params`` is not a configuration of this space (None if it is): a missing or
-    unknown name, or a value of the wrong kind. Values outside the searched range pass: a
-    user may widen a range on purpose."""
+    unknown name, or a value of the wrong kind. A number outside the searched range or
+    choices passes (a user may widen a range on purpose); a word not among the choices not."""
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
     missing = [name for name in distributions if name not in params]
@@ -109,21 +109,16 @@ def params_mismatch(distributions: Mapping[str, BaseDistribution],
     for name, dist in distributions.items():
         value = params[name]
         if isinstance(dist, CategoricalDistribution):
-            fits = value in dist.choices or any(_same_kind(value, c) for c in dist.choices)
+            fits = value in dist.choices or (
+                _is_number(value) and all(_is_number(choice) for choice in dist.choices))
         elif isinstance(dist, IntDistribution):
-            fits = isinstance(value, int) and not isinstance(value, bool)
+            fits = _is_number(value) and isinstance(value, int)
         else:
-            fits = _same_kind(value, 0.0)
+            fits = _is_number(value)
         if not fits:
             return f"{name} is {value!r}, not {space_as_dict({name: dist})[name]}"
     return None
 
 
-def _same_kind(value: Any, example: Any) -> bool:
-    """Numbers with numbers (a bool is no number here), text with text."""
-    def kind(x: Any) -> str:
-        if isinstance(x, bool):
-            return "bool"
-        return "number" if isinstance(x, (int, float)) else type(x).__name__
-
-    return kind(value) == kind(example)
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -13,6 +13,7 @@ from typing import Any
 from gentune.errors import GentuneError
 from gentune.generators import GENERATORS, get_generator, require_available
 from gentune.metrics import make_strategy
+from gentune.seeds import check_seed
 from gentune.spec import Spec, load_spec
 from gentune.tuning.best import write_best
 from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage, study_space
@@ -130,8 +131,9 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
             and 1 <= samples_per_trial <= MAX_SAMPLES_PER_TRIAL):
         raise GentuneError(f"samples per trial must be a whole number from 1 to "
                            f"{MAX_SAMPLES_PER_TRIAL}, got {samples_per_trial}")
-    if timeout is not None and timeout <= 0:
+    if timeout is not None and not timeout > 0:  # NaN too
         raise GentuneError(f"timeout must be a positive number of seconds, got {timeout}")
+    check_seed(seed)
     check_limits(trial_timeout, memory_limit_mb, threads)
     # The clock starts now: preparing the data and starting the generator count against it.
     deadline = time.monotonic() + timeout if timeout is not None else None

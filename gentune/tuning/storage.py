@@ -94,7 +94,9 @@ def _driver_reason(exc: Exception, url: str) -> str:
     """The first line of a driver's message with every form of the password taken out."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     for secret in _secrets(url):
-        text = text.replace(secret, "***")
+        # Not inside a word: a short password ('e') would otherwise star every 'e' of the
+        # message, and a driver writes a password between separators (':e@', '=e ').
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
     return re.sub(r"(?i)(password\s*=\s*)\S+", r"\1***", text)
 
 
@@ -134,6 +136,9 @@ def _check_url(url: str) -> None:
         raise StorageError(f"the storage '{redact(url)}' is not a database URL gentune can use "
                            f"('{scheme}://'{hint}); give {_URL_FORMS}")
     host_and_port = re.split(r"[/?#]", _USER_INFO.sub("", rest))[0]
+    if host_and_port.startswith("[") and "]" not in host_and_port:
+        raise StorageError(f"the storage URL '{redact(url)}' opens an IPv6 address with '[' "
+                           f"and does not close it (write [::1]); give {_URL_FORMS}")
     _, colon, port = host_and_port.rpartition(":")
     if not colon or host_and_port.endswith("]"):  # no port (an IPv6 address has colons)
         port = ""
@@ -147,6 +152,14 @@ def _check_url(url: str) -> None:
     if "@" in host:
         raise StorageError(f"the storage URL '{redact(url)}' has an '@' in its user name or "
                            f"password; write it as %40 (postgresql://user:p%40ss@host/db)")
+
+
+# SQLAlchemy reads sqlite:///runs/x.db as a path relative to the current folder.
+_SQLITE_PATHS = " (sqlite:///RELATIVE/PATH from this folder, sqlite:////ABSOLUTE/PATH)"
+
+
+def _relative_sqlite(url: str) -> bool:
+    return url.startswith("sqlite:///") and not url.startswith("sqlite:////")
 
 
 def is_shared(url: str) -> bool:
@@ -210,7 +223,8 @@ def open_storage(url: str | None, out_dir: Path | None = None,
     local = _local_file(url)
     if existing and local is not None and not local.is_file():
         raise StorageError(f"no study storage at '{local}'; give the file that 'gentune tune "
-                           f"--storage' wrote, or start the study there first")
+                           f"--storage' wrote, or start the study there first"
+                           f"{_SQLITE_PATHS if _relative_sqlite(url) else ''}")
     if "://" not in url:
         if not url.strip():
             raise StorageError("--storage is empty; give a journal file's path or a database "
@@ -229,8 +243,13 @@ def open_storage(url: str | None, out_dir: Path | None = None,
             raise StorageError(f"cannot open the journal file '{path}': {exc.strerror}") from None
         return JournalStorage(backend)
     _check_url(url)
+    if url.startswith("sqlite") and local is None:
+        raise StorageError(f"an in-memory SQLite database ('{url}') is gone when the command "
+                           f"ends, and no other worker can reach it; give a file"
+                           f"{_SQLITE_PATHS}")
     try:
-        if url.startswith("sqlite"):
+        if local is not None:  # SQLite
+            local.parent.mkdir(parents=True, exist_ok=True)  # as for a journal file
             return RDBStorage(url)
         return RDBStorage(
             url, engine_kwargs={"pool_pre_ping": True},

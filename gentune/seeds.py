@@ -1,0 +1,19 @@
+"""Seeds: every random draw starts from the user's seed, offset per trial, per sample and per
+redraw (a few million at most), and numpy takes seeds below 2**32: so a seed stays below a
+billion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gentune.errors import GentuneError
+
+__all__ = ["MAX_SEED", "check_seed"]
+
+MAX_SEED = 999_999_999
+
+
+def check_seed(seed: Any, option: str = "--seed", error: type[GentuneError] = GentuneError
+               ) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise error(f"{option} must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
