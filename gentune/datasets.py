@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,9 +117,8 @@ def _read(path: Path) -> pd.DataFrame:
     if suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        schema = pq.read_schema(path)
-        _reject_duplicates(schema.names, path)
-        _reject_unusable_types(schema, path)
+        names = pq.read_schema(path).names
+        _reject_duplicates(names, path)
         frame = pd.read_parquet(path)
     elif suffix in (".csv", ".txt", ".tsv"):
         if path.stat().st_size == 0:
@@ -135,28 +133,6 @@ def _read(path: Path) -> pd.DataFrame:
         raise DataError(f"data file '{path}' has suffix '{suffix}'; gentune reads .csv and "
                         f".parquet files")
     return frame
-
-
-def _reject_unusable_types(schema: Any, path: Path) -> None:
-    """Parquet can hold what a trial table cannot: lists, structs, bytes, durations (which
-    pandas would read as nanoseconds)."""
-    import pyarrow.types as kinds
-
-    for field in schema:
-        kind = field.type
-        if kinds.is_dictionary(kind):
-            kind = kind.value_type
-        if kinds.is_nested(kind):
-            fix = "put each value in a column of its own"
-        elif kinds.is_binary(kind) or kinds.is_large_binary(kind) or \
-                kinds.is_fixed_size_binary(kind):
-            fix = "write it as text"
-        elif kinds.is_duration(kind):
-            fix = "write it as a number (of days, for example)"
-        else:
-            continue
-        raise DataError(f"data file '{path}' has column '{field.name}' of Parquet type "
-                        f"{field.type}, which is not a number, text, boolean or date; {fix}")
 
 
 def _reject_duplicates(names: list[str], path: Path) -> None:

@@ -33,8 +33,8 @@ def sync_to_disk(path: Path) -> None:
     """Flush a file, or a folder's entries, to the disk: a rename is only as durable as
     what it names, and after a power cut an unsynced file can come back empty."""
     folder = path.is_dir()
-    try:
-        handle = os.open(path, os.O_RDONLY)
+    try:  # a file for writing: some systems flush only such a handle
+        handle = os.open(path, os.O_RDONLY if folder else os.O_RDWR)
     except OSError:
         if folder:  # a folder this process may not read: the rename is then all there is
             return

@@ -131,7 +131,7 @@ def release(best_json: Path | None = None, study: str | None = None, storage: st
     if choice["generator"] not in GENERATORS and choice.get("generator_target"):
         register(choice["generator"], choice["generator_target"])
     generator = get_generator(choice["generator"])
-    _refuse_foreign_params(choice, generator, best_json)
+    choice["params"] = _checked_params(choice, generator, best_json)
     spec = load_spec(choice["spec"])
     if spec.data.path is not None and spec.data.path.is_file():
         # Before prepare: changed data may break a rule, which would hide the real cause.
@@ -177,18 +177,22 @@ def release(best_json: Path | None = None, study: str | None = None, storage: st
     return ReleaseResult(out, manifest)
 
 
-def _refuse_foreign_params(choice: dict[str, Any], generator: Any,
-                           best_json: Path | None) -> None:
-    """A best.json edited to name another generator (or to rename a parameter) would fail
-    deep inside the library's constructor: say which names do not fit, before the refit."""
+def _checked_params(choice: dict[str, Any], generator: Any,
+                    best_json: Path | None) -> dict[str, Any]:
+    """The parameters to refit with. A parameter the generator's space gained since the study
+    ran takes the library's default, as it did in the study's trial; a best.json edited to
+    name another generator (or to rename a parameter) would fail deep inside the library's
+    constructor: it is refused, naming what does not fit, before the refit."""
     from gentune.generators.space import params_mismatch
 
-    why = params_mismatch(generator.search_space(), choice["params"])
+    params = {**generator.defaults(), **choice["params"]}
+    why = params_mismatch(generator.search_space(), params)
     if why:
         source = f"'{best_json}'" if best_json is not None else f"study '{choice['study']}'"
         raise GentuneError(f"{source} does not give a {choice['generator']} configuration "
                            f"({why}); give the best.json that 'gentune tune' wrote, with the "
                            f"generator it was tuned with")
+    return params
 
 
 # Bytes per value while rows are drawn, repaired and checked (several copies, some as text):

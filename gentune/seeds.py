@@ -1,6 +1,6 @@
 """Seeds: every random draw starts from the user's seed, offset per trial, per sample and per
-redraw (a few million at most), and numpy takes seeds below 2**32: so a seed stays below a
-billion."""
+redraw (under a hundred million together), and numpy's and scikit-learn's seeds must be below
+2**32: so a seed stays that far below it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from gentune.errors import GentuneError
 
 __all__ = ["MAX_SEED", "check_seed"]
 
-MAX_SEED = 999_999_999
+MAX_SEED = 2**32 - 1 - 100_000_000
 
 
 def check_seed(seed: Any, option: str = "--seed", error: type[GentuneError] = GentuneError

@@ -28,10 +28,13 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
     event_columns = {endpoint.event for endpoint in spec.endpoints}
     for column in raw.columns:
         declared = spec.column_type(column)
-        kind = declared.type if declared else infer_type(raw[column], column in event_columns)
-        if kind == "id":
+        if declared and declared.type == "id":  # never read: any kind of value may be there
             continue
         values = raw[column]
+        _refuse_unusable(values, column, where)
+        kind = declared.type if declared else infer_type(values, column in event_columns)
+        if kind == "id":
+            continue
         if values.isna().all():
             raise DataError(f"column '{column}' in {where} has no values; drop it from the "
                             f"file or declare it 'id' under columns")
@@ -53,6 +56,7 @@ def type_like_real(spec: Spec, table: pd.DataFrame, schema: dict[str, str],
                         f"it needs every column the spec keeps")
     typed = {}
     for column, kind in schema.items():
+        _refuse_unusable(table[column], column, where)
         try:
             typed[column], _ = _typed(spec, table[column], column, kind, where)
         except DataError as in_spec_format:
@@ -164,6 +168,25 @@ def _check_named_columns(spec: Spec, raw: pd.DataFrame, where: str) -> None:
         if declared.type == "id" and column in roles:
             raise DataError(f"column '{column}' is declared 'id' (dropped) but the spec uses it "
                             f"as {roles[column]}; give it another type")
+
+
+def _refuse_unusable(values: pd.Series, column: str, where: str) -> None:
+    """Values no trial table holds, as a Parquet file may: durations (pandas would give them
+    as nanoseconds), lists or mappings, bytes."""
+    if pd.api.types.is_timedelta64_dtype(values):
+        bad, found, fix = values.notna(), "durations", "write it as a number (of days, for example)"
+    elif values.dtype == object:
+        nested = values.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
+        raw = values.map(lambda v: isinstance(v, (bytes, bytearray)))
+        bad, found, fix = (nested, "lists or mappings", "put each value in a column of its own") \
+            if nested.any() else (raw, "bytes", "write it as text")
+    else:
+        return
+    if not bad.any():
+        return
+    position = int(np.flatnonzero(bad.to_numpy())[0])
+    raise DataError(f"column '{column}' in {where} holds {found} ({values.iloc[position]} in row "
+                    f"{position + 1}), which is not a number, text, boolean or date; {fix}")
 
 
 def _shown(value: object) -> str:

@@ -43,11 +43,13 @@ class Check:
 def verify(release: Path, real: str | None = None) -> list[Check]:
     manifest = _read_manifest(release)
     checks = [_hash_check(release, name, expected) for name, expected in manifest["files"].items()]
-    unlisted = sorted(path.name for path in release.iterdir()
-                      if path.name not in {*manifest["files"], "manifest.json"})
-    checks.append(Check("no unlisted files", not unlisted,
-                        f"not in the manifest: {', '.join(unlisted)}" if unlisted else
-                        "every file is in the manifest"))
+    # Shown, not failed: a custodian may add a signature (SHA256SUMS, manifest.json.asc)
+    # beside a release, and a file browser its own dotfiles (ignored).
+    unlisted = sorted(path.name for path in release.iterdir() if not path.name.startswith(".")
+                      and path.name not in {*manifest["files"], "manifest.json"})
+    checks.append(Check("files beside the release", True,
+                        f"not in the manifest, not checked: {', '.join(unlisted)}" if unlisted
+                        else "none"))
     try:
         spec = load_spec(manifest["spec"])
     except GentuneError as exc:

@@ -374,7 +374,7 @@ def _study_of(tmp_path, slots: int):
     return study, storage
 
 
-ELSEWHERE = {"host": "another-machine", "pid": os.getpid(), "started": 1.0}
+ELSEWHERE = {"host": "another-machine", "pid": os.getpid(), "started": 1.0, "beat_seconds": 1}
 
 
 def test_a_trial_of_a_worker_elsewhere_is_failed_once_its_beats_stop(tmp_path) -> None:
@@ -401,6 +401,41 @@ def test_a_trial_of_a_worker_elsewhere_is_failed_once_its_beats_stop(tmp_path) -
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.WAITING]
     assert trials[0].user_attrs["fail_reason"] == "worker died"
     assert trials[1].user_attrs["slot"] == 0
+
+
+def test_a_worker_elsewhere_that_beats_slower_or_not_at_all_is_given_its_due(tmp_path) -> None:
+    from gentune.tuning.study import BeatWatch, recover_orphans
+
+    study, storage = _study_of(tmp_path, 2)
+    _orphan(study, storage, {**ELSEWHERE, "trial": 0, "beat_seconds": 60})
+    older = {key: value for key, value in ELSEWHERE.items() if key != "beat_seconds"}
+    _orphan(study, storage, {**older, "trial": 1})  # an older gentune's: it sends no beats
+    now = [0.0]
+    watch = BeatWatch(clock=lambda: now[0])
+    assert recover_orphans(study, storage, watch) == 0
+    now[0] += 3 * 60 - 1
+    assert recover_orphans(study, storage, watch) == 0  # three of its own intervals
+    now[0] += 10**6
+    assert recover_orphans(study, storage, watch) == 1
+    assert [t.state for t in study.get_trials()][:2] == [TrialState.FAIL, TrialState.RUNNING]
+
+
+def test_a_result_for_a_trial_another_worker_failed_meanwhile_is_dropped(tmp_path,
+                                                                        caplog) -> None:
+    from gentune.tuning.loop import run_trials
+    from gentune.tuning.retries import queue_again
+
+    study, storage = _study_of(tmp_path, 1)
+
+    def run(trial) -> list[float]:
+        if trial.number == 0:  # another worker takes it for lost while it runs
+            storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            queue_again(study, storage.get_trial(trial._trial_id))
+        return [1.0]
+
+    assert run_trials(study, storage, run) == 2  # the copy ran too, in the same loop
+    assert "trial 0 was failed by another worker while it ran here" in caplog.text
+    assert [t.state for t in study.get_trials()] == [TrialState.FAIL, TrialState.COMPLETE]
 
 
 def test_a_worker_in_another_pid_namespace_is_not_judged_by_its_pid(tmp_path) -> None:
@@ -467,7 +502,7 @@ def test_a_second_interruption_during_the_first_loses_no_slot(tmp_path, monkeypa
 
     study, storage = _study_of(tmp_path, 1)
 
-    def interrupted_twice(trial, **kwargs):  # the second signal, while the trial is told
+    def interrupted_twice(*args, **kwargs):  # the second signal, while the trial is told
         raise KeyboardInterrupt
 
     def run(trial):

@@ -35,11 +35,18 @@ def _heartbeat(storage: Any, trial_id: int, shared: bool) -> Iterator[None]:
     """Beat every few seconds while the trial runs: in a shared storage's heartbeat table,
     else as a count on the trial (``BEAT``), which workers that cannot see this process
     watch (``BeatWatch``)."""
-    def record(count: int) -> None:
-        if shared:
-            storage.record_heartbeat(trial_id)
-        else:
-            storage.set_trial_system_attr(trial_id, BEAT, count)
+    def record(count: int) -> bool:
+        """Beat once; False once the trial is finished (told between a wait and a write)."""
+        try:
+            if shared:
+                storage.record_heartbeat(trial_id)
+            else:
+                storage.set_trial_system_attr(trial_id, BEAT, count)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return False
+        except Exception:  # a lost beat is retried; the grace period covers a few
+            log.warning("could not record a heartbeat for trial %s", trial_id)
+        return True
 
     stop = threading.Event()
 
@@ -47,12 +54,8 @@ def _heartbeat(storage: Any, trial_id: int, shared: bool) -> Iterator[None]:
         count = 1
         while not stop.wait(heartbeat_seconds()):
             count += 1
-            try:
-                record(count)
-            except optuna.exceptions.UpdateFinishedTrialError:
-                return  # told between the wait and the write
-            except Exception:  # a lost beat is retried; the grace period covers a few
-                log.warning("could not record a heartbeat for trial %s", trial_id)
+            if not record(count):
+                return
 
     record(1)
     thread = threading.Thread(target=beat, daemon=True)
@@ -96,25 +99,48 @@ def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Tr
 def _run_one(study: optuna.Study, storage: Any, trial: optuna.trial.Trial,
              run: Callable[[optuna.trial.Trial], list[float]]) -> optuna.trial.FrozenTrial:
     try:
+        return _run_and_tell(study, storage, trial, run)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        # Another worker took this one for lost (a pause, a stalled disk, beats slower than
+        # its own) and failed it, queueing a copy: the copy stands, this result is dropped.
+        log.warning("trial %s was failed by another worker while it ran here; its copy runs "
+                    "again", trial.number)
+        return storage.get_trial(trial._trial_id)
+
+
+def _run_and_tell(study: optuna.Study, storage: Any, trial: optuna.trial.Trial,
+                  run: Callable[[optuna.trial.Trial], list[float]]) -> optuna.trial.FrozenTrial:
+    def tell(values: list[float] | None = None,
+             state: TrialState | None = None) -> optuna.trial.FrozenTrial:
+        if storage.get_trial(trial._trial_id).state.is_finished():  # Optuna: a ValueError
+            raise optuna.exceptions.UpdateFinishedTrialError(f"trial {trial.number} is finished")
+        return study.tell(trial, values, state=state, skip_if_finished=True)
+
+    try:
         values = run(trial)
     except optuna.TrialPruned:
-        return study.tell(trial, state=TrialState.PRUNED)
+        return tell(state=TrialState.PRUNED)
     except TrialFailure as failure:
         trial.set_user_attr("fail_reason", failure.reason)
         trial.set_user_attr("fail_detail", failure.detail[:2000])
-        return study.tell(trial, state=TrialState.FAIL)
+        return tell(state=TrialState.FAIL)
     except KeyboardInterrupt:
         # Nothing is lost: the interrupted trial is queued again for the next run. The copy
         # comes first: a second signal (Ctrl-C twice, or the SIGTERM that stops workers
         # after a Ctrl-C) may end this handler anywhere, and a running attempt whose
         # process is gone is failed later without a second copy.
-        trial.set_user_attr("fail_reason", INTERRUPTED)
-        queue_again(study, storage.get_trial(trial._trial_id))
-        study.tell(trial, state=TrialState.FAIL)
+        try:
+            trial.set_user_attr("fail_reason", INTERRUPTED)
+            queue_again(study, storage.get_trial(trial._trial_id))
+            tell(state=TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # failed (and queued again) by another worker meanwhile
         raise
+    except optuna.exceptions.UpdateFinishedTrialError:
+        raise  # a write to the trial after another worker failed it: see _run_one
     except Exception as exc:  # a bug, recorded on the trial so the study can go on
         log.error("trial %s failed unexpectedly:\n%s", trial.number, traceback.format_exc())
         trial.set_user_attr("fail_reason", "internal error")
         trial.set_user_attr("fail_detail", f"{type(exc).__name__}: {exc}"[:2000])
-        return study.tell(trial, state=TrialState.FAIL)
-    return study.tell(trial, values)
+        return tell(state=TrialState.FAIL)
+    return tell(values)

@@ -220,6 +220,8 @@ def open_storage(url: str | None, out_dir: Path | None = None,
         url = str(default_journal(out_dir))
     if url.startswith("journal:"):
         url = url[len("journal:"):]
+    if "://" not in url:
+        _refuse_mistyped_url(url)  # before any message that would show it as a path
     local = _local_file(url)
     if existing and local is not None and not local.is_file():
         raise StorageError(f"no study storage at '{local}'; give the file that 'gentune tune "
@@ -229,7 +231,6 @@ def open_storage(url: str | None, out_dir: Path | None = None,
         if not url.strip():
             raise StorageError("--storage is empty; give a journal file's path or a database "
                                "URL (postgresql://...)")
-        _refuse_mistyped_url(url)
         path = Path(url).expanduser()
         if path.is_dir():
             raise StorageError(f"the storage '{path}' is a folder; give a journal file (for "

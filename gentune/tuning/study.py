@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 from gentune.errors import StorageError
 from gentune.tuning.fingerprint import changed_parts
 from gentune.tuning.out_folder import NEW_STUDY, UID_ATTR
-from gentune.tuning.retries import queue_again
+from gentune.tuning.retries import INTERRUPTED, queue_again
 from gentune.tuning.storage import heartbeat_enabled, heartbeat_seconds
 
 __all__ = [
@@ -76,7 +76,8 @@ def worker_identity() -> dict[str, Any]:
     import psutil
 
     return {"host": socket.gethostname(), "pid": os.getpid(),
-            "started": psutil.Process().create_time(), "pid_namespace": _pid_namespace()}
+            "started": psutil.Process().create_time(), "pid_namespace": _pid_namespace(),
+            "beat_seconds": heartbeat_seconds()}
 
 
 def _seen_from_here(worker: Mapping[str, Any]) -> bool:
@@ -97,13 +98,15 @@ class BeatWatch:
         self._clock = clock
         self._seen: dict[int, tuple[Any, float]] = {}  # trial id: (beat, first seen)
 
-    def silent(self, trial: optuna.trial.FrozenTrial) -> bool:
+    def silent(self, trial: optuna.trial.FrozenTrial, beat_seconds: float) -> bool:
+        """Whether the trial's beat has not changed for three of its worker's intervals (or
+        of this process's, if longer)."""
         beat, now = trial.system_attrs.get(BEAT), self._clock()
         seen = self._seen.get(trial._trial_id)
         if seen is None or seen[0] != beat:
             self._seen[trial._trial_id] = (beat, now)
             return False
-        return now - seen[1] > 3 * heartbeat_seconds()
+        return now - seen[1] > 3 * max(beat_seconds, heartbeat_seconds())
 
 
 def _process_alive(worker: Mapping[str, Any]) -> bool:
@@ -307,10 +310,14 @@ def recover_orphans(study: optuna.Study, storage: Any, watch: BeatWatch | None =
         elif _seen_from_here(worker):
             if _process_alive(worker):
                 continue
-        elif watch is None or not watch.silent(trial):
+        # A worker elsewhere is judged by its beats, if it sends them (an older gentune's
+        # does not: its trials are left to it, as before).
+        elif watch is None or "beat_seconds" not in worker or \
+                not watch.silent(trial, float(worker["beat_seconds"])):
             continue
         try:
-            storage.set_trial_user_attr(trial._trial_id, "fail_reason", "worker died")
+            if trial.user_attrs.get("fail_reason") != INTERRUPTED:  # its handler was cut short
+                storage.set_trial_user_attr(trial._trial_id, "fail_reason", "worker died")
             if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
