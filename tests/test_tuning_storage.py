@@ -90,11 +90,13 @@ def test_urls_a_database_takes_pass_the_url_checks(url: str) -> None:
     ("postgres:user:s3cret@db", "postgresql://user:password@host/database"),
     ("sqlite:/tmp/s3cret.db", "sqlite:///FILE"),
 ])
+@pytest.mark.parametrize("existing", [False, True])  # True: worker, report, release --study
 def test_a_url_short_of_its_slashes_is_not_taken_for_a_journal_path(tmp_path, monkeypatch,
-                                                                   given: str, form: str) -> None:
+                                                                   given: str, form: str,
+                                                                   existing: bool) -> None:
     monkeypatch.chdir(tmp_path)  # where a journal of that name would be made
     with pytest.raises(StorageError) as error:
-        open_storage(given)
+        open_storage(given, existing=existing)
     assert str(error.value).endswith(f"URL without '://' (not shown: it may hold a password); "
                                      f"write {form}, or give a journal file's path")
     assert SECRET not in str(error.value) and list(tmp_path.iterdir()) == []
