@@ -30,10 +30,26 @@ def tuned(tiny_gbsg, tmp_path_factory) -> Path:
     return out
 
 
+# What the release below synced to disk, and whether its name was there yet.
+SYNCED: list[tuple[Path, bool]] = []
+
+
 @pytest.fixture(scope="module")
 def released(tuned, tmp_path_factory) -> Path:
+    import gentune.release as release_module
+
     out = tmp_path_factory.mktemp("releases") / "gbsg"
-    release(best_json=tuned / "best.json", rows=150, out=out, seed=1)
+    sync = release_module.sync_to_disk
+
+    def recording(path: Path) -> None:
+        SYNCED.append((Path(path), out.exists()))
+        sync(path)
+
+    release_module.sync_to_disk = recording
+    try:
+        release(best_json=tuned, rows=150, out=out, seed=1)  # the folder 'gentune tune' wrote
+    finally:
+        release_module.sync_to_disk = sync
     return out
 
 
@@ -78,32 +94,26 @@ def test_release_never_overwrites(released: Path, tuned: Path) -> None:
         release(best_json=tuned / "best.json", out=released)
 
 
-def test_a_release_is_on_disk_before_its_name_is(tuned: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import gentune.release as release_module
-
-    out, synced = tmp_path / "release", []
-    sync = release_module.sync_to_disk
-
-    def recording(path: Path) -> None:
-        synced.append((Path(path), out.exists()))
-        sync(path)
-
-    monkeypatch.setattr(release_module, "sync_to_disk", recording)
-    # From the folder 'gentune tune' wrote, with a best.json of a gentune whose space for this
-    # generator lacked a parameter: the study's trial ran with the library's default.
-    older = tmp_path / "older"
-    older.mkdir()
-    best = json.loads((tuned / "best.json").read_text())
-    del best["best"]["params"]["enforce_min_max_values"]
-    (older / "best.json").write_text(json.dumps(best))
-    release(best_json=older, rows=20, out=out, seed=1)
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["params"]["enforce_min_max_values"] is True  # SDV's default
-    before = [path for path, named in synced if not named]
-    assert sorted(path.name for path in before[:-1]) == sorted(p.name for p in out.iterdir())
+def test_a_release_is_on_disk_before_its_name_is(released: Path) -> None:
+    before = [path for path, named in SYNCED if not named]
+    assert sorted(path.name for path in before[:-1]) == sorted(p.name for p in released.iterdir())
     assert before[-1] == before[0].parent  # the staging folder, last
-    assert synced[-1] == (tmp_path, True)  # the rename, once it is done
+    assert SYNCED[-1] == (released.parent, True)  # the rename, once it is done
+
+
+def test_a_parameter_a_generator_gained_since_tuning_takes_the_library_default(
+        tuned: Path) -> None:
+    # A best.json of a gentune whose space for this generator lacked the parameter: the
+    # study's trial ran with the library's default.
+    from gentune.generators import get_generator
+    from gentune.release import _checked_params
+
+    best = json.loads((tuned / "best.json").read_text())
+    params = {key: value for key, value in best["best"]["params"].items()
+              if key != "enforce_min_max_values"}
+    choice = {"generator": "gaussian_copula", "params": params, "study": best["study"]}
+    assert _checked_params(choice, get_generator("gaussian_copula"), tuned / "best.json") == \
+        {**params, "enforce_min_max_values": True}  # SDV's default
 
 
 def test_a_release_of_no_rows_is_refused(tuned: Path, tmp_path: Path) -> None:
