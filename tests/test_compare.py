@@ -145,3 +145,38 @@ def test_rows_dropped_for_the_studies_are_dropped_for_the_held_out_refits(
     assert not result.failures
     table = pd.read_csv(tmp_path / "out" / "comparison.csv")
     assert set(table["strategy"]) == {"default", "compound"}
+
+
+@pytest.mark.slow
+def test_compare_scores_strategies_on_held_out_data(tiny_actg: Path, tmp_path: Path,
+                                                    fake_generators) -> None:
+    # The studies' own scoring and reports are tested elsewhere: one sample, no study report.
+    quick = dict(workers=1, show_progress=False, raw_validity="off", samples_per_trial=1,
+                 report=False)
+    result = compare(str(tiny_actg), ["gaussian_copula", "fake_raise"], ["fidelity", "compound"],
+                     n_trials=2, seeds=2, out=tmp_path, extra_paths=fake_generators, **quick)
+    assert set(result.failures) == {"fake_raise"}
+    assert "no fidelity trial of fake_raise completed" in result.failures["fake_raise"]
+    summary = result.summary
+    compound = summary[summary["measure"] == "compound"]
+    assert set(compound["strategy"]) == {"default", "fidelity", "compound"}
+    assert (compound["seeds"] == 2).all() and compound["ci_low"].le(compound["mean"]).all()
+    assert compound[compound["strategy"] != "default"]["winner"].sum() == 1
+    tuned = compound[compound["strategy"] != "default"]
+    assert (tuned["improvement_ci_low"] <= tuned["improvement_percent"]).all()
+    assert (tuned["improvement_percent"] <= tuned["improvement_ci_high"]).all()
+    table = pd.read_csv(tmp_path / "comparison.csv")
+    assert len(table[(table["measure"] == "compound")]) == 3 * 2
+    verdicts = pd.read_csv(tmp_path / "verdicts.csv")
+    assert set(verdicts["rival"]) == {"fidelity"} and "compound" in set(verdicts["measure"])
+    assert set(verdicts["verdict"]) <= {"compound better", "compound worse", "no clear difference"}
+    report = (tmp_path / "report.html").read_text()
+    assert "Does compound beat single-metric tuning?" in report
+    assert "95% CI of the change (%)" in report
+    cached = len(list((tmp_path / "heldout").iterdir()))
+    again = compare(str(tiny_actg), ["gaussian_copula"], ["fidelity", "compound"], n_trials=2,
+                    seeds=2, out=tmp_path, **quick)
+    assert len(list((tmp_path / "heldout").iterdir())) == cached  # nothing redone
+    pd.testing.assert_frame_equal(
+        again.summary.reset_index(drop=True),
+        summary[summary["generator"] == "gaussian_copula"].reset_index(drop=True))

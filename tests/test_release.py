@@ -1,4 +1,4 @@
-"""Release: gate, atomic writing, manifest, verify; the study report; compare."""
+"""Release: gate, atomic writing, manifest, verify; the study report."""
 
 from __future__ import annotations
 
@@ -678,43 +678,6 @@ def test_the_gate_honours_max_exact_copies(prepared_gbsg, allowed: float, passed
     copies = next(check for check in _gate(prepared_gbsg, synthetic, refit, spec)
                   if check["check"] == "rows copying a real patient (share)")
     assert copies["value"] == pytest.approx(0.1) and copies["passed"] is passed
-
-
-@pytest.mark.slow
-def test_compare_scores_strategies_on_held_out_data(tiny_actg: Path, tmp_path: Path,
-                                                    fake_generators) -> None:
-    from gentune.compare import compare
-
-    # The studies' own scoring and reports are tested elsewhere: one sample, no study report.
-    quick = dict(workers=1, show_progress=False, raw_validity="off", samples_per_trial=1,
-                 report=False)
-    result = compare(str(tiny_actg), ["gaussian_copula", "fake_raise"], ["fidelity", "compound"],
-                     n_trials=2, seeds=2, out=tmp_path, extra_paths=fake_generators, **quick)
-    assert set(result.failures) == {"fake_raise"}
-    assert "no fidelity trial of fake_raise completed" in result.failures["fake_raise"]
-    summary = result.summary
-    compound = summary[summary["measure"] == "compound"]
-    assert set(compound["strategy"]) == {"default", "fidelity", "compound"}
-    assert (compound["seeds"] == 2).all() and compound["ci_low"].le(compound["mean"]).all()
-    assert compound[compound["strategy"] != "default"]["winner"].sum() == 1
-    tuned = compound[compound["strategy"] != "default"]
-    assert (tuned["improvement_ci_low"] <= tuned["improvement_percent"]).all()
-    assert (tuned["improvement_percent"] <= tuned["improvement_ci_high"]).all()
-    table = pd.read_csv(tmp_path / "comparison.csv")
-    assert len(table[(table["measure"] == "compound")]) == 3 * 2
-    verdicts = pd.read_csv(tmp_path / "verdicts.csv")
-    assert set(verdicts["rival"]) == {"fidelity"} and "compound" in set(verdicts["measure"])
-    assert set(verdicts["verdict"]) <= {"compound better", "compound worse", "no clear difference"}
-    report = (tmp_path / "report.html").read_text()
-    assert "Does compound beat single-metric tuning?" in report
-    assert "95% CI of the change (%)" in report
-    cached = len(list((tmp_path / "heldout").iterdir()))
-    again = compare(str(tiny_actg), ["gaussian_copula"], ["fidelity", "compound"], n_trials=2,
-                    seeds=2, out=tmp_path, **quick)
-    assert len(list((tmp_path / "heldout").iterdir())) == cached  # nothing redone
-    pd.testing.assert_frame_equal(
-        again.summary.reset_index(drop=True),
-        summary[summary["generator"] == "gaussian_copula"].reset_index(drop=True))
 
 
 def test_a_release_from_a_best_json_and_a_study_at_once_is_refused(tuned: Path,
