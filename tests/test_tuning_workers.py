@@ -516,3 +516,30 @@ def test_a_second_interruption_during_the_first_loses_no_slot(tmp_path, monkeypa
     assert [t.state for t in study.get_trials()] == [TrialState.RUNNING, TrialState.WAITING]
     assert recover_orphans(study, storage) == 1  # the attempt is failed, not queued again
     assert [t.state for t in study.get_trials()] == [TrialState.FAIL, TrialState.WAITING]
+
+
+def test_an_interruption_while_a_trial_is_claimed_fails_it_as_interrupted(tmp_path,
+                                                                         monkeypatch) -> None:
+    """Ctrl-C just after a trial is taken, before it runs: failed as interrupted and queued
+    again at once, not left running to be recovered later as a lost worker's."""
+    import signal
+
+    from gentune.tuning import loop
+    from gentune.tuning.study import pop_waiting_trial
+
+    study, storage = _study_of(tmp_path, 1)
+
+    def claimed_then_interrupted(*args):
+        trial = pop_waiting_trial(*args)
+        os.kill(os.getpid(), signal.SIGINT)  # delivered here, unless held
+        return trial
+
+    monkeypatch.setattr(loop, "pop_waiting_trial", claimed_then_interrupted)
+    ran: list[int] = []
+    with pytest.raises(KeyboardInterrupt):
+        loop.run_trials(study, storage, lambda trial: ran.append(trial.number) or [1.0])
+    assert ran == []
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.WAITING]
+    assert trials[0].user_attrs["fail_reason"] == "interrupted"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back

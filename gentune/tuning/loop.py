@@ -7,6 +7,7 @@ The same loop runs in ``gentune tune`` (one or several local processes) and in
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 import traceback
@@ -52,12 +53,13 @@ def _heartbeat(storage: Any, trial_id: int, shared: bool) -> Iterator[None]:
 
     def beat() -> None:
         count = 1
+        if not record(count):  # in this thread: no write in the caller between claim and run
+            return
         while not stop.wait(heartbeat_seconds()):
             count += 1
             if not record(count):
                 return
 
-    record(1)
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
     try:
@@ -65,6 +67,24 @@ def _heartbeat(storage: Any, trial_id: int, shared: bool) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[list[int]]:
+    """Hold SIGINT and SIGTERM while a trial is claimed: one arriving between the claim and
+    the run would leave the trial running, to be recovered later as a lost worker's. The
+    caller sees what was held and fails the claimed trial as interrupted."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held  # signals reach the main thread only
+        return
+    previous = {signum: signal.signal(signum, lambda received, frame: held.append(received))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield held
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Trial], list[float]],
@@ -79,7 +99,10 @@ def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Tr
     while (deadline is None or time.monotonic() < deadline) and not (stop and stop.is_set()):
         if heartbeat:
             fail_stale_trials(study, storage)
-        trial = pop_waiting_trial(study, storage)
+        with _interrupts_held() as held:
+            trial = pop_waiting_trial(study, storage)
+        if held and trial is None:
+            raise KeyboardInterrupt
         if trial is None:
             if wait_for_others and budget_state(study)["running"] > 0:
                 # Without heartbeats, a trial whose worker died is seen here.
@@ -89,7 +112,7 @@ def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Tr
                 continue
             break
         with _heartbeat(storage, trial._trial_id, heartbeat):
-            frozen = _run_one(study, storage, trial, run)
+            frozen = _run_one(study, storage, trial, run, interrupted=bool(held))
         ran += 1
         if on_done is not None:
             on_done(frozen)
@@ -97,9 +120,10 @@ def run_trials(study: optuna.Study, storage: Any, run: Callable[[optuna.trial.Tr
 
 
 def _run_one(study: optuna.Study, storage: Any, trial: optuna.trial.Trial,
-             run: Callable[[optuna.trial.Trial], list[float]]) -> optuna.trial.FrozenTrial:
+             run: Callable[[optuna.trial.Trial], list[float]],
+             interrupted: bool = False) -> optuna.trial.FrozenTrial:
     try:
-        return _run_and_tell(study, storage, trial, run)
+        return _run_and_tell(study, storage, trial, run, interrupted)
     except optuna.exceptions.UpdateFinishedTrialError:
         # Another worker took this one for lost (a pause, a stalled disk, beats slower than
         # its own) and failed it, queueing a copy: the copy stands, this result is dropped.
@@ -109,7 +133,8 @@ def _run_one(study: optuna.Study, storage: Any, trial: optuna.trial.Trial,
 
 
 def _run_and_tell(study: optuna.Study, storage: Any, trial: optuna.trial.Trial,
-                  run: Callable[[optuna.trial.Trial], list[float]]) -> optuna.trial.FrozenTrial:
+                  run: Callable[[optuna.trial.Trial], list[float]],
+                  interrupted: bool) -> optuna.trial.FrozenTrial:
     def tell(values: list[float] | None = None,
              state: TrialState | None = None) -> optuna.trial.FrozenTrial:
         if storage.get_trial(trial._trial_id).state.is_finished():  # Optuna: a ValueError
@@ -117,6 +142,8 @@ def _run_and_tell(study: optuna.Study, storage: Any, trial: optuna.trial.Trial,
         return study.tell(trial, values, state=state, skip_if_finished=True)
 
     try:
+        if interrupted:  # while the trial was claimed
+            raise KeyboardInterrupt
         values = run(trial)
     except optuna.TrialPruned:
         return tell(state=TrialState.PRUNED)
