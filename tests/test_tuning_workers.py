@@ -535,11 +535,16 @@ def test_an_interruption_while_a_trial_is_claimed_fails_it_as_interrupted(tmp_pa
         return trial
 
     monkeypatch.setattr(loop, "pop_waiting_trial", claimed_then_interrupted)
+    # As in the command line (pytest-xdist's workers ignore SIGINT).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     ran: list[int] = []
-    with pytest.raises(KeyboardInterrupt):
-        loop.run_trials(study, storage, lambda trial: ran.append(trial.number) or [1.0])
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_trials(study, storage, lambda trial: ran.append(trial.number) or [1.0])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert ran == []
     trials = study.get_trials()
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.WAITING]
     assert trials[0].user_attrs["fail_reason"] == "interrupted"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back
