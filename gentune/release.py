@@ -58,8 +58,6 @@ def load_choice(best_json: Path | None = None, study: str | None = None,
     if best_json is not None and study is not None:
         raise GentuneError("give --from best.json or --study NAME (with --storage), not both")
     if best_json is not None:
-        if best_json.is_dir():  # the --out of 'gentune tune'
-            best_json = best_json / "best.json"
         best = _read_best(best_json)
         return {"spec": best["spec"], "generator": best["generator"],
                 "params": best["best"]["params"], "study": best["study"],
@@ -125,6 +123,8 @@ def _versions() -> dict[str, str]:
 def release(best_json: Path | None = None, study: str | None = None, storage: str | None = None,
             rows: int | None = None, out: Path = Path("release"), seed: int = 0) -> ReleaseResult:
     out = Path(out)
+    if best_json is not None and Path(best_json).is_dir():  # the --out of 'gentune tune'
+        best_json = Path(best_json) / "best.json"  # named so in every message below
     check_seed(seed)
     _check_out(out)  # before the refit, which may take long
     choice = load_choice(best_json, study, storage)

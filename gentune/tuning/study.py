@@ -9,6 +9,7 @@ failed and queued again with the same slot and parameters.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
@@ -63,6 +64,7 @@ BEAT = "gentune_beat"
 CONFIGURATION_WAIT_SECONDS = 5.0
 
 
+@functools.cache  # a process keeps its namespace: no readlink per running trial and poll
 def _pid_namespace() -> str | None:
     """This process's PID namespace (Linux): containers may share a host name but not PIDs."""
     try:
