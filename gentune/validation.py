@@ -127,10 +127,27 @@ def infer_type(values: pd.Series, is_event: bool = False) -> str:
     return "categorical"
 
 
+def _glued_separator(names: list[str]) -> str | None:
+    """The separator of a file read with the wrong one (a semicolon CSV): one column whose
+    name holds the others."""
+    if len(names) != 1:
+        return None
+    marks = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+    return next((word for mark, word in marks.items() if mark in names[0]), None)
+
+
 def _check_named_columns(spec: Spec, raw: pd.DataFrame, where: str) -> None:
     present = [str(column) for column in raw.columns]
 
+    glued = _glued_separator(present)
+
     def require(column: str, role: str, fix: str) -> None:
+        if column not in present and glued:
+            fix = ("name the file .tsv, or write it again with commas" if glued == "tabs"
+                   else "write the file again with commas")
+            raise DataError(f"{role} '{column}' is not a column of {where}: its header is one "
+                            f"column of names separated by {glued}; gentune reads CSV separated "
+                            f"by commas (tabs in a .tsv file): {fix}")
         if column not in present:
             close = difflib.get_close_matches(column, present, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""

@@ -45,6 +45,21 @@ def test_unknown_column_in_columns(tmp_path: Path) -> None:
         f"time, event")
 
 
+@pytest.mark.parametrize("separator, fix", [
+    (";", "write the file again with commas"),
+    ("\t", "name the file .tsv, or write it again with commas")])
+def test_a_file_separated_by_another_mark_is_named_so(tmp_path: Path, separator: str,
+                                                       fix: str) -> None:
+    words = {";": "semicolons", "\t": "tabs"}[separator]
+    path = _spec(tmp_path, GOOD.replace(",", separator))
+    with pytest.raises(DataError) as error:
+        load_dataset(path)
+    assert str(error.value) == (
+        f"time column of endpoint 'os' 'time' is not a column of data file "
+        f"'{tmp_path / 'trial.csv'}': its header is one column of names separated by {words}; "
+        f"gentune reads CSV separated by commas (tabs in a .tsv file): {fix}")
+
+
 def test_wrong_type_numerical_column_with_text(tmp_path: Path) -> None:
     path = _spec(tmp_path, GOOD.replace("61,B", "sixty,B"), columns={"age": "numerical"})
     with pytest.raises(DataError) as error:
