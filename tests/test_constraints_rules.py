@@ -93,6 +93,20 @@ def test_date_order_and_derived() -> None:
     assert list(derived.fix(dates, ~derived.is_valid(dates))["days"]) == [4, -2, 0]
 
 
+def test_a_date_order_repair_makes_no_missing_date_up() -> None:
+    dates = pd.DataFrame({
+        "start": pd.to_datetime(["2021-01-10", "2021-01-10", "2021-01-10"]),
+        "prog": pd.to_datetime([None, "2021-01-01", "2021-01-01"]),
+        "death": pd.to_datetime([None, None, "2021-01-05"]),
+    })
+    order = parse_rule({"date_order": ["start", "prog", "death"]})
+    fixed = order.fix(dates, ~order.is_valid(dates))
+    assert fixed["prog"].isna().tolist() == [True, False, False]
+    assert fixed["death"].isna().tolist() == [True, True, False]
+    assert fixed.loc[2, "death"] == fixed.loc[2, "prog"] == dates.loc[2, "start"]
+    assert broken(order, fixed) == [0, 1]  # still broken: the rows are rejected, not invented
+
+
 def test_missing_values_break_a_rule() -> None:
     frame = FRAME.astype({"time": float})
     frame.loc[0, "time"] = float("nan")
@@ -217,6 +231,8 @@ def test_a_column_plus_a_number_is_read_as_an_offset() -> None:
 
 @pytest.mark.parametrize("text, types", [
     ("when > 5", "when: date"),
+    ("when != 5", "when: date"),
+    ("when == time", "when: date, time: number"),
     ("arm > 1", "arm: text"),
     ("time + 'a' > 1", "time: number"),
     ("time <= 1/0", "time: number"),
@@ -278,6 +294,9 @@ def test_fixed_combinations_recognise_a_real_combination_with_a_missing_value() 
      "allowed.values takes a list such as [A, B], got 'AB'"),
     ({"range": {"column": "time", "min": float("nan")}},
      "range bounds must be finite numbers, got nan"),
+    ({"range": {"column": "visit", "min": 1, "max": 1}},
+     "range rule on 'visit': min < max must hold, but got min=1, max=1; for a column of one "
+     "value write {allowed: {column: visit, values: [1]}}"),
 ])
 def test_malformed_rule_bodies_are_refused(body: dict, message: str) -> None:
     with pytest.raises(ConstraintError, match=re.escape(message)):

@@ -40,7 +40,9 @@ class DateOrder(Rule):
     def fix(self, frame: pd.DataFrame, broken: pd.Series) -> pd.DataFrame:
         frame = frame.copy()
         for earlier, later in zip(self._columns, self._columns[1:]):
-            frame.loc[broken, later] = frame.loc[broken, [earlier, later]].max(axis=1)
+            # max() skips a missing date: the later one would be made up from the earlier.
+            both = broken & frame[earlier].notna() & frame[later].notna()
+            frame.loc[both, later] = frame.loc[both, [earlier, later]].max(axis=1)
         return frame
 
 

@@ -227,6 +227,10 @@ def _compare(kind: type, left: Any, right: Any) -> Any:
         return (left == right) == (symbol == "==")
     if function is not None:
         return _as_bool(function(left, right))
+    if {_date_or_number(left), _date_or_number(right)} == {"date", "number"}:
+        # pandas answers == between a date and a number with False on every row, so the rule
+        # would hold or break everywhere, silently: refused as the orderings are.
+        raise TypeError("a date compared with a number")
     if _is_float(left) or _is_float(right):
         # Floats round-trip through generators and CSV: compare with a tight tolerance.
         equal = pd.Series(np.isclose(_values(left), _values(right), rtol=1e-9, atol=1e-9),
@@ -241,6 +245,17 @@ def _finite(number: int | float) -> bool:
         return math.isfinite(float(number))
     except OverflowError:  # an int beyond any float
         return False
+
+
+def _date_or_number(value: Any) -> str | None:
+    if isinstance(value, pd.Series):
+        if pd.api.types.is_datetime64_any_dtype(value):
+            return "date"
+        return "number" if pd.api.types.is_numeric_dtype(value) and \
+            not pd.api.types.is_bool_dtype(value) else None
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return "date"
+    return "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _is_float(value: Any) -> bool:

@@ -126,9 +126,11 @@ class Range(Rule):
                  policy: str | None = None) -> None:
         if low is None and high is None:
             raise ConstraintError(f"range rule on '{column}' needs 'min', 'max' or both")
-        if low is not None and high is not None and low > high:
-            raise ConstraintError(f"range rule on '{column}': min <= max must hold, but got "
-                                  f"min={low}, max={high}")
+        if low is not None and high is not None and low >= high:
+            # min == max leaves no room to generate in (the logit coordinate is 0 / 0).
+            raise ConstraintError(f"range rule on '{column}': min < max must hold, but got "
+                                  f"min={low:g}, max={high:g}; for a column of one value write "
+                                  f"{{allowed: {{column: {column}, values: [{low:g}]}}}}")
         self.column, self.low, self.high = column, low, high
         self.strict_low, self.strict_high = strict_low, strict_high
         self.derived: dict[str, Derived] = {}  # set by the rule set: fixes move dates
