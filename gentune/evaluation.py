@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from gentune.errors import DataError
 from gentune.generators.base import Generator
 from gentune.metrics import MetricSuite, Scores
 from gentune.seeds import check_seed
@@ -43,6 +44,8 @@ def evaluate(spec: Spec | str | Path, synthetic: pd.DataFrame | str | Path,
     if not isinstance(synthetic, pd.DataFrame):
         where, synthetic = f"synthetic table '{synthetic}'", read_table(
             Path(synthetic), if_missing="give the synthetic table's file with --synthetic")
+    if synthetic.empty:  # privacy and validity would score no rows as perfect
+        raise DataError(f"{where} has no rows; give the rows to score")
     synthetic = type_like_real(study.spec, synthetic, study.data.schema, where)
     return MetricSuite().compute(view.reference, synthetic, view.context)
 

@@ -21,6 +21,7 @@ from gentune.metrics import make_strategy
 from gentune.spec import Spec
 from gentune.tuning.fingerprint import digest, spec_fingerprint
 from gentune.tuning.prepare import held_out, prepare
+from gentune.tuning.scoring_version import SCORING_VERSION
 from gentune.workers.session import preloaded_modules, worker_for
 
 __all__ = ["refit_records", "score_key", "measure_records", "read_kept_scores"]
@@ -30,8 +31,10 @@ log = logging.getLogger("gentune")
 
 def score_key(generator: str, params: dict[str, Any], refit_seed: int, data_sha256: str,
               fingerprint: dict[str, str], seed: int) -> str:
-    """What a held-out score depends on, as one digest."""
-    return digest([generator, params, refit_seed, data_sha256, fingerprint, seed])
+    """What a held-out score depends on, as one digest (with how scores are computed: a
+    folder kept from an older gentune refits rather than mixing in its old scores)."""
+    return digest([generator, params, refit_seed, data_sha256, fingerprint, seed,
+                   SCORING_VERSION])
 
 
 def read_kept_scores(path: Path) -> dict[str, float] | None:

@@ -180,3 +180,15 @@ def test_compare_scores_strategies_on_held_out_data(tiny_actg: Path, tmp_path: P
     pd.testing.assert_frame_equal(
         again.summary.reset_index(drop=True),
         summary[summary["generator"] == "gaussian_copula"].reset_index(drop=True))
+
+
+def test_kept_held_out_scores_are_keyed_by_how_scores_are_computed(monkeypatch) -> None:
+    import gentune.heldout_scores as kept
+
+    def key() -> str:
+        return kept.score_key("tvae", {"epochs": 30}, 1000, "sha", {"rules": "r"}, 0)
+
+    before = key()
+    assert key() == before
+    monkeypatch.setattr(kept, "SCORING_VERSION", kept.SCORING_VERSION + 1)
+    assert key() != before

@@ -547,6 +547,17 @@ def test_evaluate_holds_out_the_test_rows_prepare_holds_out(broken_gbsg: Path,
     assert list(row_keys(scored_against[0])) == list(row_keys(released_against))
 
 
+def test_evaluate_refuses_a_table_of_no_rows_instead_of_scoring_it_perfect() -> None:
+    from gentune.datasets import load_dataset
+    from gentune.errors import DataError
+    from gentune.evaluation import evaluate
+
+    empty = load_dataset("gbsg2").frame.iloc[:0]
+    with pytest.raises(DataError, match="^the synthetic table has no rows; give the rows to "
+                                        "score$"):
+        evaluate("gbsg2", empty, against="validation")
+
+
 # --- where a release is written --------------------------------------------------------------
 
 

@@ -229,3 +229,30 @@ def test_values_outside_the_training_categories_are_bad_output(real) -> None:
     assert failure.value.reason == "bad output"
     assert failure.value.detail == ("column 'k' has 2 generated values outside the training "
                                     "categories, e.g. ['B', 'x']")
+
+
+class _CheckpointingWorker:
+    """Stands in for a worker process: a fit that sends two checkpoints of given rows."""
+
+    def __init__(self, work_dir, checkpoints: list[pd.DataFrame]) -> None:
+        self.work_dir, self.checkpoints = work_dir, checkpoints
+
+    def call(self, request, timeout=None, on_event=None):
+        for epoch, rows in enumerate(self.checkpoints, start=1):
+            path = self.work_dir / f"checkpoint-{epoch}.parquet"
+            rows.to_parquet(path)
+            on_event({"event": "checkpoint", "epoch": epoch, "path": str(path)})
+        return {"ok": True, "seconds": 0.1}
+
+
+def test_checkpoint_rows_come_in_the_training_dtypes_as_samples_do(tmp_path) -> None:
+    train = pd.DataFrame({"arm": pd.Categorical(["a", "b", "a"]), "time": [3, 4, 5]})
+    # SDV's models are fitted on categories as plain text and give them back so.
+    text = pd.DataFrame({"arm": ["b", "a"], "time": [1.0, 2.0]})
+    unknown = pd.DataFrame({"arm": ["z", "a"], "time": [1.0, 2.0]})
+    seen = []
+    session = GeneratorSession(get_generator("gaussian_copula"), train, {}, tmp_path,
+                               worker=_CheckpointingWorker(tmp_path, [text, unknown]))
+    session.fit({}, 0, (1, 2), lambda epoch, rows: seen.append(rows) or True)
+    assert seen[0].dtypes.equals(train.dtypes) and seen[0]["arm"].tolist() == ["b", "a"]
+    assert seen[1].empty and seen[1].dtypes.equals(train.dtypes)  # scores as no valid rows

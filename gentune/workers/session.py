@@ -137,6 +137,10 @@ class GeneratorSession:
         def answer(event: dict[str, Any]) -> dict[str, str]:
             rows = pd.read_parquet(event["path"])
             Path(event["path"]).unlink(missing_ok=True)
+            try:  # in the training dtypes, as a sample is (SDV returns categories as text)
+                rows = check_output(rows, self.train, len(rows))
+            except TrialFailure:  # a half-trained model's rows that a record cannot hold
+                rows = self.train.iloc[:0]
             keep = on_checkpoint is None or on_checkpoint(int(event["epoch"]), rows)
             return {"cmd": "continue" if keep else "stop"}
 
