@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="join a study from this machine")
     worker.add_argument("--study", required=True)
     worker.add_argument("--storage", help="the study's storage URL (or GENTUNE_STORAGE)")
-    worker.add_argument("--out", default="runs/worker", help="folder for logs and scratch")
+    worker.add_argument("--out", help="folder for this study's logs, scratch and kept samples "
+                                      "(default runs/worker/STUDY; one study per folder)")
     worker.add_argument("--threads", type=int, default=1,
                         help="torch/BLAS threads for the generator (default 1)")
     worker.add_argument("--timeout", type=float,
@@ -144,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(handler=cmd_compare)
 
     release = commands.add_parser("release", help="write a constraint-checked synthetic release")
-    release.add_argument("--from", dest="source", help="a best.json written by 'gentune tune'")
+    release.add_argument("--from", dest="source", help="a best.json written by 'gentune tune', or "
+                         "the --out folder that holds it")
     release.add_argument("--study", help="or: a study name (with --storage)")
     release.add_argument("--storage", help="the study's storage URL (or GENTUNE_STORAGE)")
     release.add_argument("--rows", type=int, help="rows to release (default: as many as the real data)")
@@ -154,8 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="check a release against its manifest")
     verify.add_argument("release", help="the release folder")
-    verify.add_argument("--real", help="the real data (a file, or 'builtin') for the "
-                                       "exact-copy check")
+    verify.add_argument("--real", help="the real data (a file, or 'builtin'): checks that it "
+                                       "is the data the release was made from (SHA-256) and "
+                                       "that no released row copies a real one")
     verify.set_defaults(handler=cmd_verify)
 
     report = commands.add_parser("report", help="rebuild the report of a tuning study")

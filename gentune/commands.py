@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -69,7 +70,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         import psutil
 
         timeout -= time.time() - psutil.Process().create_time()
-    ran = join_study(args.study, storage, Path(args.out), threads=args.threads,
+    # A folder holds one study: by default each study joined from here has its own.
+    out = Path(args.out) if args.out else \
+        Path("runs/worker") / (re.sub(r"[^A-Za-z0-9._-]", "_", args.study).lstrip(".") or "_")
+    ran = join_study(args.study, storage, out, threads=args.threads,
                      timeout=timeout, data_path=args.data,
                      extra_paths=tuple(args.extra_path or ()))
     if not args.quiet:

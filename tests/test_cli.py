@@ -486,3 +486,23 @@ def test_a_worker_that_cannot_import_the_studys_generator_says_how_to_fix_it(
         "machine cannot import (No module named 'my_lab'); install it here, or give the folder "
         "that holds it with --extra-path DIR")
     assert "--extra-path DIR" in gentune("worker", "--help").stdout
+
+
+def test_workers_joined_from_one_machine_have_a_folder_per_study(monkeypatch) -> None:
+    import gentune.tuning.join
+    import gentune.tuning.workers
+    from gentune.cli import build_parser
+
+    folders = []
+    monkeypatch.setattr(gentune.tuning.workers, "stop_with_parent", lambda: None)
+    monkeypatch.setattr(gentune.tuning.join, "join_study",
+                        lambda study, storage, out, **options: folders.append(out) or 0)
+    for study in ("actg320-tvae-compound", "gbsg2/ctgan", "../up"):
+        args = build_parser().parse_args(["worker", "--study", study, "--storage",
+                                          "sqlite:///x.db", "--quiet"])
+        assert args.handler(args) == 0
+    args = build_parser().parse_args(["worker", "--study", "s", "--storage", "sqlite:///x.db",
+                                      "--quiet", "--out", "mine"])
+    args.handler(args)
+    assert folders == [Path("runs/worker/actg320-tvae-compound"), Path("runs/worker/gbsg2_ctgan"),
+                       Path("runs/worker/_up"), Path("mine")]

@@ -55,8 +55,9 @@ def test_a_changed_split_or_seed_is_refused(spec_copy: Path, tmp_path: Path,
         f"folder (with a shared --storage, also another --study name), or restore the spec's "
         f"split")
     edit(spec_copy, constraints=[], task={"endpoint": "death"})
-    with pytest.raises(StorageError, match="made with another split, rules and task in the "
-                                           "spec"):
+    with pytest.raises(StorageError, match=r"made with another split, rules and task in the "
+                                           r"spec \(the rules include the invalid-rows policy: "
+                                           r"the spec's invalid_rows, or --invalid-rows\)"):
         quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
     assert len(load(out, first.study_name).trials) == 1  # nothing added
 

@@ -163,10 +163,12 @@ def _check_same_experiment(name: str, existing: Mapping[str, Any],
     if changed:
         parts = " and ".join([", ".join(changed[:-1]), changed[-1]] if len(changed) > 1
                              else changed)
+        policy = (" (the rules include the invalid-rows policy: the spec's invalid_rows, or "
+                  "--invalid-rows)") if "rules" in changed else ""
         raise StorageError(
-            f"the study '{name}' in this storage was made with another {parts} in the spec, "
-            f"so its trials and real-data cache do not hold for this one; {NEW_STUDY}, or "
-            f"restore the spec's {parts}")
+            f"the study '{name}' in this storage was made with another {parts} in the spec"
+            f"{policy}, so its trials and real-data cache do not hold for this one; "
+            f"{NEW_STUDY}, or restore the spec's {parts}")
 
 
 def load_or_create_study(storage: Any, name: str, directions: list[str], sampler: Any,
