@@ -89,7 +89,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         spec = data.spec
         endpoints = ", ".join(f"{e.name} ({e.time}/{e.event})" for e in spec.endpoints)
         print(f"{name:10} {len(data.frame):5} rows x {data.frame.shape[1]} columns; "
-              f"arm: {spec.treatment}; endpoints: {endpoints}; rules: {len(spec.constraints)}")
+              f"arm: {spec.treatment}; endpoints: {endpoints}; rules: {len(spec.constraints)} "
+              f"(and 2 per endpoint: time > 0, event in {{0, 1}})")
     return 0
 
 
@@ -129,7 +130,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     elif policy == "refuse":
         print(f"{len(broken)} rule(s) broken by the real data; tuning refuses to start unless "
               f"the spec sets invalid_rows: drop or keep", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT  # as tune's refusal of the same data
     else:
         rows = len(data.frame) - int(valid_rows(rules, data.frame).sum())
         action = (f"tuning drops the {rows} row(s) that break them" if policy == "drop"

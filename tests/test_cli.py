@@ -154,7 +154,7 @@ def test_rule_broken_by_the_real_data(new_trial: Path, tmp_path: Path) -> None:
     assert "the real data breaks the rule 'pfs_days <= os_days' in 1 of 160 rows (rows 3)" in line
     assert not (tmp_path / "x").exists()
     check = gentune("check", "--spec", str(new_trial))
-    assert check.returncode == 1 and "pfs_days <= os_days" in check.stdout
+    assert check.returncode == 2 and "pfs_days <= os_days" in check.stdout
     new_trial.write_text(new_trial.read_text() + "invalid_rows: drop\n")
     dropping = gentune("check", "--spec", str(new_trial))
     assert dropping.returncode == 0, dropping.stderr
