@@ -6,6 +6,7 @@ A handler returns the exit code; bad input raises ``GentuneError`` (one line, ex
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import sys
@@ -70,15 +71,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
         import psutil
 
         timeout -= time.time() - psutil.Process().create_time()
-    # A folder holds one study: by default each study joined from here has its own.
-    out = Path(args.out) if args.out else \
-        Path("runs/worker") / (re.sub(r"[^A-Za-z0-9._-]", "_", args.study).lstrip(".") or "_")
+    out = Path(args.out) if args.out else Path("runs/worker") / _folder_name(args.study)
     ran = join_study(args.study, storage, out, threads=args.threads,
                      timeout=timeout, data_path=args.data,
                      extra_paths=tuple(args.extra_path or ()))
     if not args.quiet:
         print(f"worker finished: ran {ran} trial(s) of study '{args.study}'")
     return 0
+
+
+def _folder_name(study: str) -> str:
+    """A folder holds one study: each study joined from this machine gets its own, named
+    after it where its name is a plain file name, else tagged with a digest of the name."""
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", study).lstrip(".")[:80]
+    if plain == study:
+        return plain
+    return f"{plain}-{hashlib.sha256(study.encode()).hexdigest()[:8]}".lstrip("-")
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:

@@ -504,5 +504,7 @@ def test_workers_joined_from_one_machine_have_a_folder_per_study(monkeypatch) ->
     args = build_parser().parse_args(["worker", "--study", "s", "--storage", "sqlite:///x.db",
                                       "--quiet", "--out", "mine"])
     args.handler(args)
-    assert folders == [Path("runs/worker/actg320-tvae-compound"), Path("runs/worker/gbsg2_ctgan"),
-                       Path("runs/worker/_up"), Path("mine")]
+    assert folders[0] == Path("runs/worker/actg320-tvae-compound")
+    assert [folder.parent for folder in folders[1:3]] == [Path("runs/worker")] * 2
+    assert re.fullmatch(r"gbsg2_ctgan-[0-9a-f]{8}", folders[1].name)  # not gbsg2_ctgan's
+    assert re.fullmatch(r"_up-[0-9a-f]{8}", folders[2].name) and folders[3] == Path("mine")

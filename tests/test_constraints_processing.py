@@ -43,6 +43,25 @@ def test_restored_numbers_are_the_real_ones_exactly_and_keep_the_real_decimals()
     assert processor.valid_rows(back).all()
 
 
+def test_rounding_to_the_real_decimals_keeps_every_rule_the_row_held() -> None:
+    train = pd.DataFrame({"a": [1.0, 2.0, 4.0], "b": [3.0, 5.0, 9.0],
+                          "pfs": [1.0, 2.0, 3.0], "os": [3.0, 5.0, 9.0]})
+    processor = _processor(["a < b", "pfs <= os", "pfs > 0"], train)
+    assert processor.decimals == {"a": 0, "pfs": 0}
+    drawn = pd.DataFrame({"b": [10.0, 10.0, 7.6], "os": [0.6, 8.0, 7.5],
+                          "a__gap_to__b": np.log1p([0.3, 0.55, 2.2]),
+                          "pfs__gap_to__os": np.log1p([0.2, 0.45, 0.0])})
+    assert set(drawn.columns) == set(processor.transform(train).columns)
+    back = processor.reverse_transform(drawn)
+    # 10 - 0.3 rounds to 10, on b: the strict order takes 9 below it. 0.6 - 0.2 rounds to 0,
+    # which breaks pfs > 0, and up to 1 it breaks pfs <= os: it stays 0.4. 7.5 rounds (to
+    # even) to 8 above os: 7.
+    assert back["a"].tolist() == [9.0, 9.0, 5.0]
+    assert back["pfs"].iloc[0] == pytest.approx(0.4)
+    assert back["pfs"].tolist()[1:] == [8.0, 7.0]
+    assert processor.valid_rows(back).all()
+
+
 def test_a_whole_number_below_a_fractional_one_keeps_the_order_when_restored() -> None:
     train = pd.DataFrame({"pfs": [11, 3, 7], "os": [11.5, 9.25, 7.5]})
     processor = _processor(["pfs <= os"], train)

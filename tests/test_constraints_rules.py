@@ -233,6 +233,7 @@ def test_a_column_plus_a_number_is_read_as_an_offset() -> None:
     ("when > 5", "when: date"),
     ("when != 5", "when: date"),
     ("when == time", "when: date, time: number"),
+    ("when - when == 0", "when: date"),
     ("arm > 1", "arm: text"),
     ("time + 'a' > 1", "time: number"),
     ("time <= 1/0", "time: number"),

@@ -227,10 +227,12 @@ def _compare(kind: type, left: Any, right: Any) -> Any:
         return (left == right) == (symbol == "==")
     if function is not None:
         return _as_bool(function(left, right))
-    if {_date_or_number(left), _date_or_number(right)} == {"date", "number"}:
-        # pandas answers == between a date and a number with False on every row, so the rule
-        # would hold or break everywhere, silently: refused as the orderings are.
-        raise TypeError("a date compared with a number")
+    kinds = {_comparable_kind(left), _comparable_kind(right)}
+    if "number" in kinds and kinds & {"date", "time span"}:
+        # pandas answers == between a date (or a difference of dates) and a number with False
+        # on every row, so the rule would hold or break everywhere, silently: refused as the
+        # orderings are.
+        raise TypeError(f"a {(kinds - {'number'}).pop()} compared with a number")
     if _is_float(left) or _is_float(right):
         # Floats round-trip through generators and CSV: compare with a tight tolerance.
         equal = pd.Series(np.isclose(_values(left), _values(right), rtol=1e-9, atol=1e-9),
@@ -247,14 +249,18 @@ def _finite(number: int | float) -> bool:
         return False
 
 
-def _date_or_number(value: Any) -> str | None:
+def _comparable_kind(value: Any) -> str | None:
     if isinstance(value, pd.Series):
         if pd.api.types.is_datetime64_any_dtype(value):
             return "date"
+        if pd.api.types.is_timedelta64_dtype(value):
+            return "time span"
         return "number" if pd.api.types.is_numeric_dtype(value) and \
             not pd.api.types.is_bool_dtype(value) else None
     if isinstance(value, (pd.Timestamp, np.datetime64)):
         return "date"
+    if isinstance(value, (pd.Timedelta, np.timedelta64)):
+        return "time span"
     return "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from gentune.constraints.decimals import real_decimals, with_real_decimals
 from gentune.constraints.planning import plan_transforms
 from gentune.constraints.report import valid_rows, violation_shares
 from gentune.constraints.rules import Derived, Rule
@@ -52,6 +53,7 @@ class ConstraintProcessor:
         self.transforms: list[Transform] = []
         self.columns: list[str] = []
         self.dtypes: dict[str, object] = {}
+        self.decimals: dict[str, int] = {}  # of the real columns the transforms restore
         self._fitted = False
 
     def fit(self, train: pd.DataFrame) -> ConstraintProcessor:
@@ -65,6 +67,9 @@ class ConstraintProcessor:
         for transform in self.transforms:
             transform.fit(frame)
             frame = transform.forward(frame)
+        restored = {column for transform in self.transforms for column in transform.replaces}
+        self.decimals = {column: places for column in self.columns if column in restored
+                         and (places := real_decimals(train[column])) is not None}
         self._fitted = True
         return self
 
@@ -94,6 +99,7 @@ class ConstraintProcessor:
         self._require_fitted()
         for transform in reversed(self.transforms):
             frame = transform.reverse(frame)
+        frame = with_real_decimals(frame, self.decimals, self.rules)
         return frame[self.columns].reset_index(drop=True)
 
     def violations(self, frame: pd.DataFrame) -> dict[str, float]:

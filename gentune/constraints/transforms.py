@@ -76,27 +76,6 @@ def restore_dtype(values: pd.Series, dtype: Any) -> pd.Series:
     return values.astype(dtype)
 
 
-def real_decimals(values: pd.Series, most: int = 10) -> int | None:
-    """The fewest decimals that write every real value exactly (None: none up to ``most``).
-    A restored column keeps them: log1p, exp and the logistic come back a unit in the last
-    place off (14.89 as 14.889999999999999), and model draws carry every digit."""
-    if not pd.api.types.is_float_dtype(values):
-        return None
-    finite = values.to_numpy(dtype=float, na_value=np.nan)
-    finite = finite[np.isfinite(finite)]
-    return next((places for places in range(most + 1)
-                 if (np.round(finite, places) == finite).all()), None)
-
-
-def _rounded_where_it_holds(values: pd.Series, decimals: int | None, holds: Any) -> pd.Series:
-    """``values`` at the real decimals, except where rounding would break the rule the
-    transform keeps (``holds`` of the rounded values): there they stay as they are."""
-    if decimals is None:
-        return values
-    rounded = values.round(decimals)
-    return rounded.where(holds(rounded) | values.isna(), values)
-
-
 @dataclass
 class DropDerived(Transform):
     """A day count derived from two dates is not modelled; it is recomputed after sampling.
@@ -207,7 +186,6 @@ class OrderGap(Transform):
     resolution: str = "D"  # of the real gaps between dates: restored gaps are rounded to it
     max_gap: float = float("inf")  # restored gaps are capped: a wild draw must stay a date
     keeps_target: bool = False  # some real rows have the target but not the kept column
-    decimals: int | None = None  # of the real target (a number): restored ones keep them
 
     def __post_init__(self) -> None:
         self.target = self.low if self.replace == "low" else self.high
@@ -227,7 +205,6 @@ class OrderGap(Transform):
         # There the gap is missing too, so the target keeps a column of its own for those rows
         # (real rows kept by invalid_rows: keep).
         self.keeps_target = bool((frame[self.kept].isna() & frame[self.target].notna()).any())
-        self.decimals = None if self._is_date(frame) else real_decimals(frame[self.target])
         self.adds = {self.gap: "numerical"}
         if self.keeps_target:
             self.adds[self.target] = "datetime" if self._is_date(frame) else "numerical"
@@ -262,19 +239,14 @@ class OrderGap(Transform):
         return frame
 
     def _numbers(self, kept: pd.Series, gap: pd.Series, sign: float) -> pd.Series:
-        """The target from the kept value and the gap, rounded so that the order survives
-        the rounding: to a whole number on the order's side of the kept value, or to the real
-        decimals where that keeps the order (a zero gap stays exactly the kept value)."""
+        """The target from the kept value and the gap; a whole-number target is the nearest
+        whole number on the order's side of the kept value (11.5 - 0.4 gives 11, not 11.1
+        rounded to 11 or 11.5 - 0 rounded to 12), whatever the kept value's decimals."""
         restored = kept + sign * gap
-        if pd.api.types.is_integer_dtype(self.dtype):
-            whole = restored.round()
-            # min/max with the nearest whole number on the right side: 11.5 - 0.4 is 11,
-            # not round(11.1 + ...) = 12 above 11.5, whatever the kept value's decimals.
-            return whole.clip(upper=np.floor(kept)) if sign < 0 else \
-                whole.clip(lower=np.ceil(kept))
-        ordered = (lambda values: values <= kept) if sign < 0 else (lambda values: values >= kept)
-        return _rounded_where_it_holds(restored, self.decimals,
-                                       lambda values: ordered(values) & (gap > 0))
+        if not pd.api.types.is_integer_dtype(self.dtype):
+            return restored
+        whole = restored.round()
+        return whole.clip(upper=np.floor(kept)) if sign < 0 else whole.clip(lower=np.ceil(kept))
 
 
 @dataclass
@@ -288,7 +260,6 @@ class BoundedLog(Transform):
     dtype: Any = None
     max_distance: float = float("inf")  # as OrderGap's max_gap: a wild draw must stay finite
     min_distance: float = 0.5  # strict: log(0) of a real row kept on the bound would be -inf
-    decimals: int | None = None  # of the real values: restored ones keep them
 
     def __post_init__(self) -> None:
         self.replaces = (self.column,)
@@ -301,7 +272,6 @@ class BoundedLog(Transform):
         self.max_distance = 10 * float(np.fmax(distance.max(), 1.0))
         positive = distance[distance > 0]
         self.min_distance = min(0.5 * float(positive.min()), 0.5) if len(positive) else 0.5
-        self.decimals = real_decimals(frame[self.column])
 
     def _distance(self, values: pd.Series) -> pd.Series:
         return values - self.bound if self.side == "low" else self.bound - values
@@ -319,13 +289,8 @@ class BoundedLog(Transform):
         distance = np.exp(coordinate.clip(upper=np.log(self.max_distance))) if self.strict \
             else np.expm1(coordinate.clip(0, np.log1p(self.max_distance)))
         values = self.bound + distance if self.side == "low" else self.bound - distance
-        values = _rounded_where_it_holds(values, self.decimals, self._holds)
         frame[self.column] = restore_dtype(values, self.dtype)
         return frame
-
-    def _holds(self, values: pd.Series) -> pd.Series:
-        distance = self._distance(values)
-        return distance > 0 if self.strict else distance >= 0
 
 
 @dataclass
@@ -337,7 +302,6 @@ class BoundedLogit(Transform):
     high: float
     dtype: Any = None
     limit: float = 14.0  # a coordinate at or past +-limit is the bound itself
-    decimals: int | None = None  # of the real values: restored ones keep them
 
     def __post_init__(self) -> None:
         self.replaces = (self.column,)
@@ -352,7 +316,6 @@ class BoundedLogit(Transform):
         inner = inner[np.isfinite(inner)]
         if len(inner):
             self.limit = max(self.limit, float(inner.max()) + 1.0)
-        self.decimals = real_decimals(frame[self.column])
 
     def _logit(self, values: pd.Series) -> pd.Series:
         with np.errstate(divide="ignore"):
@@ -376,7 +339,5 @@ class BoundedLogit(Transform):
         values = values.mask(coordinate >= self.limit, self.high)
         if pd.api.types.is_integer_dtype(self.dtype):  # the whole numbers inside the bounds
             values = values.clip(np.ceil(self.low), np.floor(self.high))
-        values = _rounded_where_it_holds(
-            values, self.decimals, lambda rounded: (rounded >= self.low) & (rounded <= self.high))
         frame[self.column] = restore_dtype(values, self.dtype)
         return frame
