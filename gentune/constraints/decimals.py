@@ -45,6 +45,8 @@ def with_real_decimals(frame: pd.DataFrame, decimals: Mapping[str, int],
                        rules: Sequence[Rule]) -> pd.DataFrame:
     """``frame`` with each column of ``decimals`` rounded as the module says. Column by
     column, so a row never loses a rule it held."""
+    if not decimals:
+        return frame
     frame = frame.copy()
     for column, places in decimals.items():
         values = frame[column]
