@@ -142,17 +142,18 @@ def _check_named_columns(spec: Spec, raw: pd.DataFrame, where: str) -> None:
     glued = _glued_separator(present)
 
     def require(column: str, role: str, fix: str) -> None:
-        if column not in present and glued:
-            fix = ("name the file .tsv, or write it again with commas" if glued == "tabs"
-                   else "write the file again with commas")
+        if column in present:
+            return
+        if glued:  # the file's fault, not the spec's
+            rewrite = ("name the file .tsv, or write it again with commas" if glued == "tabs"
+                       else "write the file again with commas")
             raise DataError(f"{role} '{column}' is not a column of {where}: its header is one "
                             f"column of names separated by {glued}; gentune reads CSV separated "
-                            f"by commas (tabs in a .tsv file): {fix}")
-        if column not in present:
-            close = difflib.get_close_matches(column, present, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise DataError(f"{role} '{column}' is not a column of {where}{hint}; {fix}. "
-                            f"Columns present: {', '.join(present)}")
+                            f"by commas (tabs in a .tsv file): {rewrite}")
+        close = difflib.get_close_matches(column, present, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise DataError(f"{role} '{column}' is not a column of {where}{hint}; {fix}. "
+                        f"Columns present: {', '.join(present)}")
 
     for column in spec.columns:
         require(column, "spec column", "fix the name under 'columns' or remove it")

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from gentune.constraints.report import valid_rows
 from gentune.constraints.rule_base import Rule
 
 __all__ = ["real_decimals", "with_real_decimals"]
@@ -34,13 +35,6 @@ def real_decimals(values: pd.Series) -> int | None:
                  if (np.round(finite, places) == finite).all()), None)
 
 
-def _holds(rules: Sequence[Rule], frame: pd.DataFrame) -> pd.Series:
-    held = pd.Series(True, index=frame.index)
-    for rule in rules:
-        held &= rule.is_valid(frame).to_numpy(dtype=bool)
-    return held
-
-
 def with_real_decimals(frame: pd.DataFrame, decimals: Mapping[str, int],
                        rules: Sequence[Rule]) -> pd.DataFrame:
     """``frame`` with each column of ``decimals`` rounded as the module says. Column by
@@ -53,7 +47,7 @@ def with_real_decimals(frame: pd.DataFrame, decimals: Mapping[str, int],
         if not pd.api.types.is_float_dtype(values):
             continue
         own = [rule for rule in rules if column in rule.columns]
-        held = _holds(own, frame)
+        held = valid_rows(own, frame)
         scale = 10.0 ** places
         chosen = values.copy()
         open_rows = values.notna()
@@ -62,7 +56,7 @@ def with_real_decimals(frame: pd.DataFrame, decimals: Mapping[str, int],
         for candidate in candidates:
             trial = frame.assign(**{column: chosen.where(~open_rows, candidate)})
             # A row that broke a rule before is post-processing's: it takes the nearest.
-            keeps = open_rows & (_holds(own, trial) | ~held)
+            keeps = open_rows & (valid_rows(own, trial) | ~held)
             chosen = chosen.where(~keeps, candidate)
             open_rows &= ~keeps
         frame[column] = chosen

@@ -215,6 +215,8 @@ def _negate(value: Any) -> Any:
 def _kind(series: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(series):
         return "date"
+    if pd.api.types.is_timedelta64_dtype(series):  # a difference of dates
+        return "time span"
     return "number" if pd.api.types.is_numeric_dtype(series) else "text"
 
 
@@ -250,13 +252,10 @@ def _finite(number: int | float) -> bool:
 
 
 def _comparable_kind(value: Any) -> str | None:
+    """A column's kind (a boolean column none: it is compared with 0 and 1 on purpose), or a
+    constant's."""
     if isinstance(value, pd.Series):
-        if pd.api.types.is_datetime64_any_dtype(value):
-            return "date"
-        if pd.api.types.is_timedelta64_dtype(value):
-            return "time span"
-        return "number" if pd.api.types.is_numeric_dtype(value) and \
-            not pd.api.types.is_bool_dtype(value) else None
+        return None if pd.api.types.is_bool_dtype(value) else _kind(value)
     if isinstance(value, (pd.Timestamp, np.datetime64)):
         return "date"
     if isinstance(value, (pd.Timedelta, np.timedelta64)):
