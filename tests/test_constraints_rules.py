@@ -249,6 +249,34 @@ def test_a_rule_over_mixed_types_names_the_rule_and_the_column_types(text: str,
                             "a date_order or derived rule)")
 
 
+@pytest.mark.parametrize("text, types, detail", [
+    ("arm == 1", "arm: text", "text compared with a number (write it in quotes, '1', to "
+                              "compare text)"),
+    ("1.5 != arm", "arm: text", "text compared with a number (write it in quotes, '1.5', to "
+                                "compare text)"),
+    ("grp == 'A'", "grp: number", "text compared with a number"),
+    ("arm == grp", "arm: text, grp: number", "text compared with a number"),
+    ("level == 1", "level: text", "text compared with a number (write it in quotes, '1', to "
+                                  "compare text)"),
+])
+def test_text_equal_to_a_number_is_refused_not_false_on_every_row(text: str, types: str,
+                                                                  detail: str) -> None:
+    frame = FRAME.assign(level=pd.Categorical(["1", "2", "1", "2", "1"]))
+    with pytest.raises(ConstraintError) as error:
+        parse_rule(text).is_valid(frame)
+    assert str(error.value).startswith(f"rule '{text}' cannot be evaluated on the data "
+                                       f"({types}; TypeError: {detail}); compare numbers")
+
+
+def test_equality_with_a_number_holds_where_the_values_are_numbers_in_any_storage() -> None:
+    frame = FRAME.assign(coded=pd.Categorical([1, 2, 1, 2, 1]),
+                         loose=pd.Series([1, 2, 1, 2, 1], dtype=object),
+                         mixed=pd.Series([1, "unknown", 1, 2, 1], dtype=object))
+    for column in ("coded", "loose", "mixed"):
+        assert broken(parse_rule(f"{column} == 1"), frame) == [1, 3], column
+    assert broken(parse_rule("arm == 'A'"), frame) == [1, 3, 4]
+
+
 def test_a_missing_value_breaks_a_rule_however_it_is_written() -> None:
     frame = FRAME.astype({"time": float})
     frame.loc[0, "time"] = float("nan")

@@ -155,9 +155,12 @@ class Expression:
             # by zero: name the rule and the column types, never a bare numpy error.
             types = ", ".join(f"{column}: {_kind(frame[column])}" for column in self.columns
                               if column in frame.columns)
+            # gentune's own words whole; numpy's and pandas' up to their first sentence's end
+            detail = f"TypeError: {exc}" if isinstance(exc, _MixedKinds) else \
+                f"{type(exc).__name__}: {str(exc).split('.')[0][:120]}"
             raise ConstraintError(
                 f"rule '{self.text}' cannot be evaluated on the data ({types or 'no columns'}; "
-                f"{type(exc).__name__}: {str(exc).split('.')[0][:120]}); compare numbers with "
+                f"{detail}); compare numbers with "
                 f"numbers and dates with dates (for dates use a date_order or derived rule)"
             ) from None
 
@@ -202,6 +205,10 @@ class Expression:
         raise ConstraintError(f"rule '{self.text}' cannot be evaluated")  # unreachable by _check
 
 
+class _MixedKinds(TypeError):
+    """== or != between values of kinds that are never equal (text or a date and a number)."""
+
+
 def _as_bool(value: Any) -> Any:
     if isinstance(value, pd.Series):
         return value.fillna(False).astype(bool)
@@ -230,11 +237,17 @@ def _compare(kind: type, left: Any, right: Any) -> Any:
     if function is not None:
         return _as_bool(function(left, right))
     kinds = {_comparable_kind(left), _comparable_kind(right)}
-    if "number" in kinds and kinds & {"date", "time span"}:
-        # pandas answers == between a date (or a difference of dates) and a number with False
-        # on every row, so the rule would hold or break everywhere, silently: refused as the
-        # orderings are.
-        raise TypeError(f"a {(kinds - {'number'}).pop()} compared with a number")
+    if "number" in kinds and kinds & {"date", "time span", "text"}:
+        # pandas answers == between a date (or a difference of dates, or text) and a number
+        # with False on every row, so the rule would hold or break everywhere, silently:
+        # refused as the orderings are.
+        other = (kinds - {"number"}).pop()
+        if other != "text":
+            raise _MixedKinds(f"a {other} compared with a number")
+        number = right if isinstance(left, pd.Series) else left
+        hint = "" if isinstance(number, (pd.Series, str)) else \
+            f" (write it in quotes, '{number}', to compare text)"
+        raise _MixedKinds(f"text compared with a number{hint}")
     if _is_float(left) or _is_float(right):
         # Floats round-trip through generators and CSV: compare with a tight tolerance.
         equal = pd.Series(np.isclose(_values(left), _values(right), rtol=1e-9, atol=1e-9),
@@ -252,15 +265,29 @@ def _finite(number: int | float) -> bool:
 
 
 def _comparable_kind(value: Any) -> str | None:
-    """A column's kind (a boolean column none: it is compared with 0 and 1 on purpose), or a
-    constant's."""
+    """A column's kind by its values, or a constant's; None where == against a number has a
+    meaning on some rows: a boolean column (compared with 0 and 1 on purpose), a column
+    without values, or one that mixes text and numbers (its text reads as a broken row)."""
     if isinstance(value, pd.Series):
-        return None if pd.api.types.is_bool_dtype(value) else _kind(value)
+        if pd.api.types.is_bool_dtype(value):
+            return None
+        kind = _kind(value)
+        if kind != "text":
+            return kind
+        held = value.cat.categories if isinstance(value.dtype, pd.CategoricalDtype) else value
+        return _VALUE_KINDS.get(pd.api.types.infer_dtype(held, skipna=True))
     if isinstance(value, (pd.Timestamp, np.datetime64)):
         return "date"
     if isinstance(value, (pd.Timedelta, np.timedelta64)):
         return "time span"
+    if isinstance(value, str):
+        return "text"
     return "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+# What pandas infers a text column (or a category column's categories) to hold.
+_VALUE_KINDS = {"string": "text", "integer": "number", "floating": "number",
+                "mixed-integer-float": "number", "decimal": "number"}
 
 
 def _is_float(value: Any) -> bool:
