@@ -100,11 +100,12 @@ def tune_report(best: Mapping[str, Any], trials: Sequence[Any], importances: Map
                if figure is not None]
     if figures:
         sections.append(Section("Optimisation", figures=figures))
-    if chosen.get("alignment", {}).get("figure"):
+    alignment = chosen.get("alignment") or {}  # None where the trial recorded none
+    if alignment.get("figure"):
         sections.append(Section("HPO-alignment (best trial)", [
-            f"regret {chosen['alignment']['regret']:.4f}, Spearman rank correlation of the "
-            f"candidates' scores {chosen['alignment'].get('spearman')}"],
-            figures=[alignment_figure(chosen["alignment"]["figure"])]))
+            f"regret {alignment['regret']:.4f}, Spearman rank correlation of the "
+            f"candidates' scores {alignment.get('spearman')}"],
+            figures=[alignment_figure(alignment["figure"])]))
     if chosen.get("validity"):
         sections.append(Section("Rule violations (best trial)",
                                 tables=[validity_table(chosen["validity"])]))

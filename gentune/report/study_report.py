@@ -13,11 +13,14 @@ from optuna.trial import TrialState
 
 from gentune.errors import GentuneError, StorageError
 from gentune.files import atomic_write_text, read_json_object
+from gentune.metrics import make_strategy
 from gentune.report.builders import tune_report
 from gentune.spec import load_spec
-from gentune.tuning.prepare import prepare
+from gentune.tuning.best import write_best
+from gentune.tuning.prepare import PreparedStudy, prepare
 from gentune.tuning.samples import SAMPLE_ATTR, sample_path
 from gentune.tuning.storage import default_journal, open_storage, redact
+from gentune.tuning.study import META_KEY
 
 __all__ = ["write_study_report"]
 
@@ -73,22 +76,58 @@ def _best_sample(chosen: dict[str, Any], out: Path) -> tuple[Path | None, str | 
                   f"'gentune report --out {out}' to compare it with the real data here.")
 
 
+def _current_best(study: optuna.Study, recorded: dict[str, Any], out: Path,
+                  storage: str | None) -> dict[str, Any]:
+    """best.json as the study stands now, written again: workers may have added trials since
+    'gentune tune' wrote it, and a hand-edited file is replaced by what the storage holds."""
+    meta = study.user_attrs.get(META_KEY) or {}
+    if not isinstance(meta.get("objective"), str):
+        raise GentuneError(f"the study '{study.study_name}' was not made by gentune (it has no "
+                           f"objective in its '{META_KEY}' attribute); give the --out of "
+                           f"'gentune tune'")
+    strategy = make_strategy(meta["objective"], meta.get("weights") or None)
+    label = redact(storage) if storage else recorded.get("storage")
+    if not isinstance(label, str):
+        label = str(default_journal(out))
+    return write_best(study, out, label, strategy)[1]
+
+
+def _real_rows(best: dict[str, Any], spec: Any) -> tuple[PreparedStudy | None, str | None]:
+    """The study's real rows, or a note on why the sample cannot be compared with them."""
+    try:
+        # The study's own rows: its invalid-rows policy decides the split (None: the spec's).
+        prepared = prepare(spec, invalid_rows=best.get("invalid_rows"))
+    except GentuneError as exc:
+        return None, f"The real data cannot be read, so the sample is not compared with it: {exc}"
+    tuned_on = best.get("data_sha256")
+    if tuned_on and prepared.data.sha256 != tuned_on:
+        return None, (f"The data of {spec.data.describe()} changed since tuning (SHA-256 "
+                      f"{prepared.data.sha256[:12]}..., the study was tuned on "
+                      f"{tuned_on[:12]}...), so the sample is not compared with it; put the "
+                      f"original file back and run 'gentune report' again.")
+    return prepared, None
+
+
 def write_study_report(out: Path, storage: str | None = None) -> Path:
     best_path = out / "best.json"
     if not best_path.exists():
         raise GentuneError(f"'{out}' has no best.json; give the --out folder of 'gentune tune'")
-    best = read_json_object(best_path, "run 'gentune tune' again with the same --out")
-    study = _load_study(best, out, storage)
+    fix = "run 'gentune tune' again with the same --out"
+    recorded = read_json_object(best_path, fix)
+    if not isinstance(recorded.get("study"), str):
+        raise GentuneError(f"'{best_path}' does not name its study ('study'); {fix}")
+    study = _load_study(recorded, out, storage)
+    best = _current_best(study, recorded, out, storage)
     spec = load_spec(best["spec"])
-    # The study's own rows: its invalid-rows policy decides the split (a best.json written
-    # before the policy was recorded keeps every row, as reports always did).
-    policy = best["invalid_rows"] if "invalid_rows" in best else "keep"
-    prepared = prepare(spec, invalid_rows=policy)
-    path, sample_note = _best_sample(best.get("best") or {}, out)
-    synthetic = pd.read_parquet(path) if path is not None else None
+    path, note = _best_sample(best.get("best") or {}, out)
+    prepared = synthetic = None
+    if path is not None:
+        prepared, note = _real_rows(best, spec)
+        synthetic = pd.read_parquet(path) if prepared is not None else None
     report = tune_report(best, study.get_trials(deepcopy=False), _importances(study),
-                         prepared.reference if synthetic is not None else None, synthetic,
-                         spec, prepared.data.schema, sample_note=sample_note)
+                         prepared.reference if prepared is not None else None, synthetic,
+                         spec, prepared.data.schema if prepared is not None else {},
+                         sample_note=note)
     path = out / "report.html"
     atomic_write_text(path, report)
     return path
