@@ -92,11 +92,17 @@ def ablation_markdown(table: pd.DataFrame) -> str:
     for (dataset, generator), row in overall.iterrows():
         cells = " | ".join(f"{row[arm]:.1%}" for arm in ARMS)
         lines.append(f"| {dataset} | {generator} | {cells} |")
-    worst = table[(table["arm"] == "raw") & (table["rule"] != "any")]
-    worst = worst.sort_values("share", ascending=False).groupby(["dataset", "generator"]).head(1)
+    broken = table[(table["arm"] == "raw") & (table["rule"] != "any") & (table["share"] > 0)]
+    worst = broken.sort_values("share", ascending=False).groupby(["dataset", "generator"]).head(1)
+    worst = worst.set_index(["dataset", "generator"])
     lines.append("")
     lines.append("Rule broken most often by the raw generator:")
     lines.append("")
-    for row in worst.itertuples():
-        lines.append(f"- {row.dataset} / {row.generator}: '{row.rule}' in {row.share:.1%} of rows")
+    for dataset, generator in overall.index:
+        if (dataset, generator) in worst.index:
+            row = worst.loc[(dataset, generator)]
+            lines.append(f"- {dataset} / {generator}: '{row['rule']}' in {row['share']:.1%} of "
+                         f"rows")
+        else:
+            lines.append(f"- {dataset} / {generator}: none (no rule broken)")
     return "\n".join(lines) + "\n"

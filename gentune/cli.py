@@ -161,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "that no released row copies a real one")
     verify.set_defaults(handler=cmd_verify)
 
-    report = commands.add_parser("report", help="rebuild the report and best.json of a tuning study from its storage")
+    report = commands.add_parser(
+        "report", help="rebuild the report and best.json of a tuning study from its storage")
     report.add_argument("--out", required=True, help="the --out folder of 'gentune tune'")
     report.add_argument("--storage", help="the study's storage, if not the journal in --out")
     report.set_defaults(handler=cmd_report)

@@ -44,9 +44,9 @@ def read_kept_scores(path: Path) -> dict[str, float] | None:
         return None
     try:
         flat = json.loads(path.read_text(encoding="utf-8"))
-        damage = None if isinstance(flat, dict) and all(
-            isinstance(value, (int, float)) or value is None for value in flat.values()) \
-            else "not a mapping of scores"
+        damage = None if isinstance(flat, dict) and isinstance(flat.get("compound"), float) \
+            and all(isinstance(value, (int, float)) or value is None
+                    for value in flat.values()) else "not a mapping of scores with a compound"
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         damage = f"{type(exc).__name__}: {exc}"
     if damage is None:

@@ -59,3 +59,21 @@ def test_a_survival_generator_gets_its_endpoint_columns_as_they_are(
     table = run_ablation(["actg320"], ["fake_survival"], tmp_path / "out")
     assert set(table["arm"]) == {"raw", "pre", "post", "pre+post"}
     assert (tmp_path / "out" / "ablation.csv").is_file()
+
+
+def test_the_summary_names_a_rule_only_where_the_raw_generator_broke_one() -> None:
+    from gentune.ablation import ARMS, ablation_markdown
+
+    rows = []
+    for generator, shares in (("tvae", {"a <= b": 0.2, "c > 0": 0.05}),
+                              ("ctgan", {"a <= b": 0.0, "c > 0": 0.0})):
+        for arm in ARMS:
+            raw = arm == "raw"
+            rows += [{"dataset": "d", "generator": generator, "arm": arm, "rule": rule,
+                      "share": share if raw else 0.0} for rule, share in shares.items()]
+            rows.append({"dataset": "d", "generator": generator, "arm": arm, "rule": "any",
+                         "share": max(shares.values()) if raw else 0.0})
+    summary = ablation_markdown(pd.DataFrame(rows))
+    assert summary.endswith("Rule broken most often by the raw generator:\n\n"
+                            "- d / ctgan: none (no rule broken)\n"
+                            "- d / tvae: 'a <= b' in 20.0% of rows\n")

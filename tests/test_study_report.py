@@ -86,3 +86,43 @@ def test_the_sample_is_compared_only_with_the_data_it_was_tuned_on(
     assert "id='marginals'" not in html
     assert "The real data cannot be read, so the sample is not compared with it: data file" in html
     assert "Best trial" in html  # everything that needs no data is still there
+
+
+def test_the_history_draws_a_trial_once_not_its_attempts_run_again(monkeypatch) -> None:
+    import matplotlib.axes
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState
+
+    from gentune.report.figures import history_figure
+    from gentune.tuning.study import QUEUED_TWICE
+
+    space = {"x": FloatDistribution(0, 1)}
+
+    def trial(number: int, state: TrialState, slot: int, **attrs) -> optuna.trial.FrozenTrial:
+        made = create_trial(params={"x": 0.5}, distributions=space, state=state,
+                            values=[0.5] if state == TrialState.COMPLETE else None,
+                            user_attrs={SLOT: slot, **attrs})
+        made.number = number
+        return made
+
+    trials = [trial(0, TrialState.FAIL, 0, fail_reason="no heartbeat (worker lost)"),
+              trial(1, TrialState.FAIL, 1, fail_reason="exception"),
+              trial(2, TrialState.FAIL, 1, fail_reason=QUEUED_TWICE),
+              trial(3, TrialState.COMPLETE, 0)]  # slot 0 run again: it completed
+    failed: list[float] = []
+    monkeypatch.setattr(matplotlib.axes.Axes, "axvline",
+                        lambda self, x, *args, **kwargs: failed.append(x))
+    assert history_figure(trials) is not None
+    assert failed == [1]
+
+
+def test_the_correlation_figure_keeps_a_missing_category_missing() -> None:
+    """Not as code -1, which would rank a missing value below every category."""
+    import pandas as pd
+
+    from gentune.report.figures import _numeric
+
+    frame = pd.DataFrame({"arm": ["b", None, "a", "b"], "age": [50.0, 60, 70, 80]})
+    coded = _numeric(frame, {"arm": "categorical", "age": "numerical"})
+    assert coded["arm"].isna().tolist() == [False, True, False, False]
+    assert coded["arm"].dropna().tolist() == [1.0, 0.0, 1.0]

@@ -88,6 +88,12 @@ def test_every_strategy_tied_with_the_best_wins() -> None:
     assert sorted(winners) == ["compound", "fidelity"]
 
 
+def test_defaults_that_beat_every_tuned_strategy_are_the_only_winner() -> None:
+    summary = summarise(comparison({"default": [0.8, 0.82], "fidelity": [0.6, 0.61],
+                                    "compound": [0.7, 0.71]}))
+    assert summary[summary["winner"]]["strategy"].tolist() == ["default"]
+
+
 def test_one_seed_prints_and_reports_no_interval(monkeypatch, capsys) -> None:
     """With --seeds 1 there is no interval: 'n/a (1 seed)', never '[nan, nan]'."""
     from gentune import cli, compare as compare_module

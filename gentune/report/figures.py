@@ -128,7 +128,8 @@ def _numeric(frame: pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:
         elif kind == "numerical":
             out[column] = pd.to_numeric(frame[column], errors="coerce")
         else:  # categories as codes: association strength is what the heatmap shows
-            out[column] = frame[column].astype("category").cat.codes.astype(float)
+            codes = frame[column].astype("category").cat.codes
+            out[column] = codes.where(codes >= 0).astype(float)  # a missing value stays missing
     return pd.DataFrame(out)
 
 
@@ -148,15 +149,19 @@ def correlation_figure(real: pd.DataFrame, synthetic: pd.DataFrame,
 
 
 def history_figure(trials: Sequence[Any]) -> Figure | None:
-    """Objective per trial and the best so far; pruned and failed trials marked."""
+    """Objective per trial and the best so far; pruned and failed trials marked. Only each
+    slot's latest attempt is drawn: an attempt run again in its slot did not fail the trial."""
     from optuna.trial import TrialState
 
+    from gentune.tuning.attempts import latest_attempts
+
+    trials = latest_attempts(trials)
     if not trials:
         return None
     plt = _pyplot()
     fig, axis = plt.subplots(figsize=(7, 3.4))
     best, best_so_far, numbers = -np.inf, [], []
-    for trial in sorted(trials, key=lambda t: t.number):
+    for trial in trials:
         if trial.state == TrialState.COMPLETE:
             value = trial.user_attrs.get("objective", trial.values[0])
             axis.scatter(trial.number, value, color=REAL, s=18)
@@ -173,7 +178,8 @@ def history_figure(trials: Sequence[Any]) -> Figure | None:
     axis.set_ylabel("objective (validation)")
     axis.legend(fontsize=8)
     return _render(fig, "optimisation-history", "Optimisation history: completed trials (dots), "
-                   "pruned trials at their last checkpoint (x), failed trials (red lines)")
+                   "pruned trials at their last checkpoint's score (x: the cheap metrics on a "
+                   "small sample, not the objective), failed trials (red lines)")
 
 
 def importance_figure(importances: Mapping[str, float]) -> Figure | None:
