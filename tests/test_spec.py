@@ -166,6 +166,34 @@ def test_a_key_written_twice_is_refused_not_silently_replaced(tmp_path: Path) ->
                                 f"'constraints' appears twice in one mapping; keep one")
 
 
+def test_yes_no_and_on_are_words_and_merge_keys_merge(tmp_path: Path) -> None:
+    """YAML 1.1 reads yes, no, on and off as booleans; a spec means the words."""
+    from gentune.constraints import rules_from_spec
+
+    (tmp_path / "trial.csv").write_text("smoker,on,time,event\nyes,1,10,1\nno,2,20,0\n"
+                                        "yes,1,15,0\nno,2,30,1\n")
+    path = tmp_path / "spec.yaml"
+    path.write_text("name: trial\ndata: {path: trial.csv}\n"
+                    "endpoints:\n  - {name: os, time: time, event: event}\n"
+                    "task: {<<: {endpoint: os}}\n"
+                    "columns: {on: categorical, smoker: categorical}\n"
+                    "constraints: [{allowed: {column: smoker, values: [yes, no]}}]\n")
+    spec = load_spec(path)
+    assert spec.columns["on"].type == "categorical" and spec.task.endpoint == "os"
+    data = load_dataset(spec)
+    (rule,) = [rule for rule in rules_from_spec(spec, data.schema) if rule.kind == "allowed"]
+    assert rule.is_valid(data.frame).all()
+
+
+def test_a_key_that_is_a_list_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text("name: trial\ncolumns: {[a, b]: numerical}\n")
+    with pytest.raises(SpecError) as error:
+        load_spec(path)
+    assert str(error.value) == (f"spec '{path}' is not valid YAML at line 2: a key is a list; "
+                                f"write keys as plain names")
+
+
 def test_a_folder_given_as_the_spec_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r"is not a file; give the path of a YAML spec"):
         load_spec(tmp_path)
