@@ -277,6 +277,20 @@ def test_equality_with_a_number_holds_where_the_values_are_numbers_in_any_storag
     assert broken(parse_rule("arm == 'A'"), frame) == [1, 3, 4]
 
 
+@pytest.mark.parametrize("text", ["time > 3 & censor == 1", "time < 3 | censor == 1",
+                                  "time <= 9 & censor"])
+def test_and_or_written_as_symbols_without_brackets_is_refused(text: str) -> None:
+    """Python reads "time > 3 & censor == 1" as time > (3 & censor) == 1: another rule."""
+    with pytest.raises(ConstraintError) as error:
+        parse_rule(text)
+    assert str(error.value) == (f"rule '{text}' puts & or | between comparisons without "
+                                f"brackets, which reads as another rule; write 'and' / 'or', "
+                                f"or bracket each comparison: (a > 30) & (b == 1)")
+    words = text.replace("&", "and").replace("|", "or")
+    bracketed = parse_rule(text.replace(" & ", ") & (").replace(" | ", ") | (").join("()"))
+    assert broken(bracketed) == broken(parse_rule(words))
+
+
 def test_a_missing_value_breaks_a_rule_however_it_is_written() -> None:
     frame = FRAME.astype({"time": float})
     frame.loc[0, "time"] = float("nan")

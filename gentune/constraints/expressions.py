@@ -82,6 +82,15 @@ class Expression:
     def _check(self, node: ast.AST) -> None:
         for child in ast.walk(node):
             kind = type(child)
+            if isinstance(child, ast.Compare) and any(
+                    isinstance(side, ast.BinOp) and isinstance(side.op, (ast.BitAnd, ast.BitOr))
+                    for side in (child.left, *child.comparators)):
+                # & and | bind tighter than comparisons: "a > 30 & b == 1" reads
+                # a > (30 & b) == 1, another rule than the one meant.
+                raise ConstraintError(
+                    f"rule '{self.text}' puts & or | between comparisons without brackets, "
+                    f"which reads as another rule; write 'and' / 'or', or bracket each "
+                    f"comparison: (a > 30) & (b == 1)")
             if kind in _REFUSED:
                 raise ConstraintError(
                     f"rule '{self.text}' uses {_REFUSED[kind]}, which rules may not contain; "
