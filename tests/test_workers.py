@@ -256,3 +256,55 @@ def test_checkpoint_rows_come_in_the_training_dtypes_as_samples_do(tmp_path) -> 
     session.fit({}, 0, (1, 2), lambda epoch, rows: seen.append(rows) or True)
     assert seen[0].dtypes.equals(train.dtypes) and seen[0]["arm"].tolist() == ["b", "a"]
     assert seen[1].empty and seen[1].dtypes.equals(train.dtypes)  # scores as no valid rows
+
+
+_PARENT = """
+import sys
+import pandas as pd
+sys.path.insert(0, sys.argv[1])
+from gentune.generators import registry
+from gentune.workers.session import GeneratorSession
+registry.register("fake_sleep", "fakes:Sleeper")
+session = GeneratorSession(registry.get_generator("fake_sleep"), pd.DataFrame({"a": [1.0, 2.0]}),
+                           {"a": "numerical"}, extra_paths=(sys.argv[1],))
+session.worker.ensure_started()
+print(session.worker.pid, flush=True)
+session.fit({"noise": 0.9}, 1)  # sleeps 600 s
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_a_generator_worker_stops_when_its_parent_is_killed_in_a_fit(tmp_path) -> None:
+    """Its parent enforced its limits: an orphan would finish the fit unseen, unlimited."""
+    import subprocess
+    from pathlib import Path
+
+    from test_tuning_workers import _alive
+
+    script = tmp_path / "parent.py"
+    script.write_text(_PARENT)
+    parent = subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent)],
+                              stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    time.sleep(1.0)  # inside the fit
+    assert _alive(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(child)
+
+
+def test_a_file_in_the_working_folder_does_not_shadow_a_library_in_the_worker(
+        tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sdv.py").write_text("raise ImportError('a user file named sdv.py')\n")
+    train = pd.DataFrame({"age": np.linspace(20.0, 80.0, 30), "dose": np.arange(30.0)})
+    session = GeneratorSession(get_generator("gaussian_copula"), train,
+                               {"age": "numerical", "dose": "numerical"})
+    try:
+        session.fit(get_generator("gaussian_copula").defaults(), 0)
+        assert len(session.sample(5, 1)) == 5
+    finally:
+        session.close()

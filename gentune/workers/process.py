@@ -67,6 +67,9 @@ class WorkerProcess:
             env[variable] = str(self.threads)
         env["GENTUNE_THREADS"] = str(self.threads)
         env["PYTHONUNBUFFERED"] = "1"
+        # 'python -m' would put the working directory first on the path: a user's sdv.py or
+        # torch.py there would shadow the library in the worker but not in its parent.
+        env["PYTHONSAFEPATH"] = "1"
         paths = list(self.pythonpath)
         if not self.isolated:
             paths += [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
