@@ -138,3 +138,17 @@ def test_a_configuration_of_the_wrong_kind_is_named() -> None:
     assert params_mismatch(space, {**defaults, "batch_size": 256}) is None
     trimmed = {key: value for key, value in defaults.items() if key != "epochs"}
     assert params_mismatch(space, {**trimmed, "epoch": 3}) == "missing epochs; unknown epoch"
+
+
+def test_each_sample_seed_draws_its_own_missing_values() -> None:
+    """rdt keeps a fixed random state per column for which values come back missing."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"x": rng.normal(0, 1, 200), "y": rng.normal(5, 2, 200)})
+    train.loc[rng.random(200) < 0.3, "x"] = np.nan
+    generator = get_generator("gaussian_copula")
+    generator.fit(train, {"x": "numerical", "y": "numerical"}, generator.defaults(), 1)
+    masks = [generator.sample(200, seed)["x"].isna() for seed in (5, 6, 5)]
+    assert not masks[0].equals(masks[1]) and masks[0].equals(masks[2])
+    assert 0.15 < masks[1].mean() < 0.45

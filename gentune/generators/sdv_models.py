@@ -99,7 +99,22 @@ class _SDVGenerator(Generator):
         # SDV seeds every sampling run with one fixed number, so without this every seed would
         # give the same rows (refits over seeds, resampling of rejected rows, release redraws).
         self._synthesizer._set_random_state(seed)
+        _seed_reverse_transforms(self._synthesizer, seed)
         return self._synthesizer.sample(n)[_TABLE]
+
+
+def _seed_reverse_transforms(synthesizer: Any, seed: int) -> None:
+    """rdt draws which generated values are missing from each column transformer's own fixed
+    random state, which reset_sampling restores: every seed put the missing values in the same
+    rows. Each transformer's state is derived from the seed and its own (columns differ)."""
+    import numpy as np
+
+    transformers = synthesizer._data_processor._hyper_transformer.field_transformers
+    for transformer in transformers.values():
+        if transformer is not None:
+            entropy = [seed % 2 ** 32, int(transformer.random_seed) % 2 ** 32]
+            state = np.random.RandomState(np.random.SeedSequence(entropy).generate_state(1))
+            transformer.set_random_state(state, "reverse_transform")
 
 
 class GaussianCopula(_SDVGenerator):
