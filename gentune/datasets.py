@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -87,16 +87,19 @@ class Splits:
         return pd.concat([self.train, self.validation], ignore_index=True)
 
 
-def read_table(path: Path, if_missing: str = "fix data.path in the spec") -> pd.DataFrame:
+def read_table(path: Path, if_missing: str = "fix data.path in the spec",
+               text_columns: Collection[str] = ()) -> pd.DataFrame:
     """Read a CSV or Parquet file, refusing empty files and duplicate column names.
 
-    ``if_missing``: what to do when there is no such file, for the error."""
+    ``if_missing``: what to do when there is no such file, for the error. ``text_columns``
+    of a CSV are read as written (a date 03022020 in the format %d%m%Y, not the number
+    3022020)."""
     if not path.exists():
         raise DataError(f"data file '{path}' does not exist; {if_missing}")
     if not path.is_file():
         raise DataError(f"data file '{path}' is not a file; {if_missing}")
     try:
-        frame = _read(path)
+        frame = _read(path, text_columns)
     except DataError:
         raise
     except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
@@ -112,7 +115,7 @@ def read_table(path: Path, if_missing: str = "fix data.path in the spec") -> pd.
     return frame
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, text_columns: Collection[str]) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
@@ -127,7 +130,11 @@ def _read(path: Path) -> pd.DataFrame:
         with path.open(newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle, delimiter=delimiter), [])
         _reject_duplicates([name.strip() for name in header], path)
-        frame = pd.read_csv(path, sep=delimiter, skipinitialspace=True)
+        # Under either spelling: pandas names a column ' rand ' as 'rand ' (initial space
+        # skipped); the names are stripped below.
+        as_text = {spelling: "string" for name in header if name.strip() in text_columns
+                   for spelling in (name, name.lstrip(), name.strip())}
+        frame = pd.read_csv(path, sep=delimiter, skipinitialspace=True, dtype=as_text)
         frame.columns = [str(name).strip() for name in frame.columns]
     else:
         raise DataError(f"data file '{path}' has suffix '{suffix}'; gentune reads .csv and "
@@ -155,7 +162,7 @@ def load_dataset(spec: Spec | str | Path) -> TrialData:
         digest = hashlib.sha256(raw.to_csv(index=False).encode()).hexdigest()
     else:
         assert spec.data.path is not None
-        raw = read_table(spec.data.path)
+        raw = read_table(spec.data.path, text_columns=spec.datetime_columns())
         digest = file_sha256(spec.data.path)
     frame, schema = apply_spec(spec, raw)
     return TrialData(spec=spec, frame=frame, schema=schema, sha256=digest)

@@ -43,7 +43,8 @@ def evaluate(spec: Spec | str | Path, synthetic: pd.DataFrame | str | Path,
     where = "the synthetic table"
     if not isinstance(synthetic, pd.DataFrame):
         where, synthetic = f"synthetic table '{synthetic}'", read_table(
-            Path(synthetic), if_missing="give the synthetic table's file with --synthetic")
+            Path(synthetic), if_missing="give the synthetic table's file with --synthetic",
+            text_columns=study.spec.datetime_columns())
     if len(synthetic) == 0:  # privacy and validity would score no rows as perfect
         raise DataError(f"{where} has no rows; give the rows to score")
     synthetic = type_like_real(study.spec, synthetic, study.data.schema, where)

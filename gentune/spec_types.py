@@ -100,3 +100,7 @@ class Spec:
 
     def column_type(self, column: str) -> ColumnType | None:
         return self.columns.get(column)
+
+    def datetime_columns(self) -> tuple[str, ...]:
+        return tuple(name for name, declared in self.columns.items()
+                     if declared.type == "datetime")

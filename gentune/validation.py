@@ -277,10 +277,14 @@ def _event_column(values: pd.Series, column: str, where: str) -> pd.Series:
 def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return _utc_naive(values)
-    if fmt is None and pd.api.types.is_numeric_dtype(values) and values.notna().any():
-        # pandas would read 20200131 as nanoseconds after 1970, silently.
+    if fmt is None and values.notna().any() and (
+            pd.api.types.is_numeric_dtype(values)
+            or values.dropna().astype(str).str.fullmatch(r"\d+").all()):
+        # pandas would read 20200131 as nanoseconds after 1970, silently, and digits alone
+        # do not say which is the day (03022020).
+        first = values.dropna().iloc[0]
         raise DataError(f"datetime column '{column}' in {where} holds numbers "
-                        f"({_shown(values.dropna().iloc[0])}); give its format, "
+                        f"({first if isinstance(first, str) else _shown(first)}); give its format, "
                         f"such as columns.{column}: {{type: datetime, format: \"%Y%m%d\"}}")
     text = values if fmt is None else values.astype("string")
     converted = pd.to_datetime(text, format=fmt, errors="coerce")

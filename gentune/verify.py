@@ -210,7 +210,8 @@ def _real_data(spec: Spec, real: str, schema: dict[str, str]) -> tuple[pd.DataFr
     else:
         path = Path(real).resolve()
         spec = replace(spec, data=DataSource(path=path))
-        raw = read_table(path, if_missing="give the real data's file with --real")
+        raw = read_table(path, if_missing="give the real data's file with --real",
+                         text_columns=spec.datetime_columns())
         try:
             frame, _ = apply_spec(spec, raw)
         except DataError as exc:  # the release's spec is right; the file is not its data

@@ -278,6 +278,21 @@ def test_dates_written_as_numbers_need_a_format(tmp_path: Path) -> None:
     assert list(visits) == [pd.Timestamp("2020-01-31"), pd.Timestamp("2020-02-15")]
 
 
+@pytest.mark.parametrize("declared", [{"type": "datetime", "format": "%d%m%Y"}, "datetime"])
+def test_dates_as_digits_keep_their_leading_zero_and_a_missing_date(tmp_path: Path,
+                                                                   declared) -> None:
+    """Read as numbers, 03022020 lost its zero and a missing date made 20200912 a float."""
+    dated = "visit,time,event\n03022020,10,1\n,20,0\n12122020,30,1\n"
+    path = _spec(tmp_path, dated, columns={"visit": declared})
+    if declared == "datetime":
+        with pytest.raises(DataError, match=r"holds numbers \(03022020\); give its format"):
+            load_dataset(path)
+        return
+    visits = load_dataset(path).frame["visit"]
+    assert visits.tolist()[::2] == [pd.Timestamp("2020-02-03"), pd.Timestamp("2020-12-12")]
+    assert pd.isna(visits[1])
+
+
 def test_dates_in_several_time_zones_are_refused(tmp_path: Path) -> None:
     path = _spec(tmp_path, "visit,time,event\n2020-01-01T10:00+01:00,10,1\n"
                            "2020-01-02T10:00+05:00,20,0\n", columns={"visit": "datetime"})
