@@ -155,7 +155,7 @@ def _data_source(value: Any, where: str, base_dir: Path) -> DataSource:
     if "builtin" in value:
         from gentune.datasets import BUILTIN_DATASETS
 
-        if value["builtin"] not in BUILTIN_DATASETS:
+        if not isinstance(value["builtin"], str) or value["builtin"] not in BUILTIN_DATASETS:
             raise SpecError(f"{where}: unknown built-in dataset '{value['builtin']}'; "
                             f"available: {', '.join(BUILTIN_DATASETS)}")
         return DataSource(builtin=value["builtin"])
@@ -256,15 +256,19 @@ def _task(value: Any, endpoints: tuple[Endpoint, ...], where: str) -> Task:
     if ("endpoint" in value) == ("target" in value):
         raise SpecError(f"{where}: 'task' needs exactly one of 'endpoint' or 'target'")
     features = value.get("features")
-    if features is not None and not (isinstance(features, list) and features):
-        raise SpecError(f"{where}: task.features must be a non-empty list of columns")
+    if features is not None and not (isinstance(features, list) and features and all(
+            isinstance(feature, (str, int)) and not isinstance(feature, bool)
+            for feature in features)):
+        raise SpecError(f"{where}: task.features must be a non-empty list of column names")
+    # A name YAML reads as a number (2020) is the column a CSV header spells so.
+    chosen = tuple(str(feature) for feature in features) if features else None
     if "endpoint" in value:
         known = [endpoint.name for endpoint in endpoints]
-        if value["endpoint"] not in known:
+        if str(value["endpoint"]) not in known:
             raise SpecError(f"{where}: task.endpoint '{value['endpoint']}' is not one of the "
                             f"endpoints ({', '.join(known) or 'none declared'})")
-        return Task(endpoint=value["endpoint"], features=tuple(features) if features else None)
-    return Task(target=str(value["target"]), features=tuple(features) if features else None)
+        return Task(endpoint=str(value["endpoint"]), features=chosen)
+    return Task(target=str(value["target"]), features=chosen)
 
 
 def _split(value: Any, where: str) -> Split:

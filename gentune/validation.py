@@ -261,9 +261,11 @@ def _time_column(values: pd.Series, column: str, endpoint: str, where: str) -> p
 
 
 def _event_column(values: pd.Series, column: str, where: str) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values):
+    if pd.api.types.is_bool_dtype(values) and not values.isna().any():
         return values.astype("int64")
-    converted = pd.to_numeric(values, errors="coerce")
+    # (a nullable boolean with a missing value goes on to be named below)
+    converted = pd.to_numeric(values.astype("Int64") if pd.api.types.is_bool_dtype(values)
+                              else values, errors="coerce")
     bad = ~converted.isin([0, 1])
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0]) + 1

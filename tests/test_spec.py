@@ -381,3 +381,29 @@ def test_a_table_in_iso_dates_is_told_its_first_value_that_is_no_date(tmp_path: 
     table.loc[2, "randomised"] = "2020-02-05"
     assert type_like_real(data.spec, table, data.schema, "the table")["randomised"].equals(
         data.frame["randomised"])
+
+
+def test_spec_values_of_the_wrong_shape_are_one_line_not_an_internal_error(
+        tmp_path: Path) -> None:
+    (tmp_path / "trial.csv").write_text(GOOD)
+    base = {"name": "trial", "data": {"path": "trial.csv"},
+            "endpoints": [{"name": "os", "time": "time", "event": "event"}]}
+    with pytest.raises(SpecError, match=r"task.features must be a non-empty list of column "
+                                        r"names$"):
+        load_spec({**base, "task": {"endpoint": "os", "features": [["age"]]}})
+    with pytest.raises(SpecError, match=r"unknown built-in dataset '\['actg320'\]'"):
+        load_spec({"name": "t", "data": {"builtin": ["actg320"]}, "task": {"target": "tx"}})
+    numbered = {**base, "endpoints": [{"name": 1, "time": "time", "event": "event"}]}
+    assert load_spec({**numbered, "task": {"endpoint": 1, "features": [2020]}}).task.features \
+        == ("2020",)
+
+
+def test_a_missing_value_in_a_boolean_event_column_is_named(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"age": [50, 60, 70], "time": [10, 20, 30],
+                          "event": pd.array([True, None, False], dtype="boolean")})
+    frame.to_parquet(tmp_path / "t.parquet")
+    spec = load_spec({"name": "t", "data": {"path": str(tmp_path / "t.parquet")},
+                      "endpoints": [{"name": "os", "time": "time", "event": "event"}]})
+    with pytest.raises(DataError, match=r"event column 'event' .* must hold 0 \(censored\) or "
+                                        r"1 \(event\), got a missing value in row 2; recode it"):
+        load_dataset(spec)
