@@ -267,8 +267,21 @@ def _task(value: Any, endpoints: tuple[Endpoint, ...], where: str) -> Task:
         if str(value["endpoint"]) not in known:
             raise SpecError(f"{where}: task.endpoint '{value['endpoint']}' is not one of the "
                             f"endpoints ({', '.join(known) or 'none declared'})")
-        return Task(endpoint=str(value["endpoint"]), features=chosen)
+        endpoint = endpoints[known.index(str(value["endpoint"]))]
+        _refuse_outcome_as_feature(chosen, (endpoint.time, endpoint.event), where)
+        return Task(endpoint=endpoint.name, features=chosen)
+    _refuse_outcome_as_feature(chosen, (str(value["target"]),), where)
     return Task(target=str(value["target"]), features=chosen)
+
+
+def _refuse_outcome_as_feature(features: tuple[str, ...] | None, outcome: tuple[str, ...],
+                               where: str) -> None:
+    # A model given what it predicts scores perfectly on real and synthetic rows alike, so
+    # utility and HPO-alignment would measure nothing.
+    for column in outcome:
+        if column in (features or ()):
+            raise SpecError(f"{where}: task.features holds '{column}', which the task "
+                            f"predicts; remove it from task.features")
 
 
 def _split(value: Any, where: str) -> Split:

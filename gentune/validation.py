@@ -40,7 +40,27 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
                             f"file or declare it 'id' under columns")
         typed[column], schema[column] = _typed(spec, values, column, kind, where)
     frame = pd.DataFrame(typed)
+    _check_roles(spec, frame, schema, where)
     return frame, schema
+
+
+def _check_roles(spec: Spec, frame: pd.DataFrame, schema: dict[str, str], where: str) -> None:
+    """A target is a class and a treatment a set of arms, in the typed data."""
+    target, treatment = spec.task.target, spec.treatment
+    if target and schema.get(target) not in ("categorical", "boolean"):
+        raise DataError(f"task target '{target}' in {where} is {schema.get(target)} "
+                        f"({frame[target].nunique()} values); a target is a class to predict: "
+                        f"declare it categorical under 'columns' if it is one, or tune for an "
+                        f"endpoint (task: {{endpoint: NAME}})")
+    if treatment and schema.get(treatment) not in ("categorical", "boolean"):
+        raise DataError(f"treatment '{treatment}' in {where} is {schema.get(treatment)} "
+                        f"({frame[treatment].nunique()} values); a treatment is the trial's "
+                        f"arms: declare it categorical under 'columns' if it is, or fix "
+                        f"'treatment'")
+    if treatment and frame[treatment].nunique() < 2:
+        raise DataError(f"treatment '{treatment}' in {where} has one arm; the hazard ratio "
+                        f"compares arms: give the column of the trial's arms, or remove "
+                        f"'treatment'")
 
 
 def type_like_real(spec: Spec, table: pd.DataFrame, schema: dict[str, str],

@@ -370,8 +370,10 @@ def test_a_task_the_real_data_cannot_predict_is_refused_before_tuning(new_trial:
     frame = pd.read_csv(csv)
     frame[["age", "stage", "ecog", "arm"]] = frame[["age", "stage", "ecog", "arm"]].iloc[0]
     frame.to_csv(csv, index=False)
+    # (one arm: no treatment, whose hazard ratio would be refused first)
     new_trial.write_text(new_trial.read_text().replace("  ecog: categorical\n",
-                                                       "  ecog: categorical\n  age: numerical\n"))
+                                                       "  ecog: categorical\n  age: numerical\n")
+                         .replace("treatment: arm\n", ""))
     out = tmp_path / "x"
     line = one_line_error(gentune("tune", "--spec", str(new_trial), "--out", str(out)))
     assert line.startswith("gentune: error: utility is undefined for this task: the real "

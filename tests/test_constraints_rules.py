@@ -291,6 +291,20 @@ def test_and_or_written_as_symbols_without_brackets_is_refused(text: str) -> Non
     assert broken(bracketed) == broken(parse_rule(words))
 
 
+def test_fixed_combinations_of_a_measurement_are_refused() -> None:
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"},
+                      "task": {"endpoint": "aids"}, "treatment": "tx",
+                      "endpoints": [{"name": "aids", "time": "time", "event": "censor"}],
+                      "constraints": [{"fixed_combinations": ["tx", "cd4"]}]})
+    schema = {"tx": "categorical", "cd4": "numerical", "time": "numerical",
+              "censor": "boolean"}
+    with pytest.raises(ConstraintError) as error:
+        rules_from_spec(spec, schema)
+    assert str(error.value).startswith("rule 'fixed combinations of tx, cd4' combines 'cd4', "
+                                       "which is numerical; fixed_combinations keeps")
+    assert rules_from_spec(spec, {**schema, "cd4": "categorical"})
+
+
 def test_a_missing_value_breaks_a_rule_however_it_is_written() -> None:
     frame = FRAME.astype({"time": float})
     frame.loc[0, "time"] = float("nan")

@@ -407,3 +407,30 @@ def test_a_missing_value_in_a_boolean_event_column_is_named(tmp_path: Path) -> N
     with pytest.raises(DataError, match=r"event column 'event' .* must hold 0 \(censored\) or "
                                         r"1 \(event\), got a missing value in row 2; recode it"):
         load_dataset(spec)
+
+
+@pytest.mark.parametrize("task", [{"target": "arm", "features": ["age", "arm"]},
+                                  {"endpoint": "os", "features": ["age", "time"]},
+                                  {"endpoint": "os", "features": ["event"]}])
+def test_a_feature_that_is_what_the_task_predicts_is_refused(tmp_path: Path, task) -> None:
+    outcome = {"target": "arm"}.get(next(iter(task)), task["features"][-1])
+    with pytest.raises(SpecError) as error:
+        load_spec({"name": "trial", "data": {"path": "trial.csv"}, "task": task,
+                   "endpoints": [{"name": "os", "time": "time", "event": "event"}]})
+    assert str(error.value).endswith(f"task.features holds '{outcome}', which the task "
+                                     f"predicts; remove it from task.features")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"task": {"target": "age"}}, "task target 'age' in .* is numerical \\(6 values\\); a target "
+                                  "is a class to predict"),
+    ({"treatment": "age"}, "treatment 'age' in .* is numerical \\(6 values\\); a treatment is "
+                           "the trial's arms"),
+    ({"treatment": "one"}, "treatment 'one' in .* has one arm; the hazard ratio compares arms"),
+])
+def test_a_target_or_treatment_that_is_not_a_few_classes_is_refused(tmp_path: Path, overrides,
+                                                                     message: str) -> None:
+    csv = GOOD.replace("age,", "one,age,").replace("\n5", "\nx,5").replace("\n6", "\nx,6") \
+        .replace("\n4", "\nx,4").replace("\n7", "\nx,7").replace("\n3", "\nx,3")
+    with pytest.raises(DataError, match=message):
+        load_dataset(_spec(tmp_path, csv, **overrides))

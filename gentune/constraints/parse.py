@@ -155,6 +155,17 @@ def _check_types(rule: Rule, schema: Mapping[str, str]) -> None:
         needs = {rule.end: "datetime", rule.start: "datetime", rule.column: "numerical"}
     elif isinstance(rule, Range):
         needs = {rule.column: "numerical"}
+    elif isinstance(rule, FixedCombinations):
+        # Combinations with a measurement (age, a lab value) would pin each synthetic row to
+        # a real patient's values: categories (and dates, such as a randomisation month) only.
+        measured = [column for column in rule.columns if schema[column] == "numerical"]
+        if measured:
+            raise ConstraintError(
+                f"rule '{rule.description}' combines '{measured[0]}', which is numerical; "
+                f"fixed_combinations keeps combinations of categories (with numbers it would "
+                f"copy real patients' values): leave it out of the rule or declare it "
+                f"categorical under 'columns'")
+        return
     else:
         return
     for column, kind in needs.items():
