@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     ablation.add_argument("--seed", type=int, default=0)
     ablation.add_argument("--out", default="runs/ablation")
     ablation.set_defaults(handler=cmd_ablation)
+    for command in commands.choices.values():  # also after the command's name
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks and warnings")
     return parser
 
 

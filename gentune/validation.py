@@ -36,6 +36,10 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
         if kind == "id":
             continue
         if values.isna().all():
+            if str(column).startswith("Unnamed: "):  # pandas' name for a header left empty
+                raise DataError(f"{where} has an empty column without a name (column "
+                                f"{int(str(column).split()[1]) + 1}; a comma at the end of "
+                                f"each line makes one): remove it from the file")
             raise DataError(f"column '{column}' in {where} has no values; drop it from the "
                             f"file or declare it 'id' under columns")
         typed[column], schema[column] = _typed(spec, values, column, kind, where)

@@ -510,3 +510,15 @@ def test_workers_joined_from_one_machine_have_a_folder_per_study(monkeypatch) ->
     assert [folder.parent for folder in folders[1:3]] == [Path("runs/worker")] * 2
     assert re.fullmatch(r"gbsg2_ctgan-[0-9a-f]{8}", folders[1].name)  # not gbsg2_ctgan's
     assert re.fullmatch(r"_up-[0-9a-f]{8}", folders[2].name) and folders[3] == Path("mine")
+
+
+def test_debug_is_taken_before_or_after_the_command() -> None:
+    """The internal-error line says 'rerun with --debug': after the command it must work."""
+    from gentune.cli import build_parser
+
+    parser = build_parser()
+    for argv, debug in ((["check", "--dataset", "gbsg2"], False),
+                        (["--debug", "check", "--dataset", "gbsg2"], True),
+                        (["check", "--dataset", "gbsg2", "--debug"], True),
+                        (["report", "--debug", "--out", "x"], True)):
+        assert parser.parse_args(argv).debug is debug, argv

@@ -305,6 +305,25 @@ def test_fixed_combinations_of_a_measurement_are_refused() -> None:
     assert rules_from_spec(spec, {**schema, "cd4": "categorical"})
 
 
+def test_a_rule_on_a_dropped_or_symbol_named_column_says_why_it_is_not_found() -> None:
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "tx"},
+                      "columns": {"pid": "id"}, "constraints": ["pid > 0"]})
+    with pytest.raises(ConstraintError) as error:
+        rules_from_spec(spec, {"tx": "categorical"})
+    assert str(error.value) == ("rule 'pid > 0' names column 'pid', which the spec declares "
+                                "'id' (dropped before tuning); give it another type under "
+                                "'columns', or remove the rule")
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "tx"},
+                      "constraints": ["pfs-days <= os"]})
+    with pytest.raises(ConstraintError) as error:
+        rules_from_spec(spec, {"tx": "categorical", "pfs-days": "numerical", "os": "numerical"})
+    assert str(error.value) == ("rule 'pfs-days <= os' names column 'pfs', which is not in the "
+                                "data (write `pfs-days` in backticks for a name with spaces or "
+                                "symbols); fix the rule or the column name")
+    with pytest.raises(ConstraintError, match="in backticks: `age at entry`"):
+        parse_rule("age at entry >= 18")
+
+
 def test_a_missing_value_breaks_a_rule_however_it_is_written() -> None:
     frame = FRAME.astype({"time": float})
     frame.loc[0, "time"] = float("nan")

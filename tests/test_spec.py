@@ -434,3 +434,11 @@ def test_a_target_or_treatment_that_is_not_a_few_classes_is_refused(tmp_path: Pa
         .replace("\n4", "\nx,4").replace("\n7", "\nx,7").replace("\n3", "\nx,3")
     with pytest.raises(DataError, match=message):
         load_dataset(_spec(tmp_path, csv, **overrides))
+
+
+def test_a_comma_at_the_end_of_each_line_is_named(tmp_path: Path) -> None:
+    trailing = "".join(line + ",\n" for line in GOOD.splitlines())
+    with pytest.raises(DataError) as error:
+        load_dataset(_spec(tmp_path, trailing))
+    assert str(error.value).endswith("has an empty column without a name (column 5; a comma "
+                                     "at the end of each line makes one): remove it from the file")

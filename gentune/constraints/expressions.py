@@ -65,7 +65,9 @@ class Expression:
             tree = ast.parse(source, mode="eval")
         except SyntaxError:
             raise ConstraintError(f"rule '{self.text}' is not a valid expression; write it like "
-                                  f"\"time <= time_d\" or \"censor == 1 and age > 18\"") from None
+                                  f"\"time <= time_d\" or \"censor == 1 and age > 18\" (a column "
+                                  f"name with spaces or symbols in backticks: `age at entry`)"
+                                  ) from None
         self._tree = tree.body
         self._check(self._tree)
         self.columns: tuple[str, ...] = tuple(dict.fromkeys(

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from gentune.constraints.contradictions import find_contradiction
@@ -39,8 +40,9 @@ def rules_from_spec(spec: Spec, schema: Mapping[str, str]) -> list[Rule]:
     for endpoint in spec.endpoints:
         rules.append(EndpointTime(endpoint.name, endpoint.time))
         rules.append(EventIndicator(endpoint.name, endpoint.event))
+    dropped = [name for name, declared in spec.columns.items() if declared.type == "id"]
     for rule in rules:
-        _check_columns(rule, schema)
+        _check_columns(rule, schema, dropped)
         _check_types(rule, schema)
     derived = {rule.column: rule for rule in rules if isinstance(rule, Derived)}
     for rule in rules:
@@ -138,11 +140,20 @@ def _number(value: Any, where: str) -> float | None:
     return float(value)
 
 
-def _check_columns(rule: Rule, schema: Mapping[str, str]) -> None:
+def _check_columns(rule: Rule, schema: Mapping[str, str], dropped: Collection[str] = ()
+                   ) -> None:
     for column in rule.columns:
+        if column in dropped:
+            raise ConstraintError(f"rule '{rule.description}' names column '{column}', which "
+                                  f"the spec declares 'id' (dropped before tuning); give it "
+                                  f"another type under 'columns', or remove the rule")
         if column not in schema:
+            # "pfs-days <= os" reads as pfs - days: a name with symbols needs backticks.
+            spelled = [name for name in schema if not name.isidentifier()
+                       and re.split(r"[^\w]+", name)[0] == column]
             close = difflib.get_close_matches(column, list(schema), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = (f" (write `{spelled[0]}` in backticks for a name with spaces or symbols)"
+                    if spelled else f" (did you mean '{close[0]}'?)" if close else "")
             raise ConstraintError(f"rule '{rule.description}' names column '{column}', which is "
                                   f"not in the data{hint}; fix the rule or the column name")
 
