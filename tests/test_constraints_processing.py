@@ -448,3 +448,12 @@ def test_dropping_almost_every_real_row_names_the_rule_that_broke_them(tiny_actg
                                               r"fewer than the 10 gentune needs; the rule "
                                               r"'age <= 15' alone breaks \d+"):
         prepare(spec, "drop")
+
+
+def test_a_data_column_named_like_a_modelled_column_is_refused() -> None:
+    train = pd.DataFrame({"dose": [3.0, 4.0], "dose__log": [1.0, 2.0]})
+    with pytest.raises(ConstraintError) as error:
+        _processor([{"range": {"column": "dose", "min": 2.5}}], train)
+    assert str(error.value) == ("the data has a column named 'dose__log', the name gentune "
+                                "gives a column it models for a rule (BoundedLog of dose); "
+                                "rename that column in the data")

@@ -17,6 +17,7 @@ from gentune.constraints.rules import (
 from gentune.constraints.transforms import (
     BoundedLog, BoundedLogit, CombineCategories, DropDerived, OrderGap, Transform,
 )
+from gentune.errors import ConstraintError
 
 __all__ = ["plan_transforms"]
 
@@ -131,7 +132,22 @@ def plan_transforms(rules: Sequence[Rule], schema: Mapping[str, str],
             plan.append(CombineCategories(pair))
             replaced.update(pair)
     _keep_readable_conditions(plan)
+    _refuse_taken_names(plan, schema)
     return plan
+
+
+def _refuse_taken_names(plan: Sequence[Transform], schema: Mapping[str, str]) -> None:
+    # A data column named like a column a rule's transform adds would be overwritten by it
+    # (and the restored table would lack it).
+    taken = set(schema)
+    for step in plan:
+        for added in step.adds:
+            if added in taken:
+                raise ConstraintError(
+                    f"the data has a column named '{added}', the name gentune gives a column "
+                    f"it models for a rule ({step.name} of {', '.join(step.replaces)}); "
+                    f"rename that column in the data")
+            taken.add(added)
 
 
 def _categorical_implication(rule: Rule, schema: Mapping[str, str]) -> tuple[str, str] | None:
