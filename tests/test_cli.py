@@ -268,12 +268,12 @@ def test_a_usage_mistake_is_one_line_naming_the_option(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("option, value, expected", [
-    ("--timeout", "0", "timeout must be a positive number of seconds, got 0.0"),
-    ("--samples-per-trial", "0", "samples per trial must be a whole number from 1 to 20, got 0"),
+    ("--timeout", "0", "--timeout must be a positive number of seconds, got 0.0"),
+    ("--samples-per-trial", "0", "--samples-per-trial must be a whole number from 1 to 20, got 0"),
     ("--trial-timeout", "-1", "--trial-timeout must be a positive number of seconds, got -1.0"),
     ("--memory-limit", "-5", "--memory-limit must be a positive number of MiB, got -5.0"),
     ("--threads", "0", "--threads must be a whole number of at least 1, got 0"),
-    ("--timeout", "nan", "timeout must be a positive number of seconds, got nan"),
+    ("--timeout", "nan", "--timeout must be a positive number of seconds, got nan"),
     ("--seed", "-1", "--seed must be a whole number from 0 to 4194967295, got -1"),
     ("--seed", str(2**32), f"--seed must be a whole number from 0 to 4194967295, got {2**32}"),
 ])

@@ -129,17 +129,17 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         raise GentuneError(f"--trials must be at least 1, got {n_trials}")
     if not (isinstance(samples_per_trial, int)
             and 1 <= samples_per_trial <= MAX_SAMPLES_PER_TRIAL):
-        raise GentuneError(f"samples per trial must be a whole number from 1 to "
+        raise GentuneError(f"--samples-per-trial must be a whole number from 1 to "
                            f"{MAX_SAMPLES_PER_TRIAL}, got {samples_per_trial}")
     if timeout is not None and not timeout > 0:  # NaN too
-        raise GentuneError(f"timeout must be a positive number of seconds, got {timeout}")
+        raise GentuneError(f"--timeout must be a positive number of seconds, got {timeout}")
     check_seed(seed)
     check_limits(trial_timeout, memory_limit_mb, threads)
     # The clock starts now: preparing the data and starting the generator count against it.
     deadline = time.monotonic() + timeout if timeout is not None else None
     workers = workers if workers is not None else default_workers()
     if workers < 1:
-        raise GentuneError(f"workers must be at least 1, got {workers}")
+        raise GentuneError(f"--workers must be at least 1, got {workers}")
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     # Validate everything before anything is written: no partial output on bad input.
     require_available(generator)
