@@ -118,11 +118,16 @@ def read_table(path: Path, if_missing: str = "fix data.path in the spec",
 def _read(path: Path, text_columns: Collection[str]) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        names = pq.read_schema(path).names
-        _reject_duplicates(names, path)
+        schema = pq.read_schema(path)
+        _reject_duplicates(schema.names, path)
         frame = pd.read_parquet(path)
+        # pandas gives a decimal column as objects, which would be typed categorical.
+        for field in schema:
+            if pa.types.is_decimal(field.type) and field.name in frame.columns:
+                frame[field.name] = pd.to_numeric(frame[field.name].astype(float))
     elif suffix in (".csv", ".txt", ".tsv"):
         if path.stat().st_size == 0:
             raise DataError(f"data file '{path}' is empty; it needs a header row and data rows")

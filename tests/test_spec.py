@@ -442,3 +442,19 @@ def test_a_comma_at_the_end_of_each_line_is_named(tmp_path: Path) -> None:
         load_dataset(_spec(tmp_path, trailing))
     assert str(error.value).endswith("has an empty column without a name (column 5; a comma "
                                      "at the end of each line makes one): remove it from the file")
+
+
+def test_a_parquet_decimal_column_is_numerical(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"cd4": pa.array([Decimal(f"{v}.5") for v in range(8)] + [None],
+                                      pa.decimal128(6, 1)),
+                      "time": list(range(10, 19)), "event": [1, 0] * 4 + [1]})
+    pq.write_table(table, tmp_path / "t.parquet")
+    spec = load_spec({"name": "t", "data": {"path": str(tmp_path / "t.parquet")},
+                      "endpoints": [{"name": "os", "time": "time", "event": "event"}]})
+    data = load_dataset(spec)
+    assert data.schema["cd4"] == "numerical" and data.frame["cd4"].iloc[1] == 1.5
