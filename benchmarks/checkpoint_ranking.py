@@ -65,6 +65,16 @@ def measure(dataset: str, generator: str, configs: int, seed: int) -> list[dict[
         runner.warm_real_cache()
         both = BothWays(runner.checkpoint_suite, engine.strategy)
         runner.checkpoint_suite = both
+        scored = runner._checkpoint_value
+
+        def checkpoint_value(rows: Any) -> float:
+            before = len(both.full_values)
+            value = scored(rows)
+            if len(both.full_values) == before:  # too few valid rows to score: the floor
+                both.full_values.append(0.0)  # for both ways, so the rungs stay in step
+            return value
+
+        runner._checkpoint_value = checkpoint_value
         study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner(),
                                     sampler=optuna.samplers.RandomSampler(seed=seed))
         for index in range(configs):
@@ -126,7 +136,8 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    path = Path(args.results) / f"{args.dataset}-{args.generator}-{args.configs}.json"
+    path = Path(args.results) / (f"{args.dataset}-{args.generator}-{args.configs}"
+                                 + (f"-s{args.seed}" if args.seed else "") + ".json")
     if not path.exists():
         rows = measure(args.dataset, args.generator, args.configs, args.seed)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,10 @@ def run_child(dataset: str, name: str, args: argparse.Namespace, joblib_held: bo
         env["LOKY_MAX_CPU_COUNT"] = "1"
     command = [sys.executable, __file__, "--child", "--datasets", dataset, "--generators", name,
                "--configs", str(args.configs), "--epochs", args.epochs]
-    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode:  # the child's own error, not only its exit status
+        raise SystemExit(f"the measuring process failed:\n{done.stderr}")
+    out = done.stdout
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -8,8 +8,9 @@ The figure the published tuning study reports (TVAE +60%, CTGAN +39%). For each 
 tuning seed S, `gentune compare` with the compound strategy only, in `RESULTS/<dataset>-seed<S>`
 (resumed, refits reused): a study of --trials trials with gentune's defaults (two workers, each
 generator's default pruning), then the best configuration and the library defaults, each
-refitted --refits times on train + validation and scored on the test split. The tuning seed
-also draws the 60/20/20 split, so two seeds differ in data as well as in search.
+refitted --refits times on train + validation and scored on the test split. Every tuning seed
+uses the spec's 60/20/20 split (its split.seed): two seeds differ in the search, the
+HPO-alignment candidates and the metrics' folds, not in the data.
 
 Printed, per dataset x generator: for each tuning seed the default and tuned held-out compound
 (mean over refits) and the change with its 95% interval paired over refits; then, over tuning

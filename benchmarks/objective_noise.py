@@ -55,13 +55,13 @@ def run_loop(args: argparse.Namespace) -> dict[str, Any]:
         trials.append({"params": dict(trial.params), "families": dict(scores.families)})
 
     history, _ = plain_loop(args.dataset, args.generator, args.trials, args.seed, record)
-    for trial, (_, value) in zip(trials, history):
+    for trial, (_, value, _) in zip(trials, history):
         trial["value"] = value
     return {"seconds": history[-1][0], "trials": trials}
 
 
 def evaluate_again(args: argparse.Namespace, trials: list[dict[str, Any]]) -> dict[str, Any]:
-    score, compound = validation_scorer(args.dataset, args.generator)
+    score, compound = validation_scorer(args.dataset, args.generator, args.seed)
     ranked = sorted(trials, key=lambda trial: trial["value"], reverse=True)
     seeds = [1000 + k for k in range(args.repeats)]
     again = {}

@@ -54,7 +54,7 @@ def tuned(args: argparse.Namespace, samples: int) -> dict[str, Any]:
 
 
 def reevaluated(args: argparse.Namespace, params: dict) -> list[float]:
-    score, compound = validation_scorer(args.dataset, args.generator)
+    score, compound = validation_scorer(args.dataset, args.generator, args.seed)
     return [compound.scalar(score(params, 500 + k, [500 + k])[0].families)
             for k in range(args.reevaluations)]
 

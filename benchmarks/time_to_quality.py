@@ -53,18 +53,22 @@ from gentune.metrics import MetricSuite, make_strategy
 from gentune.tuning.api import tune
 from gentune.tuning.prepare import held_out, prepare
 from gentune.tuning.storage import open_storage
-from gentune.tuning.trial import SAMPLE_SEED_STEP
+from gentune.tuning.search import DEFAULT_SAMPLES_PER_TRIAL, MAX_SAMPLES_PER_TRIAL, PRUNERS, \
+    SAMPLERS
+from gentune.tuning.trial import REDRAW_SEED_STEP, SAMPLE_SEED_STEP
 
 
 Scorer = Callable[[dict, int, Sequence[int]], list]
 
 
-def validation_scorer(dataset: str, name: str) -> tuple[Scorer, Any]:
+def validation_scorer(dataset: str, name: str, seed: int = 0) -> tuple[Scorer, Any]:
     """What one plain-loop trial does: fit on the training split (with the study's
-    constraint pre-processing), sample, post-process, and score on the validation split.
-    Returns ``score(params, fit_seed, sample_seeds)`` -> the metric suite's scores of one
-    sample per seed from one fit, and the compound strategy of the dataset's spec."""
-    study_data = prepare(dataset)
+    constraint pre-processing), sample, post-process, and score on the validation split,
+    with the metrics a gentune study of ``seed`` uses (its HPO-alignment candidates and
+    detection folds depend on the seed). Returns ``score(params, fit_seed, sample_seeds)``
+    -> the metric suite's scores of one sample per seed from one fit, and the compound
+    strategy of the dataset's spec."""
+    study_data = prepare(dataset, seed=seed)
     processor, suite = study_data.processor, MetricSuite()
     train = processor.transform(study_data.train)
     n = len(study_data.train)
@@ -75,9 +79,9 @@ def validation_scorer(dataset: str, name: str) -> tuple[Scorer, Any]:
         results = []
         for seed in sample_seeds:
             generated = processor.reverse_transform(generator.sample(n, seed))
-            draws = iter(range(1, 1000))
+            draws = iter(range(1, 10_000))  # rejected rows drawn again as gentune does
             post = processor.postprocess(generated, n, lambda k: processor.reverse_transform(
-                generator.sample(k, seed + next(draws))))
+                generator.sample(k, seed + REDRAW_SEED_STEP * next(draws))))
             results.append(suite.compute(study_data.reference, post.frame, study_data.context))
         return results
 
@@ -90,15 +94,16 @@ def plain_loop(dataset: str, name: str, trials: int, seed: int,
     """TPE, ``trials`` trials, no pruning, one process; ``on_trial(trial, scores)`` sees
     every trial's scores (of its first sample). A trial's value is the mean compound of
     ``samples`` samples of its fitted model, as with gentune's --samples-per-trial."""
-    score, compound = validation_scorer(dataset, name)
+    score, compound = validation_scorer(dataset, name, seed)
     distributions = get_generator(name).search_space()
     started, history = time.perf_counter(), []
 
     def objective(trial: optuna.trial.Trial) -> float:
         params = suggest(trial, distributions)
+        fit_seed = seed + trial.number  # the seeds of gentune's trial in that place
         with as_shipped():  # a hand-written loop gets the libraries as they come
-            per_sample = score(params, seed + trial.number,
-                               [seed + SAMPLE_SEED_STEP * k for k in range(samples)])
+            per_sample = score(params, fit_seed,
+                               [fit_seed + SAMPLE_SEED_STEP * k for k in range(samples)])
         value = statistics.mean(compound.scalar(scores.families) for scores in per_sample)
         if on_trial is not None:
             on_trial(trial, per_sample[0])
@@ -202,29 +207,43 @@ def row(dataset: str, name: str, r: dict) -> str:
             f"{r['held_gentune'][0]:.3f} ± {r['held_gentune'][1]:.3f} | {at_cut} |")
 
 
+def _at_least(low: float, kind: type = int) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if not value >= low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {text}")
+        return value
+    return parse
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--datasets", default="actg320,gbsg2")
-    parser.add_argument("--generators", default="ctgan,tvae")
-    parser.add_argument("--trials", type=int, default=50)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="actg320,gbsg2", help="comma-separated")
+    parser.add_argument("--generators", default="ctgan,tvae", help="comma-separated")
+    parser.add_argument("--trials", type=_at_least(1), default=50,
+                        help="the plain loop's trials, and gentune's first call's")
+    parser.add_argument("--seeds", type=_at_least(1), default=3,
+                        help="refits per held-out compound")
+    parser.add_argument("--seed", type=_at_least(0), default=0, help="both sides' seed")
     parser.add_argument("--results", default="runs/bench-ttq",
                         help="JSON files of each plain loop and each pair; a re-run skips "
                              "those")
-    parser.add_argument("--max-ratio", type=float, default=1.0,
+    parser.add_argument("--max-ratio", type=_at_least(0.01, float), default=1.0,
                         help="stop gentune after this share of the plain loop's time")
-    parser.add_argument("--quality-at", type=float, default=0.35,
+    parser.add_argument("--quality-at", type=_at_least(0.01, float), default=0.35,
                         help="also refit gentune's best after this share of the plain loop's "
                              "time")
     parser.add_argument("--epoch-budget", type=int,
                         help="gentune's --epoch-budget (default: the generator's own range)")
-    parser.add_argument("--pruner", help="gentune's --pruner (default: the generator's own)")
-    parser.add_argument("--sampler", default="tpe",
+    parser.add_argument("--pruner", choices=PRUNERS,
+                        help="gentune's --pruner (default: the generator's own)")
+    parser.add_argument("--sampler", default="tpe", choices=SAMPLERS,
                         help="gentune's --sampler (the plain loop always uses TPE)")
-    parser.add_argument("--samples-per-trial", type=int, default=1,
+    parser.add_argument("--samples-per-trial", type=int, default=DEFAULT_SAMPLES_PER_TRIAL,
+                        choices=range(1, MAX_SAMPLES_PER_TRIAL + 1), metavar="K",
                         help="samples scored per trial, on both sides (a trial's value is "
-                             "their mean)")
+                             f"their mean; default {DEFAULT_SAMPLES_PER_TRIAL}, gentune's)")
     parser.add_argument("--remeasure-gentune", action="store_true",
                         help="run gentune's side again against the saved plain loops")
     args = parser.parse_args()
@@ -247,7 +266,9 @@ def main() -> None:
             # gentune's side is kept per variant, so variants compare against one plain loop.
             variant = stem + (f"-{args.pruner}" if args.pruner else "") + \
                 (f"-e{args.epoch_budget}" if args.epoch_budget else "") + \
-                (f"-{args.sampler}" if args.sampler != "tpe" else "")
+                (f"-{args.sampler}" if args.sampler != "tpe" else "") + \
+                (f"-r{args.max_ratio:g}" if args.max_ratio != 1.0 else "") + \
+                (f"-q{args.quality_at:g}" if args.quality_at != 0.35 else "")
             if args.remeasure_gentune:
                 (results / f"{variant}.json").unlink(missing_ok=True)
             pair = saved(results / f"{variant}.json", lambda: measure(dataset, name, plain, args))

@@ -98,8 +98,10 @@ def main() -> None:
             command = [sys.executable, __file__, "--child", "--datasets", dataset,
                        "--generators", name, "--configs", str(args.configs),
                        "--epochs", str(args.epochs), "--measure", ",".join(measured)]
-            out = subprocess.run(command, env=env, capture_output=True, text=True,
-                                 check=True).stdout
+            done = subprocess.run(command, env=env, capture_output=True, text=True)
+            if done.returncode:  # the child's own error, not only its exit status
+                raise SystemExit(f"the measuring process failed:\n{done.stderr}")
+            out = done.stdout
             result = json.loads(out.strip().splitlines()[-1])
             every: dict[str, list[float]] = {mode: [] for mode in MODES}
             head = f"| {dataset} | {name} | {result['rows']}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -27,8 +28,9 @@ def best_until(trials: list, cut: float) -> float | None:
 
 
 def parse(stem: str) -> dict[str, str]:
-    """``<dataset>-<generator>-<trials>-<seeds>-<seed>[-k<K>][-<pruner>][-e<budget>]`` and
-    ``[-<sampler>]`` where gentune's sampler was not TPE."""
+    """``<dataset>-<generator>-<trials>-<seeds>-<seed>[-k<K>][-<pruner>][-e<budget>]``, then
+    ``[-<sampler>]`` where gentune's sampler was not TPE and ``[-r<max ratio>][-q<quality
+    at>]`` where they were not the defaults."""
     dataset, generator, trials, _, seed, *rest = stem.split("-")
     samples = next((part[1:] for part in rest if part[:1] == "k" and part[1:].isdigit()), "1")
     variant = "-".join(part for part in rest if part != f"k{samples}") or "default"
@@ -72,9 +74,16 @@ def main() -> None:
           f"{args.at} (plain / gentune) | chance | ratio | held-out plain | held-out gentune |")
     print("|---|---|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---|---|")
     for folder in args.results:
+        if not Path(folder).is_dir():
+            parser.error(f"'{folder}' is not a folder of time_to_quality.py results")
         for path in sorted(Path(folder).glob("*.json")):
-            if not path.stem.endswith("-plain"):
+            if path.stem.endswith("-plain"):
+                continue
+            try:
                 print(row(path, args.at))
+            except (KeyError, TypeError, ValueError) as exc:  # not a time_to_quality.py run
+                print(f"ttq_summary.py: skipped '{path}': not a time-to-quality result "
+                      f"({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
 if __name__ == "__main__":

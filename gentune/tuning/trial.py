@@ -30,6 +30,7 @@ __all__ = ["TrialRunner", "TrialSettings", "generate_valid"]
 
 CHECKPOINT_ROWS = 1000  # at most; as many rows as the training split, to keep noise low
 SAMPLE_SEED_STEP = 104_729  # a prime: the k-th sample's seed, apart from generate_valid's redraws
+REDRAW_SEED_STEP = 7919  # a prime: the i-th redraw of rejected rows
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def generate_valid(session: GeneratorSession, study: PreparedStudy, n: int, seed
     generated = processor.reverse_transform(session.sample(n, seed))
 
     def more(k: int) -> pd.DataFrame:
-        return processor.reverse_transform(session.sample(k, seed + 7919 * next(draws)))
+        return processor.reverse_transform(session.sample(k, seed + REDRAW_SEED_STEP *
+                                                          next(draws)))
 
     result = processor.postprocess(generated, n, more, exclude)
     return generated, result.frame, result
