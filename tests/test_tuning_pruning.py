@@ -138,3 +138,44 @@ def test_a_checkpoint_measures_validity_on_the_rows_as_generated(tiny_actg, monk
     broken = rows.index < len(rows) // 4
     rows.loc[broken, "time"] = rows.loc[broken, "time_d"] + 5  # time <= time_d broken
     assert runner._checkpoint_value(rows) == pytest.approx(1 - broken.mean(), abs=0.01)
+
+
+def test_a_retried_trial_is_judged_at_each_rung_on_its_own_value() -> None:
+    """The copy of an interrupted attempt must not inherit the attempt's rung values."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from gentune.tuning.retries import queue_again
+    from gentune.tuning.search import make_pruner
+
+    study = optuna.create_study(direction="maximize", pruner=make_pruner("sha", 3, 27))
+    for value in (0.5, 0.6):
+        other = study.ask()
+        other.report(value, 3)
+        other.should_prune()
+        study.tell(other, value)
+    attempt = study.ask()
+    attempt.report(0.9, 3)
+    assert not attempt.should_prune()  # the best at the rung
+    assert queue_again(study, study.trials[attempt.number])
+    study.tell(attempt, state=TrialState.FAIL)
+    copy = study.ask()  # the queued copy
+    attrs = study.trials[copy.number].system_attrs
+    assert attrs["retry_history"] == [attempt.number]
+    assert not any(key.startswith("completed_rung_") for key in attrs)
+    copy.report(0.2, 3)
+    assert copy.should_prune()  # below the rung's top third on its own value
+
+
+def test_the_library_defaults_are_never_pruned(tiny_actg, tmp_path, fake_generators,
+                                               monkeypatch) -> None:
+    """best.json compares the best with them: a pruned baseline would leave no comparison."""
+    import optuna
+
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: True)
+    result = tune(str(tiny_actg), generator="fake_epochs", n_trials=3, out=tmp_path, workers=1,
+                  sampler="random", **LOOP, extra_paths=fake_generators)
+    trials = load(tmp_path, result.study_name).trials
+    assert trials[0].state == TrialState.COMPLETE and set(trials[0].intermediate_values) == {3, 9}
+    assert [t.state for t in trials[1:]] == [TrialState.PRUNED] * 2
+    assert result.best["default"]["objective"] is not None

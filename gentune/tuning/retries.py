@@ -10,6 +10,8 @@ the same slot, with the attempts before it in ``retry_history``).
 
 from __future__ import annotations
 
+from copy import deepcopy
+
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial
@@ -36,5 +38,16 @@ def queue_again(study: optuna.Study, trial: FrozenTrial) -> bool:
     lost = sum(attempt.user_attrs.get("fail_reason") != INTERRUPTED for attempt in attempts)
     if lost > MAX_LOST_WORKERS:
         return False
-    RetryHeartbeatStaleTrialCallback()(study, trial)
+    RetryHeartbeatStaleTrialCallback()(study, _without_progress(trial))
     return True
+
+
+def _without_progress(trial: FrozenTrial) -> FrozenTrial:
+    """The attempt without what its run recorded: the pruner's rung values (the copy is judged
+    at each rung on its own value, and the slot counts once there) and its heartbeat count."""
+    from gentune.tuning.study import BEAT  # study.py imports this module
+
+    copy = deepcopy(trial)
+    copy.system_attrs = {key: value for key, value in trial.system_attrs.items()
+                         if not key.startswith("completed_rung_") and key != BEAT}
+    return copy
