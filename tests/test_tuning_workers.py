@@ -39,6 +39,24 @@ def test_two_local_workers_share_one_study(tiny_actg, tmp_path, fake_generators)
     assert [t.user_attrs["real_cache_misses"] for t in trials] == [0] * 6
 
 
+def test_a_moved_project_folder_resumes_with_local_workers(tiny_actg, tmp_path,
+                                                           fake_generators) -> None:
+    """The study records its data's path where it was first tuned; the workers get today's."""
+    import shutil
+
+    before, after = tmp_path / "before", tmp_path / "after"
+    shutil.copytree(tiny_actg.parent, before)
+    options = dict(generator="fake_slow", extra_paths=fake_generators, **LOOP)
+    name = tune(str(before / tiny_actg.name), n_trials=1, out=before / "run", workers=1,
+                **options).study_name
+    before.rename(after)
+    result = tune(str(after / tiny_actg.name), n_trials=5, out=after / "run", workers=2,
+                  **options)
+    trials = load(after / "run", name).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 5
+    assert result.best["trials"]["complete"] == 5
+
+
 def test_local_workers_that_cannot_start_are_reported_not_restarted_forever(
         tiny_actg, tmp_path, fake_generators, monkeypatch) -> None:
     from gentune.errors import GentuneError

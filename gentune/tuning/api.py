@@ -205,7 +205,8 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
                 # This process is one of the workers: its engine and warm generator process
                 # are ready, so only the other workers - 1 pay the start-up.
                 with LocalWorkers(workers - 1, name, storage or str(journal),
-                                  out, threads, extra_paths, deadline) as pool:
+                                  out, threads, extra_paths, deadline,
+                                  spec.data.path) as pool:
                     pool.run_beside(run_here, study, store, progress)
         finally:
             progress.close()

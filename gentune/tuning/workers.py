@@ -54,10 +54,14 @@ class LocalWorkers:
     python = sys.executable  # the interpreter a worker process runs
 
     def __init__(self, count: int, study_name: str, storage: str, out: Path, threads: int,
-                 extra_paths: tuple[str, ...] = (), deadline: float | None = None) -> None:
+                 extra_paths: tuple[str, ...] = (), deadline: float | None = None,
+                 data_path: Path | None = None) -> None:
         self.count, self.study_name, self.storage = count, study_name, storage
         self.out, self.threads, self.extra_paths = out, threads, extra_paths
         self.deadline = deadline  # time.monotonic() after which no trial starts
+        # The data file as this tune found it: the study's own record of its path is where it
+        # was first tuned, which a moved project folder no longer has (its hash still checks).
+        self.data_path = data_path
         self.processes: list[subprocess.Popen[bytes]] = []
         self.restarts = 0
         self.max_restarts = 3 * count
@@ -80,6 +84,8 @@ class LocalWorkers:
             command += ["--timeout", f"{max(0.1, self.deadline - time.monotonic()):.1f}"]
         for extra in self.extra_paths:
             command += ["--extra-path", extra]
+        if self.data_path is not None:
+            command += ["--data", str(self.data_path)]
         try:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=log,
                                        stdin=subprocess.DEVNULL)
