@@ -303,3 +303,15 @@ def test_a_grid_never_repeats_a_point_nor_the_defaults(tiny_actg, tmp_path,
     queued = load(tmp_path, result.study_name).trials
     noise = [t.system_attrs["fixed_params"]["noise"] for t in queued]
     assert noise[0] == 0.0 and sorted(noise[1:]) == [0.5, 1.0]
+
+
+def test_a_sample_that_cannot_be_kept_leaves_the_trial_scored(tiny_actg, tmp_path,
+                                                             fake_generators, caplog) -> None:
+    """The kept sample only serves the report; a full disk there must not fail the trial."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "samples").write_text("a file where the samples folder goes")
+    result = tune(str(tiny_actg), generator="fake_copy", n_trials=2, out=out, workers=1,
+                  extra_paths=fake_generators, **LOOP)
+    assert result.best["trials"]["complete"] == 2 and not result.best["failures"]
+    assert "its sample could not be kept for the report" in caplog.text

@@ -8,6 +8,7 @@ candidate scores, Kaplan-Meier curves...) is stored there too once computed.
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import ExitStack
 from dataclasses import MISSING, asdict, dataclass, field
@@ -36,6 +37,8 @@ from gentune.workers.session import GeneratorSession
 from gentune.workers.threads import limited_threads
 
 __all__ = ["StudyConfig", "Engine", "SearchSpace", "spec_for_storage", "study_space"]
+
+log = logging.getLogger("gentune")
 
 
 def spec_for_storage(spec: Spec) -> dict[str, Any]:
@@ -212,8 +215,13 @@ class Engine:
         """The report draws the best trial's own rows: keep them while it is the best."""
         from gentune.tuning.samples import keep_if_best
 
-        if self.runner.last_sample is not None:
+        if self.runner.last_sample is None:
+            return
+        try:
             keep_if_best(trial, self.runner.last_sample, self.out)
+        except OSError as exc:  # the folder only serves the report: the scored trial stands
+            log.warning("trial %d: its sample could not be kept for the report (%s)",
+                        trial.number, exc)
 
     def close(self) -> None:
         self.session.close()
