@@ -293,3 +293,14 @@ def test_a_run_racing_the_studys_maker_checks_the_makers_configuration(
     finally:
         writer.join()
     assert made.user_attrs == {UID_ATTR: "maker", META_KEY: {"seed": 0}}
+
+
+def test_a_resumed_study_draws_new_configurations(spec_copy: Path, tmp_path: Path,
+                                                  fake_generators) -> None:
+    """Seeded as the first run, each resume replayed TPE's random start-up draws."""
+    options = dict(generator="fake_copy", out=tmp_path, workers=1, extra_paths=fake_generators,
+                   **LOOP)
+    for total in (2, 4, 6):
+        name = tune(str(spec_copy), n_trials=total, **options).study_name
+    search = [t.params["noise"] for t in load(tmp_path, name).trials[1:]]  # after the defaults
+    assert len(search) == 5 and len(set(search)) == 5

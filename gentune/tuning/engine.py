@@ -179,6 +179,13 @@ class Engine:
         else:
             study = load_or_create_study(storage, name, self.strategy.directions, sampler,
                                          pruner, self.config.to_meta())
+            held = len(study.get_trials(deepcopy=False))
+            if held and self.config.sampler not in ("qmc", "grid"):
+                # A resumed run seeded as the first would draw the first run's random
+                # configurations again; QMC's sequence and the grid go on by trial count.
+                study.sampler = make_sampler(self.config.sampler, seed + held,
+                                             self.distributions, self.config.n_trials,
+                                             self.strategy.multi_objective)
         check_scoring(study, self._scoring_changes)
         return study
 
