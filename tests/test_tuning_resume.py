@@ -236,6 +236,22 @@ def test_missing_values_in_an_implies_rules_columns_change_the_scoring() -> None
         "validity at pruning checkpoints"]
 
 
+def test_an_sdv_study_on_data_with_missing_values_is_scored_anew_since_version_3() -> None:
+    """Its samples' missing values were the same rows for every sample seed before."""
+    import pandas as pd
+
+    from gentune.metrics import make_strategy
+    from gentune.tuning.scoring_version import scoring_changes
+
+    gappy = pd.DataFrame({"age": [50.0, None, 70.0]})
+    changes = [scoring_changes(make_strategy("compound"), 3, False, [], frame, since=2,
+                               sdv_model=sdv) for frame, sdv in
+               ((gappy, True), (gappy, False), (gappy.fillna(60.0), True))]
+    assert changes == [["which values an SDV model's samples leave missing"], [], []]
+    assert scoring_changes(make_strategy("compound"), 3, False, [], gappy, since=3,
+                           sdv_model=True) == []
+
+
 def test_a_study_made_before_the_generator_target_was_stored_is_joined(
         tiny_actg: Path, tmp_path: Path) -> None:
     from gentune.generators import GENERATORS
@@ -304,3 +320,21 @@ def test_a_resumed_study_draws_new_configurations(spec_copy: Path, tmp_path: Pat
         name = tune(str(spec_copy), n_trials=total, **options).study_name
     search = [t.params["noise"] for t in load(tmp_path, name).trials[1:]]  # after the defaults
     assert len(search) == 5 and len(set(search)) == 5
+
+
+def test_a_resume_moves_the_sampler_seed_by_the_trials_drawn_not_those_queued() -> None:
+    """Every run of one command holds as many slots: counting them, each resume with the same
+    --trials was seeded alike and drew what the one before drew."""
+    import optuna
+
+    from gentune.tuning.engine import resume_offset
+
+    study = optuna.create_study()
+    for value in range(4):
+        study.enqueue_trial({"x": float(value)})
+    assert resume_offset(study) == 0
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 4)})
+    study.tell(trial, 1.0)
+    assert resume_offset(study) == 1
+    study.ask({"x": optuna.distributions.FloatDistribution(0, 4)})  # running: drawn
+    assert resume_offset(study) == 2

@@ -119,6 +119,14 @@ def study_space(generator: Generator, name: str, epoch_budget: int | None, prune
                        max_epochs)
 
 
+def resume_offset(study: optuna.Study) -> int:
+    """How many trials have drawn their configuration: what a resumed run's sampler seed is
+    moved by. Queued slots do not count (every run of one command holds as many), so two
+    resumes with the same --trials draw apart as the study moves on."""
+    return sum(trial.state != optuna.trial.TrialState.WAITING
+               for trial in study.get_trials(deepcopy=False))
+
+
 class Engine:
     """Prepared data, a warm generator worker and the trial runner of one study; while
     entered, this process's BLAS/OpenMP pools are held to ``threads``."""
@@ -179,20 +187,21 @@ class Engine:
         else:
             study = load_or_create_study(storage, name, self.strategy.directions, sampler,
                                          pruner, self.config.to_meta())
-            held = len(study.get_trials(deepcopy=False))
-            if held and self.config.sampler not in ("qmc", "grid"):
+            drawn = resume_offset(study)
+            if drawn and self.config.sampler not in ("qmc", "grid"):
                 # A resumed run seeded as the first would draw the first run's random
                 # configurations again; QMC's sequence and the grid go on by trial count.
-                study.sampler = make_sampler(self.config.sampler, seed + held,
+                study.sampler = make_sampler(self.config.sampler, seed + drawn,
                                              self.distributions, self.config.n_trials,
                                              self.strategy.multi_objective)
         check_scoring(study, self._scoring_changes)
         return study
 
-    def _scoring_changes(self) -> list[str]:
+    def _scoring_changes(self, since: int) -> list[str]:
         # On the real rows as the data file has them: the change may move rows in or out.
         return scoring_changes(self.strategy, self.config.samples_per_trial, self.prunes,
-                               self.prepared.rules, load_dataset(self.spec).frame)
+                               self.prepared.rules, load_dataset(self.spec).frame, since,
+                               sdv_model=self.generator.library == "sdv")
 
     def load_cache(self, study: optuna.Study) -> None:
         self.prepared.context.cache.values.update(study.user_attrs.get(CACHE_KEY) or {})

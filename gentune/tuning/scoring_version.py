@@ -7,6 +7,10 @@ the samples disagree); a pruning checkpoint measures validity on its rows as gen
 measured the repaired valid rows: always 1); a missing value breaks an ``implies`` rule on
 either side (it passed), which changes the real rows a spec keeps or drops and which
 synthetic rows are valid. A study made before versions were stored is version 1.
+
+Version 3: an SDV model draws which generated values are missing anew for each sample seed
+(every sample of every model had the same rows missing), which changes the values of an SDV
+study whose data has missing values.
 """
 
 from __future__ import annotations
@@ -24,14 +28,20 @@ from gentune.tuning.study import META_KEY
 
 __all__ = ["SCORING_VERSION", "SCORING_KEY", "scoring_changes", "check_scoring"]
 
-SCORING_VERSION = 2
+SCORING_VERSION = 3
 SCORING_KEY = "scoring"
 
 
 def scoring_changes(strategy: Strategy, samples_per_trial: int, prunes: bool,
-                    rules: list[Rule], real: pd.DataFrame) -> list[str]:
-    """What version 2 changes in this study's values: nothing for most studies."""
+                    rules: list[Rule], real: pd.DataFrame, since: int = 1,
+                    sdv_model: bool = False) -> list[str]:
+    """What the versions after ``since`` change in this study's values: nothing for most
+    studies."""
     changes = []
+    if since < 3 and sdv_model and real.isna().any(axis=None):
+        changes.append("which values an SDV model's samples leave missing")
+    if since >= 2:
+        return changes
     if strategy.name in ("worst", "geometric") and samples_per_trial > 1:
         changes.append(f"a '{strategy.name}' trial's value over {samples_per_trial} samples")
     if prunes and "validity" in strategy.families:
@@ -44,13 +54,15 @@ def scoring_changes(strategy: Strategy, samples_per_trial: int, prunes: bool,
     return changes
 
 
-def check_scoring(study: optuna.Study, changes: Callable[[], list[str]]) -> None:
-    """Refuse to add trials to a study made under an older version where the change touches
-    its values (old and new trials would not compare); else record it as this version's."""
+def check_scoring(study: optuna.Study, changes: Callable[[int], list[str]]) -> None:
+    """Refuse to add trials to a study made under an older version where the changes since
+    touch its values (old and new trials would not compare); else record it as this
+    version's."""
     meta: dict[str, Any] = study.user_attrs.get(META_KEY) or {}
-    if meta.get(SCORING_KEY, 1) >= SCORING_VERSION:
+    since = meta.get(SCORING_KEY) or 1
+    if since >= SCORING_VERSION:
         return
-    found = changes()
+    found = changes(since)
     if found:
         raise StorageError(
             f"the study '{study.study_name}' was scored by an older gentune, and this one "
