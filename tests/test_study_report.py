@@ -126,3 +126,16 @@ def test_the_correlation_figure_keeps_a_missing_category_missing() -> None:
     coded = _numeric(frame, {"arm": "categorical", "age": "numerical"})
     assert coded["arm"].isna().tolist() == [False, True, False, False]
     assert coded["arm"].dropna().tolist() == [1.0, 0.0, 1.0]
+
+
+def test_a_same_named_study_in_another_storage_does_not_replace_the_folders_results(
+        tuned: tuple[Path, str], tmp_path: Path, tiny_actg: Path, fake_generators) -> None:
+    out, name = tuned
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    tune(str(tiny_actg), generator="fake_copy", n_trials=1, out=tmp_path / "elsewhere",
+         storage=other, study_name=name, workers=1, extra_paths=fake_generators, **LOOP)
+    before = (out / "best.json").read_text()
+    with pytest.raises(GentuneError, match=f"the study '{name}' in {other} is not the one whose "
+                                           f"results '{out}' holds"):
+        write_study_report(out, other)
+    assert (out / "best.json").read_text() == before

@@ -17,6 +17,7 @@ from gentune.metrics import make_strategy
 from gentune.report.builders import tune_report
 from gentune.spec import load_spec
 from gentune.tuning.best import write_best
+from gentune.tuning.out_folder import UID_ATTR, folder_uid
 from gentune.tuning.prepare import PreparedStudy, prepare
 from gentune.tuning.samples import SAMPLE_ATTR, sample_path
 from gentune.tuning.storage import default_journal, open_storage, redact
@@ -117,6 +118,13 @@ def write_study_report(out: Path, storage: str | None = None) -> Path:
     if not isinstance(recorded.get("study"), str):
         raise GentuneError(f"'{best_path}' does not name its study ('study'); {fix}")
     study = _load_study(recorded, out, storage)
+    uid = folder_uid(out)
+    if uid is not None and study.user_attrs.get(UID_ATTR) != uid:
+        # A study of the same name in another storage: its results must not replace these.
+        raise GentuneError(f"the study '{study.study_name}' in "
+                           f"{redact(storage) if storage else default_journal(out)} is not the "
+                           f"one whose results '{out}' holds (best.json records its storage as "
+                           f"{recorded.get('storage')}); give that storage with --storage")
     best = _current_best(study, recorded, out, storage)
     spec = load_spec(best["spec"])
     path, note = _best_sample(best.get("best") or {}, out)

@@ -29,7 +29,7 @@ from gentune.errors import GentuneError
 from gentune.files import atomic_write_text
 
 __all__ = ["OWNER_FILE", "NEW_STUDY", "UID_ATTR", "check_out_folder", "check_folder_study",
-           "claim_out_folder", "made_for_this_run", "check_folder_path"]
+           "folder_uid", "claim_out_folder", "made_for_this_run", "check_folder_path"]
 
 OWNER_FILE = "study.json"
 UID_ATTR = "gentune_uid"
@@ -60,6 +60,11 @@ def check_folder_path(out: Path, option: str = "--out") -> None:
             where = "is a file" if path == out else f"lies inside the file '{path}'"
             raise GentuneError(f"{option} '{out}' {where}, not a folder; give a folder for the "
                                f"results")
+
+
+def folder_uid(out: Path) -> str | None:
+    """The identifier of the study whose results the folder holds (None: not recorded)."""
+    return _record(out).get("uid")
 
 
 def check_out_folder(out: Path, study: str) -> None:
