@@ -84,9 +84,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        self.flatten_mapping(node)  # merge keys (<<) first, as the safe loader does
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # a merge (<<) brings keys that the mapping's own may override
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, Hashable):
                 raise yaml.constructor.ConstructorError(
@@ -97,7 +98,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                     None, None, f"the key '{key}' appears twice in one mapping; keep one",
                     key_node.start_mark)
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # which merges
 
 
 _UniqueKeyLoader.add_implicit_resolver(
