@@ -7,6 +7,7 @@ and says what to change.
 from __future__ import annotations
 
 import difflib
+import re
 
 import numpy as np
 import pandas as pd
@@ -36,10 +37,11 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
         if kind == "id":
             continue
         if values.isna().all():
-            if str(column).startswith("Unnamed: "):  # pandas' name for a header left empty
+            unnamed = re.fullmatch(r"Unnamed: (\d+)", str(column))  # pandas' name for it
+            if unnamed:
                 raise DataError(f"{where} has an empty column without a name (column "
-                                f"{int(str(column).split()[1]) + 1}; a comma at the end of "
-                                f"each line makes one): remove it from the file")
+                                f"{int(unnamed.group(1)) + 1}; a comma at the end of each "
+                                f"line makes one): remove it from the file")
             raise DataError(f"column '{column}' in {where} has no values; drop it from the "
                             f"file or declare it 'id' under columns")
         typed[column], schema[column] = _typed(spec, values, column, kind, where)
@@ -48,15 +50,27 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
     return frame, schema
 
 
+MAX_CODED_CLASSES = 20  # whole numbers that may stand for classes or arms (a grade, a dose)
+
+
+def _classes(values: pd.Series, kind: str | None) -> bool:
+    """Whether a column can be read as classes: categories, or a few whole-number codes."""
+    if kind in ("categorical", "boolean"):
+        return True
+    present = values.dropna()
+    return kind == "numerical" and bool((present == np.round(present)).all()) \
+        and present.nunique() <= MAX_CODED_CLASSES
+
+
 def _check_roles(spec: Spec, frame: pd.DataFrame, schema: dict[str, str], where: str) -> None:
     """A target is a class and a treatment a set of arms, in the typed data."""
     target, treatment = spec.task.target, spec.treatment
-    if target and schema.get(target) not in ("categorical", "boolean"):
+    if target and not _classes(frame[target], schema.get(target)):
         raise DataError(f"task target '{target}' in {where} is {schema.get(target)} "
                         f"({frame[target].nunique()} values); a target is a class to predict: "
                         f"declare it categorical under 'columns' if it is one, or tune for an "
                         f"endpoint (task: {{endpoint: NAME}})")
-    if treatment and schema.get(treatment) not in ("categorical", "boolean"):
+    if treatment and not _classes(frame[treatment], schema.get(treatment)):
         raise DataError(f"treatment '{treatment}' in {where} is {schema.get(treatment)} "
                         f"({frame[treatment].nunique()} values); a treatment is the trial's "
                         f"arms: declare it categorical under 'columns' if it is, or fix "
@@ -303,11 +317,16 @@ def _event_column(values: pd.Series, column: str, where: str) -> pd.Series:
 def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return _utc_naive(values)
+    if fmt is None and values.notna().any() and pd.api.types.is_string_dtype(values) and \
+            values.dropna().astype(str).str.fullmatch(r"\d{8}").all() and \
+            pd.to_datetime(values, format="%Y%m%d", errors="coerce").notna().sum() \
+            == values.notna().sum():
+        fmt = "%Y%m%d"  # ISO 8601's basic form, which pandas' guess reads so too
     if fmt is None and values.notna().any() and (
             pd.api.types.is_numeric_dtype(values)
             or values.dropna().astype(str).str.fullmatch(r"\d+").all()):
-        # pandas would read 20200131 as nanoseconds after 1970, silently, and digits alone
-        # do not say which is the day (03022020).
+        # pandas would read 20200131 as nanoseconds after 1970, silently, and other digits
+        # do not say which is the day (03022020 is no year-month-day).
         first = values.dropna().iloc[0]
         raise DataError(f"datetime column '{column}' in {where} holds numbers "
                         f"({first if isinstance(first, str) else _shown(first)}); give its format, "
