@@ -291,6 +291,11 @@ def test_and_or_written_as_symbols_without_brackets_is_refused(text: str) -> Non
     assert broken(bracketed) == broken(parse_rule(words))
 
 
+def test_symbols_in_brackets_beside_a_comparison_mean_what_they_say() -> None:
+    rule = parse_rule("censor == (censor_d | censor)")  # as written: no other reading
+    assert broken(rule) == broken(parse_rule("censor == (censor_d or censor)"))
+
+
 def test_fixed_combinations_of_a_measurement_are_refused() -> None:
     spec = load_spec({"name": "t", "data": {"builtin": "actg320"},
                       "task": {"endpoint": "aids"}, "treatment": "tx",

@@ -60,7 +60,7 @@ class Expression:
     def __init__(self, text: str) -> None:
         self.text = text.strip()
         self._names: dict[str, str] = {}
-        source = re.sub(r"`([^`]+)`", self._placeholder, self.text)
+        source = self._source = re.sub(r"`([^`]+)`", self._placeholder, self.text)
         try:
             tree = ast.parse(source, mode="eval")
         except SyntaxError:
@@ -86,7 +86,7 @@ class Expression:
             kind = type(child)
             if isinstance(child, ast.Compare) and any(
                     isinstance(side, ast.BinOp) and isinstance(side.op, (ast.BitAnd, ast.BitOr))
-                    for side in (child.left, *child.comparators)):
+                    and not self._bracketed(side) for side in (child.left, *child.comparators)):
                 # & and | bind tighter than comparisons: "a > 30 & b == 1" reads
                 # a > (30 & b) == 1, another rule than the one meant.
                 raise ConstraintError(
@@ -112,6 +112,11 @@ class Expression:
                                       *_ARITHMETIC, *_COMPARE)):
                 raise ConstraintError(f"rule '{self.text}' contains '{type(child).__name__}', "
                                       f"which rules may not contain")
+
+    def _bracketed(self, node: ast.expr) -> bool:
+        """Whether the text has brackets around ``node`` (the tree keeps none)."""
+        before = self._source.encode()[:node.col_offset].decode(errors="ignore")
+        return before.rstrip().endswith("(")
 
     def is_boolean(self) -> bool:
         node = self._tree
