@@ -261,15 +261,27 @@ def test_checkpoint_rows_come_in_the_training_dtypes_as_samples_do(tmp_path) -> 
 _PARENT = """
 import sys
 import pandas as pd
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = sys.argv[1:3]
 from gentune.generators import registry
 from gentune.workers.session import GeneratorSession
-registry.register("fake_sleep", "fakes:Sleeper")
-session = GeneratorSession(registry.get_generator("fake_sleep"), pd.DataFrame({"a": [1.0, 2.0]}),
-                           {"a": "numerical"}, extra_paths=(sys.argv[1],))
+registry.register("fake_marked", "marked:Marked")
+session = GeneratorSession(registry.get_generator("fake_marked"), pd.DataFrame({"a": [1.0, 2.0]}),
+                           {"a": "numerical"}, extra_paths=tuple(sys.argv[1:3]))
 session.worker.ensure_started()
 print(session.worker.pid, flush=True)
 session.fit({"noise": 0.9}, 1)  # sleeps 600 s
+"""
+
+_MARKED = """
+from pathlib import Path
+from fakes import Sleeper
+
+class Marked(Sleeper):
+    name = "fake_marked"
+
+    def fit(self, *args, **kwargs):
+        (Path(__file__).parent / "fitting").touch()  # the fit has begun
+        super().fit(*args, **kwargs)
 """
 
 
@@ -283,11 +295,14 @@ def test_a_generator_worker_stops_when_its_parent_is_killed_in_a_fit(tmp_path) -
 
     script = tmp_path / "parent.py"
     script.write_text(_PARENT)
-    parent = subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent)],
-                              stdout=subprocess.PIPE, text=True)
+    (tmp_path / "marked.py").write_text(_MARKED)
+    parent = subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent),
+                               str(tmp_path)], stdout=subprocess.PIPE, text=True)
     child = int(parent.stdout.readline())
-    time.sleep(1.0)  # inside the fit
-    assert _alive(child)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "fitting").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (tmp_path / "fitting").exists() and _alive(child)  # inside the fit, its input open
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 20
@@ -308,3 +323,16 @@ def test_a_file_in_the_working_folder_does_not_shadow_a_library_in_the_worker(
         assert len(session.sample(5, 1)) == 5
     finally:
         session.close()
+
+
+def test_a_worker_imports_the_gentune_of_its_parent_run_from_a_checkout() -> None:
+    """'python -m gentune' in an uninstalled checkout finds gentune in the working directory,
+    which the worker (started with PYTHONSAFEPATH) does not search."""
+    from pathlib import Path
+
+    import gentune
+
+    env = WorkerProcess(sys.executable)._environment()
+    assert str(Path(gentune.__file__).resolve().parent.parent) in env["PYTHONPATH"].split(
+        os.pathsep)
+    assert env["PYTHONSAFEPATH"] == "1"

@@ -44,7 +44,8 @@ def queue_again(study: optuna.Study, trial: FrozenTrial) -> bool:
 
 def _without_progress(trial: FrozenTrial) -> FrozenTrial:
     """The attempt without what its run recorded: the pruner's rung values (the copy is judged
-    at each rung on its own value, and the slot counts once there) and its heartbeat count."""
+    at each rung on its own value; the attempt's own value stays in the rung's pool, as
+    Optuna keeps a finished trial's records) and its heartbeat count."""
     from gentune.tuning.study import BEAT  # study.py imports this module
 
     copy = deepcopy(trial)

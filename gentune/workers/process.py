@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import psutil
 
+import gentune
 from gentune.errors import TrialFailure
 
 __all__ = ["WorkerProcess", "THREAD_VARIABLES"]
@@ -72,6 +73,9 @@ class WorkerProcess:
         env["PYTHONSAFEPATH"] = "1"
         paths = list(self.pythonpath)
         if not self.isolated:
+            # The gentune this process runs, also where it is imported from the working
+            # directory (a checkout run with 'python -m gentune'), which PYTHONSAFEPATH drops.
+            paths.append(str(Path(gentune.__file__).resolve().parent.parent))
             paths += [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
         if paths:
             env["PYTHONPATH"] = os.pathsep.join(paths)
