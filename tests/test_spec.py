@@ -175,7 +175,7 @@ def test_yes_no_and_on_are_words_and_merge_keys_merge(tmp_path: Path) -> None:
     path = tmp_path / "spec.yaml"
     path.write_text("name: trial\ndata: {path: trial.csv}\n"
                     "endpoints:\n  - {name: os, time: time, event: event}\n"
-                    "task: {<<: {endpoint: os}}\n"
+                    "task: {<<: {endpoint: pfs}, endpoint: os}\n"
                     "columns: {on: categorical, smoker: categorical}\n"
                     "constraints: [{allowed: {column: smoker, values: [yes, no]}}]\n")
     spec = load_spec(path)
@@ -270,12 +270,17 @@ def test_an_endpoint_time_declared_a_date_is_refused(tmp_path: Path, declared) -
 
 def test_dates_written_as_numbers_need_a_format(tmp_path: Path) -> None:
     dated = "visit,time,event\n20200131,10,1\n20200215,20,0\n"
-    path = _spec(tmp_path, dated, columns={"visit": "datetime"})
+    for declared in ("datetime", {"type": "datetime", "format": "%Y%m%d"}):
+        # written as text, 20200131 is ISO 8601's basic form: no format needed
+        visits = load_dataset(_spec(tmp_path, dated, columns={"visit": declared})).frame["visit"]
+        assert list(visits) == [pd.Timestamp("2020-01-31"), pd.Timestamp("2020-02-15")]
+    numbers = pd.DataFrame({"visit": [20200131, 20200215], "time": [10, 20], "event": [1, 0]})
+    numbers.to_parquet(tmp_path / "t.parquet")  # stored as numbers: nanoseconds to pandas
+    spec = load_spec({"name": "t", "data": {"path": str(tmp_path / "t.parquet")},
+                      "columns": {"visit": "datetime"},
+                      "endpoints": [{"name": "os", "time": "time", "event": "event"}]})
     with pytest.raises(DataError, match=r"holds numbers \(20200131\); give its format"):
-        load_dataset(path)
-    path = _spec(tmp_path, dated, columns={"visit": {"type": "datetime", "format": "%Y%m%d"}})
-    visits = load_dataset(path).frame["visit"]
-    assert list(visits) == [pd.Timestamp("2020-01-31"), pd.Timestamp("2020-02-15")]
+        load_dataset(spec)
 
 
 @pytest.mark.parametrize("declared", [{"type": "datetime", "format": "%d%m%Y"}, "datetime"])
@@ -422,16 +427,20 @@ def test_a_feature_that_is_what_the_task_predicts_is_refused(tmp_path: Path, tas
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"task": {"target": "age"}}, "task target 'age' in .* is numerical \\(6 values\\); a target "
-                                  "is a class to predict"),
-    ({"treatment": "age"}, "treatment 'age' in .* is numerical \\(6 values\\); a treatment is "
-                           "the trial's arms"),
+    ({"task": {"target": "dose"}}, "task target 'dose' in .* is numerical \\(6 values\\); a target "
+                                   "is a class to predict"),
+    ({"treatment": "dose"}, "treatment 'dose' in .* is numerical \\(6 values\\); a treatment "
+                            "is the trial's arms"),
     ({"treatment": "one"}, "treatment 'one' in .* has one arm; the hazard ratio compares arms"),
+    ({"task": {"target": "grade"}, "treatment": "grade"}, None),  # whole-number codes: classes
 ])
 def test_a_target_or_treatment_that_is_not_a_few_classes_is_refused(tmp_path: Path, overrides,
-                                                                     message: str) -> None:
-    csv = GOOD.replace("age,", "one,age,").replace("\n5", "\nx,5").replace("\n6", "\nx,6") \
-        .replace("\n4", "\nx,4").replace("\n7", "\nx,7").replace("\n3", "\nx,3")
+                                                                     message) -> None:
+    csv = ("one,dose,grade,arm,time,event\nx,0.5,1,A,10,1\nx,1.5,2,B,20,0\nx,2.5,3,A,15,0\n"
+           "x,3.5,4,B,30,1\nx,4.5,5,A,12,0\nx,5.5,6,B,40,1\n")
+    if message is None:
+        assert load_dataset(_spec(tmp_path, csv, **overrides)).schema["grade"] == "numerical"
+        return
     with pytest.raises(DataError, match=message):
         load_dataset(_spec(tmp_path, csv, **overrides))
 
