@@ -380,6 +380,9 @@ def test_a_task_the_real_data_cannot_predict_is_refused_before_tuning(new_trial:
                            "training rows predict the real validation rows no better than chance")
     assert line.endswith("choose another task, or set the utility weight to 0 under "
                          "objective.weights")
+    line = one_line_error(gentune("tune", "--spec", str(new_trial), "--out", str(out),
+                                  "--objective", "utility"))
+    assert line.endswith("choose another task, or tune another --objective")  # no weight to set
     assert not out.exists()
 
 

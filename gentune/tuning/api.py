@@ -80,16 +80,18 @@ def check_objective_computable(prepared: Any, strategy: Any) -> None:
         from gentune.metrics.downstream import UnlearnableData
         from gentune.metrics.utility import real_signal
 
+        weight_fix = "set the utility weight to 0 under objective.weights"
+        # Utility alone has no weight to set: another objective is the way out.
+        fix = "tune another --objective" if strategy.name == "utility" else weight_fix
         try:
             real_signal(prepared.reference, prepared.context)
         except MetricError as exc:
-            raise GentuneError(str(exc)) from None
+            raise GentuneError(str(exc).replace(weight_fix, fix)) from None
         except UnlearnableData as exc:
             raise GentuneError(
                 f"utility is undefined for this task: the real training rows hold {exc} (a "
                 f"survival task needs at least 2 events, a classification task 2 classes); "
-                f"choose another task or endpoint, or set the utility weight to 0 under "
-                f"objective.weights") from None
+                f"choose another task or endpoint, or {fix}") from None
 
 
 def _warn_if_over_budget(study: Any, name: str, n_trials: int) -> None:
