@@ -329,6 +329,19 @@ def test_a_rule_on_a_dropped_or_symbol_named_column_says_why_it_is_not_found() -
         parse_rule("age at entry >= 18")
 
 
+def test_a_date_rule_on_an_endpoint_time_says_it_is_a_duration() -> None:
+    """Declaring an endpoint's time a date is refused, so that fix must not be offered."""
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"endpoint": "os"},
+                      "endpoints": [{"name": "os", "time": "time", "event": "censor"}],
+                      "constraints": [{"date_order": ["randomised", "time"]}]})
+    with pytest.raises(ConstraintError) as error:
+        rules_from_spec(spec, {"randomised": "datetime", "time": "numerical",
+                               "censor": "boolean"})
+    assert str(error.value).endswith("needs dates in 'time', but it is numerical; 'time' is an "
+                                     "endpoint's time (a duration): name the dates instead, or "
+                                     "tie the duration to them with a derived rule")
+
+
 def test_a_missing_value_breaks_a_rule_however_it_is_written() -> None:
     frame = FRAME.astype({"time": float})
     frame.loc[0, "time"] = float("nan")

@@ -43,7 +43,7 @@ def rules_from_spec(spec: Spec, schema: Mapping[str, str]) -> list[Rule]:
     dropped = [name for name, declared in spec.columns.items() if declared.type == "id"]
     for rule in rules:
         _check_columns(rule, schema, dropped)
-        _check_types(rule, schema)
+        _check_types(rule, schema, {endpoint.time for endpoint in spec.endpoints})
     derived = {rule.column: rule for rule in rules if isinstance(rule, Derived)}
     for rule in rules:
         if isinstance(rule, (ExpressionRule, Implies, Range)):
@@ -158,7 +158,8 @@ def _check_columns(rule: Rule, schema: Mapping[str, str], dropped: Collection[st
                                   f"not in the data{hint}; fix the rule or the column name")
 
 
-def _check_types(rule: Rule, schema: Mapping[str, str]) -> None:
+def _check_types(rule: Rule, schema: Mapping[str, str],
+                 durations: Collection[str] = ()) -> None:
     # Each column the rule names, with the type it needs.
     if isinstance(rule, DateOrder):
         needs = {column: "datetime" for column in rule.columns}
@@ -181,7 +182,11 @@ def _check_types(rule: Rule, schema: Mapping[str, str]) -> None:
         return
     for column, kind in needs.items():
         if schema[column] != kind:
+            # An endpoint's time is a duration and cannot be declared a date.
+            fix = (f"'{column}' is an endpoint's time (a duration): name the dates instead, "
+                   f"or tie the duration to them with a derived rule"
+                   if column in durations and kind == "datetime"
+                   else "declare its type under 'columns' or change the rule")
             raise ConstraintError(f"rule '{rule.description}' needs "
                                   f"{'dates' if kind == 'datetime' else 'numbers'} in "
-                                  f"'{column}', but it is {schema[column]}; declare its type "
-                                  f"under 'columns' or change the rule")
+                                  f"'{column}', but it is {schema[column]}; {fix}")
