@@ -23,6 +23,7 @@ from typing import Any
 from gentune.errors import GentuneError
 from gentune.tuning.progress import Progress
 from gentune.tuning.study import budget_state, recover_orphans
+from gentune.workers.parent import when_parent_gone
 from gentune.workers.process import THREAD_VARIABLES
 
 __all__ = ["LocalWorkers", "stop_with_parent", "PARENT_VARIABLE"]
@@ -40,14 +41,7 @@ def stop_with_parent(interval: float = 1.0) -> None:
     if not parent.isdigit():
         raise GentuneError(f"{PARENT_VARIABLE}={parent!r} is not a process id; gentune tune "
                            f"sets it for its own workers: unset it to run a worker yourself")
-    pid = int(parent)
-
-    def watch() -> None:
-        while os.getppid() == pid:
-            time.sleep(interval)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="gentune-parent-watch", daemon=True).start()
+    when_parent_gone(int(parent), lambda: os.kill(os.getpid(), signal.SIGTERM), interval)
 
 
 class LocalWorkers:

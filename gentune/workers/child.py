@@ -12,11 +12,12 @@ import importlib
 import json
 import os
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Any, TextIO
+
+from gentune.workers.parent import when_parent_gone
 
 __all__ = ["main"]
 
@@ -121,22 +122,11 @@ def _limit_threads() -> None:
     torch.set_num_interop_threads(max(1, threads))
 
 
-def _exit_with_parent(interval: float = 1.0) -> None:
-    """The parent enforces this process's time and memory limits, and it runs in a session of
-    its own (no hang-up reaches it): once the parent is gone, even killed with SIGKILL in the
-    middle of a fit, stop rather than finish the fit unseen beside the parent's next run."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(interval)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="gentune-parent-watch", daemon=True).start()
-
-
 def main() -> None:
-    _exit_with_parent()
+    # The parent enforces this process's time and memory limits, and this process runs in a
+    # session of its own (no hang-up reaches it): without the parent, stop rather than
+    # finish a fit unseen beside the parent's next run.
+    when_parent_gone(os.getppid(), lambda: os._exit(1))
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
