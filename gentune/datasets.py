@@ -127,7 +127,7 @@ def _read(path: Path, text_columns: Collection[str]) -> pd.DataFrame:
         # pandas gives a decimal column as objects, which would be typed categorical.
         for field in schema:
             if pa.types.is_decimal(field.type) and field.name in frame.columns:
-                frame[field.name] = pd.to_numeric(frame[field.name].astype(float))
+                frame[field.name] = frame[field.name].astype(float)
     elif suffix in (".csv", ".txt", ".tsv"):
         if path.stat().st_size == 0:
             raise DataError(f"data file '{path}' is empty; it needs a header row and data rows")

@@ -317,17 +317,17 @@ def _event_column(values: pd.Series, column: str, where: str) -> pd.Series:
 def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return _utc_naive(values)
-    if fmt is None and values.notna().any() and pd.api.types.is_string_dtype(values) and \
-            values.dropna().astype(str).str.fullmatch(r"\d{8}").all() and \
-            pd.to_datetime(values, format="%Y%m%d", errors="coerce").notna().sum() \
-            == values.notna().sum():
+    present = values.dropna()
+    digits = present.astype(str)
+    if fmt is None and len(present) and pd.api.types.is_string_dtype(values) and \
+            digits.str.fullmatch(r"\d{8}").all() and \
+            pd.to_datetime(present, format="%Y%m%d", errors="coerce").notna().all():
         fmt = "%Y%m%d"  # ISO 8601's basic form, which pandas' guess reads so too
-    if fmt is None and values.notna().any() and (
-            pd.api.types.is_numeric_dtype(values)
-            or values.dropna().astype(str).str.fullmatch(r"\d+").all()):
+    if fmt is None and len(present) and (pd.api.types.is_numeric_dtype(values)
+                                         or digits.str.fullmatch(r"\d+").all()):
         # pandas would read 20200131 as nanoseconds after 1970, silently, and other digits
         # do not say which is the day (03022020 is no year-month-day).
-        first = values.dropna().iloc[0]
+        first = present.iloc[0]
         raise DataError(f"datetime column '{column}' in {where} holds numbers "
                         f"({first if isinstance(first, str) else _shown(first)}); give its format, "
                         f"such as columns.{column}: {{type: datetime, format: \"%Y%m%d\"}}")

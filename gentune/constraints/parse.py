@@ -41,9 +41,10 @@ def rules_from_spec(spec: Spec, schema: Mapping[str, str]) -> list[Rule]:
         rules.append(EndpointTime(endpoint.name, endpoint.time))
         rules.append(EventIndicator(endpoint.name, endpoint.event))
     dropped = [name for name, declared in spec.columns.items() if declared.type == "id"]
+    durations = {endpoint.time for endpoint in spec.endpoints}
     for rule in rules:
         _check_columns(rule, schema, dropped)
-        _check_types(rule, schema, {endpoint.time for endpoint in spec.endpoints})
+        _check_types(rule, schema, durations)
     derived = {rule.column: rule for rule in rules if isinstance(rule, Derived)}
     for rule in rules:
         if isinstance(rule, (ExpressionRule, Implies, Range)):
