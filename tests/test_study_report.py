@@ -139,3 +139,16 @@ def test_a_same_named_study_in_another_storage_does_not_replace_the_folders_resu
                                            f"results '{out}' holds"):
         write_study_report(out, other)
     assert (out / "best.json").read_text() == before
+
+
+def test_a_study_made_before_its_weights_were_stored_keeps_its_specs(
+        tuned: tuple[Path, str]) -> None:
+    """As the engine reads such a study: the stored weights, else the spec's."""
+    out, name = tuned
+    study = load(out, name)
+    meta = dict(study.user_attrs["gentune"])
+    weights = {"fidelity": 2.0, "utility": 1.0, "alignment": 0.5}
+    meta["spec"] = {**meta["spec"], "objective": {"weights": weights}}
+    study.set_user_attr("gentune", {**meta, "weights": {}})
+    write_study_report(out)
+    assert json.loads((out / "best.json").read_text())["weights"] == weights

@@ -77,16 +77,13 @@ def _best_sample(chosen: dict[str, Any], out: Path) -> tuple[Path | None, str | 
                   f"'gentune report --out {out}' to compare it with the real data here.")
 
 
-def _current_best(study: optuna.Study, recorded: dict[str, Any], out: Path,
+def _current_best(study: optuna.Study, spec: Any, recorded: dict[str, Any], out: Path,
                   storage: str | None) -> dict[str, Any]:
     """best.json as the study stands now, written again: workers may have added trials since
     'gentune tune' wrote it, and a hand-edited file is replaced by what the storage holds."""
-    meta = study.user_attrs.get(META_KEY) or {}
-    if not isinstance(meta.get("objective"), str):
-        raise GentuneError(f"the study '{study.study_name}' was not made by gentune (it has no "
-                           f"objective in its '{META_KEY}' attribute); give the --out of "
-                           f"'gentune tune'")
-    strategy = make_strategy(meta["objective"], meta.get("weights") or None)
+    meta = study.user_attrs[META_KEY]
+    # A study made before its weights were stored has its spec's, as the engine reads it.
+    strategy = make_strategy(meta["objective"], meta.get("weights") or spec.settings.weights)
     label = redact(storage) if storage else recorded.get("storage")
     if not isinstance(label, str):
         label = str(default_journal(out))
@@ -125,8 +122,13 @@ def write_study_report(out: Path, storage: str | None = None) -> Path:
                            f"{redact(storage) if storage else default_journal(out)} is not the "
                            f"one whose results '{out}' holds (best.json records its storage as "
                            f"{recorded.get('storage')}); give that storage with --storage")
-    best = _current_best(study, recorded, out, storage)
-    spec = load_spec(best["spec"])
+    meta = study.user_attrs.get(META_KEY) or {}
+    if not isinstance(meta.get("objective"), str):
+        raise GentuneError(f"the study '{study.study_name}' was not made by gentune (it has no "
+                           f"objective in its '{META_KEY}' attribute); give the --out of "
+                           f"'gentune tune'")
+    spec = load_spec(meta["spec"])
+    best = _current_best(study, spec, recorded, out, storage)
     path, note = _best_sample(best.get("best") or {}, out)
     prepared = synthetic = None
     if path is not None:
