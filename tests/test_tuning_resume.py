@@ -82,6 +82,58 @@ def test_a_changed_alignment_design_is_refused_and_an_older_fingerprint_resumes(
     assert len(load(out, first.study_name).trials) == 2
 
 
+def test_the_same_weights_written_another_way_resume_and_other_shares_are_refused(
+        spec_copy: Path, tmp_path: Path, fake_generators) -> None:
+    """The compound reads positive weights as shares of their sum: weights that give the
+    same shares are the same experiment, whatever their scale or an added zero."""
+    out = tmp_path / "run"
+    edit(spec_copy, objective={"weights": {"fidelity": 1, "utility": 1, "alignment": 1}})
+    first = quick(spec_copy, out, extra_paths=fake_generators)
+    edit(spec_copy, objective={"weights": {"fidelity": 2.0, "utility": 2.0, "alignment": 2.0,
+                                           "privacy": 0}})
+    quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
+    assert len(load(out, first.study_name).trials) == 2
+    edit(spec_copy, objective={"weights": {"fidelity": 2, "utility": 1, "alignment": 1}})
+    with pytest.raises(StorageError, match="made with another weights in the spec"):
+        quick(spec_copy, out, n_trials=3, extra_paths=fake_generators)
+
+
+def test_held_out_scores_are_keyed_by_the_weight_shares(spec_copy: Path) -> None:
+    """A held-out score kept under one spelling of the weights is found under another."""
+    from gentune import load_spec
+    from gentune.tuning.fingerprint import current_parts, spec_fingerprint
+
+    def parts(weights):
+        return current_parts(spec_fingerprint(load_spec(edit(spec_copy,
+                                                             objective={"weights": weights}))))
+
+    assert parts({"fidelity": 1, "utility": 1}) == parts({"fidelity": 0.5, "utility": 0.5,
+                                                          "privacy": 0})
+    assert parts({"fidelity": 1, "utility": 1}) != parts({"fidelity": 1, "utility": 2})
+
+
+def test_a_study_fingerprinted_with_its_weights_as_written_resumes(
+        spec_copy: Path, tmp_path: Path, fake_generators) -> None:
+    """A study made when the weights were hashed as written resumes with that spec."""
+    from gentune.tuning.fingerprint import digest
+    from gentune.tuning.study import FINGERPRINT_KEY
+
+    out = tmp_path / "run"
+    edit(spec_copy, objective={"weights": {"fidelity": 3, "utility": 1}})
+    first = quick(spec_copy, out, extra_paths=fake_generators)
+    study = load(out, first.study_name)
+    meta = dict(study.user_attrs[META_KEY])
+    fingerprint = {k: v for k, v in meta[FINGERPRINT_KEY].items() if k != "weights_as_written"}
+    fingerprint["weights"] = digest({"fidelity": 3, "utility": 1})  # the earlier form
+    meta[FINGERPRINT_KEY] = fingerprint
+    study.set_user_attr(META_KEY, meta)
+    quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
+    assert len(load(out, first.study_name).trials) == 2
+    edit(spec_copy, objective={"weights": {"fidelity": 1, "utility": 1}})
+    with pytest.raises(StorageError, match="made with another weights in the spec"):
+        quick(spec_copy, out, n_trials=3, extra_paths=fake_generators)
+
+
 def test_a_study_made_before_fingerprints_resumes(spec_copy: Path, tmp_path: Path,
                                                   fake_generators) -> None:
     from gentune.tuning.study import FINGERPRINT_KEY

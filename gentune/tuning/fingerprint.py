@@ -4,18 +4,25 @@ A resumed study, or a held-out score reused from disk, is only valid for the sam
 rules, task, weights and HPO-alignment design: a change of any of them moves rows between
 train and test or changes what a score means. Each part is hashed on its own, so that a
 refusal can name it.
+
+The weights are hashed as the compound reads them (positive weights, as shares of their
+sum), so weights written another way (``1`` or ``1.0``, ``{fidelity: 2, utility: 2}``, an
+added ``privacy: 0``) are the same experiment. A study made before that stored the digest of
+the weights as written; the current spec's digest of that form is kept beside it
+(``weights_as_written``) so such a study still resumes with the spec it was made with.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
 from gentune.spec import Spec
 
-__all__ = ["spec_fingerprint", "changed_parts", "digest"]
+__all__ = ["spec_fingerprint", "changed_parts", "digest", "current_parts"]
 
 
 def digest(value: Any) -> str:
@@ -34,16 +41,38 @@ def spec_fingerprint(spec: Spec, invalid_rows: str | None = None) -> dict[str, s
         "rules": digest([list(spec.constraints), invalid_rows or spec.invalid_rows]),
         "task": digest([asdict(spec.task), [asdict(e) for e in spec.endpoints], spec.treatment,
                         {name: asdict(kind) for name, kind in spec.columns.items()}]),
-        "weights": digest(dict(spec.settings.weights)),
+        "weights": digest(_weight_shares(spec.settings.weights)),
+        "weights_as_written": digest(dict(spec.settings.weights)),
         "alignment": digest([spec.settings.alignment_candidates,
                              spec.settings.alignment_validate_on]),
     }
 
 
+# A part's earlier digest, accepted in a stored fingerprint; never compared on its own.
+_EARLIER_FORM = {"weights": "weights_as_written"}
+
+
+def _weight_shares(weights: Mapping[str, float]) -> dict[str, float]:
+    """Each positive weight as a share of their sum, rounded so that 1/3 reached from
+    ``1, 1, 1`` or from ``0.5, 0.5, 0.5`` hashes alike."""
+    positive = {family: float(weight) for family, weight in weights.items() if weight > 0}
+    total = sum(positive.values())
+    return {family: round(weight / total, 12) for family, weight in positive.items()}
+
+
+def current_parts(fingerprint: dict[str, str]) -> dict[str, str]:
+    """The fingerprint without the earlier forms kept for old studies: what a value
+    computed under this spec depends on."""
+    return {part: value for part, value in fingerprint.items()
+            if part not in _EARLIER_FORM.values()}
+
+
 def changed_parts(stored: dict[str, str] | None, current: dict[str, str] | None) -> list[str]:
     """The parts whose digest differs; none when either side has no fingerprint (a study
     made before fingerprints existed resumes as before), and a part only one side has is
-    not compared (a study made before that part was fingerprinted resumes as before)."""
+    not compared (a study made before that part was fingerprinted resumes as before). A
+    stored digest in a part's earlier form matches too."""
     if not stored or not current:
         return []
-    return [part for part in current if part in stored and stored[part] != current[part]]
+    return [part for part in current_parts(current) if part in stored
+            and stored[part] not in (current[part], current.get(_EARLIER_FORM.get(part, "")))]
