@@ -310,6 +310,27 @@ def test_fixed_combinations_of_a_measurement_are_refused() -> None:
     assert rules_from_spec(spec, {**schema, "cd4": "categorical"})
 
 
+@pytest.mark.parametrize("column, values, expected", [
+    ("censor", ["yes", "no"], "rule 'censor in {yes, no}' lists 'yes' for 'censor', which is "
+                              "boolean; write its values as true and false"),
+    ("cd4", [100, "200"], "rule 'cd4 in {100, 200}' lists '200' for 'cd4', which is "
+                          "numerical; write numbers without quotes, or declare it categorical"),
+])
+def test_allowed_values_of_another_kind_than_the_column_are_refused(column, values,
+                                                                    expected) -> None:
+    """Such values match no row: every real row would be reported broken, without a reason."""
+    def rules(allowed):
+        spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "tx"},
+                          "constraints": [{"allowed": {"column": column, "values": allowed}}]})
+        return rules_from_spec(spec, {"tx": "categorical", "cd4": "numerical",
+                                      "censor": "boolean"})
+
+    with pytest.raises(ConstraintError) as error:
+        rules(values)
+    assert str(error.value).startswith(expected)
+    assert rules([True, False] if column == "censor" else [100, 200.5])
+
+
 def test_a_rule_on_a_dropped_or_symbol_named_column_says_why_it_is_not_found() -> None:
     spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "tx"},
                       "columns": {"pid": "id"}, "constraints": ["pid > 0"]})

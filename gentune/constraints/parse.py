@@ -168,6 +168,9 @@ def _check_types(rule: Rule, schema: Mapping[str, str],
         needs = {rule.end: "datetime", rule.start: "datetime", rule.column: "numerical"}
     elif isinstance(rule, Range):
         needs = {rule.column: "numerical"}
+    elif isinstance(rule, Allowed):
+        _check_allowed_values(rule, schema[rule.column])
+        return
     elif isinstance(rule, FixedCombinations):
         # Combinations with a measurement (age, a lab value) would pin each synthetic row to
         # a real patient's values: categories (and dates, such as a randomisation month) only.
@@ -191,3 +194,21 @@ def _check_types(rule: Rule, schema: Mapping[str, str],
             raise ConstraintError(f"rule '{rule.description}' needs "
                                   f"{'dates' if kind == 'datetime' else 'numbers'} in "
                                   f"'{column}', but it is {schema[column]}; {fix}")
+
+
+def _check_allowed_values(rule: Allowed, kind: str) -> None:
+    """Values of another kind than the column's never match a row, so the rule would report
+    every real row broken: a boolean column takes true/false (YAML reads yes/no as text
+    here), a numerical one numbers."""
+    if kind == "boolean":
+        other = [value for value in rule.values if not isinstance(value, bool)]
+        fix = "write its values as true and false"
+    elif kind == "numerical":
+        other = [value for value in rule.values
+                 if isinstance(value, bool) or not isinstance(value, (int, float))]
+        fix = "write numbers without quotes, or declare it categorical under 'columns'"
+    else:
+        return
+    if other:
+        raise ConstraintError(f"rule '{rule.description}' lists {other[0]!r} for '{rule.column}', "
+                              f"which is {kind}; {fix}")
