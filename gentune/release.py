@@ -171,7 +171,7 @@ def release(best_json: Path | None = None, study: str | None = None, storage: st
                                                          .violations(synthetic)},
         "repaired": refit.repaired, "rejected": refit.rejected,
         "real_rows_redrawn": refit.excluded,
-        "gate": gate, "rule_state": rule_state(view.rules),
+        "gate": gate, "rule_state": rule_state(view.rules, synthetic),
     }
     _write_atomically(out, synthetic, manifest, view, spec)
     return ReleaseResult(out, manifest)
@@ -254,12 +254,15 @@ def _gate(view: Any, synthetic: pd.DataFrame, refit: Refit, spec: Any) -> list[d
              "passed": bool(test(value))} for name, value, threshold, test in checks]
 
 
-def rule_state(rules: list[Any]) -> dict[str, Any]:
-    """What rules learned from real rows (allowed combinations), so verify needs no real data.
+def rule_state(rules: list[Any], released: pd.DataFrame) -> dict[str, Any]:
+    """What rules learned from real rows, so verify needs no real data: of each rule's allowed
+    combinations, those the released rows use. All of them would publish combinations of
+    real patients (their dates, say) that the release does not hold.
 
     JSON-safe and sortable: a missing value is null, a date an ISO string (``verify`` turns
     the dates back by the schema)."""
-    return {rule.description: sorted(([_json_value(v) for v in row] for row in rule.combinations),
+    return {rule.description: sorted(([_json_value(v) for v in row]
+                                      for row in rule.combinations & rule.seen_in(released)),
                                      key=json.dumps)
             for rule in rules if getattr(rule, "combinations", None) is not None}
 

@@ -292,6 +292,12 @@ def test_fixed_combinations_with_missing_values_and_dates_release_and_verify(
     combinations = state["fixed combinations of arm, stage, randomised"]
     assert any(row[1] is None for row in combinations)  # missing -> null
     assert all(row[2].endswith("T00:00:00") for row in combinations)  # dates as ISO text
+    # Only the combinations the release holds: the others are real patients' alone.
+    released = pd.read_parquet(out / "synthetic.parquet")
+    held = {(arm, None if pd.isna(stage) else stage, day.isoformat())
+            for arm, stage, day in zip(released["arm"], released["stage"],
+                                       released["randomised"])}
+    assert {tuple(row) for row in combinations} == held
     checks = verify(out, str(gappy_trial.parent / "trial.csv"))
     assert all(check.passed for check in checks), [c for c in checks if not c.passed]
     assert "rule fixed combinations of arm, stage, randomised" in {c.name for c in checks}

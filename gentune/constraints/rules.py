@@ -225,6 +225,10 @@ class FixedCombinations(Rule):
     def fit(self, frame: pd.DataFrame) -> None:
         self.combinations = set(self._rows(frame))
 
+    def seen_in(self, frame: pd.DataFrame) -> set[tuple[Any, ...]]:
+        """The combinations the rows of ``frame`` hold."""
+        return set(self._rows(frame))
+
     def is_valid(self, frame: pd.DataFrame) -> pd.Series:
         if self.combinations is None:
             raise ConstraintError(f"rule '{self.description}' is not fitted yet; call 'fit' "
