@@ -2,8 +2,9 @@
 
 Used to find synthetic rows that copy a real patient (privacy metrics, the release gate).
 A missing value is one value however it is stored (NaN from a CSV, None from Parquet or a
-generator, pd.NA from a nullable column), and a number is the same number whether its
-column holds floats, integers or objects: otherwise a copied patient would slip through.
+generator, pd.NA from a nullable column, an empty text, which a CSV writes as it writes a
+missing value), and a number is the same number whether its column holds floats, integers or
+objects: otherwise a copied patient would slip through.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def _number_text(value: float) -> str:
 
 
 def _value_text(value: object) -> str:
-    if value is None or value is pd.NA or value is pd.NaT:
+    # An empty text is written to a CSV as a missing value is: the same value once released.
+    if value is None or value is pd.NA or value is pd.NaT or value == "":
         return MISSING
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))

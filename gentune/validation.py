@@ -31,8 +31,8 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
         declared = spec.column_type(column)
         if declared and declared.type == "id":  # never read: any kind of value may be there
             continue
-        values = raw[column]
-        _refuse_unusable(values, column, where)
+        _refuse_unusable(raw[column], column, where)
+        values = _empty_text_as_missing(raw[column])
         kind = declared.type if declared else infer_type(values, column in event_columns)
         if kind == "id":
             continue
@@ -224,6 +224,17 @@ def _check_named_columns(spec: Spec, raw: pd.DataFrame, where: str) -> None:
         if declared.type == "id" and column in roles:
             raise DataError(f"column '{column}' is declared 'id' (dropped) but the spec uses it "
                             f"as {roles[column]}; give it another type")
+
+
+def _empty_text_as_missing(values: pd.Series) -> pd.Series:
+    """An empty text cell is a missing value, as a CSV reader reads it. A Parquet file (or a
+    frame) can hold both; a released CSV writes both as an empty cell, so a synthetic row
+    with one would read back as the real patient's row with the other."""
+    if values.dtype == object or isinstance(values.dtype, (pd.StringDtype, pd.CategoricalDtype)):
+        empty = values.astype(object).eq("")
+        if empty.any():
+            return values.mask(empty)
+    return values
 
 
 def _refuse_unusable(values: pd.Series, column: str, where: str) -> None:

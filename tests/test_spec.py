@@ -155,6 +155,22 @@ def test_parquet_is_read(tmp_path: Path) -> None:
     assert len(load_dataset(spec).frame) == 2
 
 
+@pytest.mark.parametrize("dtype", [object, "string", "category"])
+def test_an_empty_text_in_parquet_is_a_missing_value_as_in_a_csv(tmp_path: Path,
+                                                                  dtype) -> None:
+    """A released CSV writes both as an empty cell: kept apart, a synthetic row with one
+    would read back as the real patient's row with the other."""
+    pd.DataFrame({"stage": pd.Series(["I", "", None, "II"], dtype=dtype),
+                  "time": [10, 20, 30, 40], "event": [1, 0, 1, 0]}).to_parquet(
+        tmp_path / "t.parquet")
+    spec = load_spec({"name": "t", "data": {"path": str(tmp_path / "t.parquet")},
+                      "columns": {"stage": "categorical"},
+                      "endpoints": [{"name": "os", "time": "time", "event": "event"}]})
+    stage = load_dataset(spec).frame["stage"]
+    assert stage.isna().tolist() == [False, True, True, False]
+    assert set(stage.dropna()) == {"I", "II"}
+
+
 def test_a_key_written_twice_is_refused_not_silently_replaced(tmp_path: Path) -> None:
     (tmp_path / "trial.csv").write_text(GOOD)
     path = tmp_path / "spec.yaml"
