@@ -19,7 +19,7 @@ from gentune.files import atomic_write_text
 from gentune.generators import get_generator
 from gentune.metrics import make_strategy
 from gentune.spec import Spec
-from gentune.tuning.fingerprint import current_parts, digest, spec_fingerprint
+from gentune.tuning.fingerprint import heldout_parts, digest, spec_fingerprint
 from gentune.tuning.prepare import held_out, prepare
 from gentune.tuning.scoring_version import SCORING_VERSION
 from gentune.workers.session import preloaded_modules, worker_for
@@ -87,7 +87,7 @@ def refit_records(spec: Spec, generator_name: str, configs: dict[str, dict[str, 
     generator = get_generator(generator_name)
     view = held_out(prepare(spec, invalid_rows, survival_generator=generator.survival,
                             seed=seed), seed=seed)
-    fingerprint = current_parts(spec_fingerprint(spec, invalid_rows))
+    fingerprint = heldout_parts(spec_fingerprint(spec, invalid_rows))
     compound = make_strategy("compound", dict(spec.settings.weights))
     records: list[dict[str, Any]] = []
     cache = out / "heldout"

@@ -98,18 +98,18 @@ def test_the_same_weights_written_another_way_resume_and_other_shares_are_refuse
         quick(spec_copy, out, n_trials=3, extra_paths=fake_generators)
 
 
-def test_held_out_scores_are_keyed_by_the_weight_shares(spec_copy: Path) -> None:
-    """A held-out score kept under one spelling of the weights is found under another."""
+def test_weights_keep_their_earlier_digest_for_an_earlier_gentune_and_kept_scores(
+        spec_copy: Path) -> None:
+    """An earlier gentune compares the part 'weights' as written (and skips parts it does not
+    know), and keyed held-out scores with it: both must still find what they did."""
     from gentune import load_spec
-    from gentune.tuning.fingerprint import current_parts, spec_fingerprint
+    from gentune.tuning.fingerprint import digest, heldout_parts, spec_fingerprint
 
-    def parts(weights):
-        return current_parts(spec_fingerprint(load_spec(edit(spec_copy,
-                                                             objective={"weights": weights}))))
-
-    assert parts({"fidelity": 1, "utility": 1}) == parts({"fidelity": 0.5, "utility": 0.5,
-                                                          "privacy": 0})
-    assert parts({"fidelity": 1, "utility": 1}) != parts({"fidelity": 1, "utility": 2})
+    weights = {"fidelity": 1, "utility": 1}
+    fingerprint = spec_fingerprint(load_spec(edit(spec_copy, objective={"weights": weights})))
+    assert fingerprint["weights"] == digest(weights)
+    assert heldout_parts(fingerprint) == {part: value for part, value in fingerprint.items()
+                                          if part != "weight_shares"}
 
 
 def test_a_study_fingerprinted_with_its_weights_as_written_resumes(
@@ -123,8 +123,8 @@ def test_a_study_fingerprinted_with_its_weights_as_written_resumes(
     first = quick(spec_copy, out, extra_paths=fake_generators)
     study = load(out, first.study_name)
     meta = dict(study.user_attrs[META_KEY])
-    fingerprint = {k: v for k, v in meta[FINGERPRINT_KEY].items() if k != "weights_as_written"}
-    fingerprint["weights"] = digest({"fidelity": 3, "utility": 1})  # the earlier form
+    fingerprint = {k: v for k, v in meta[FINGERPRINT_KEY].items() if k != "weight_shares"}
+    assert fingerprint["weights"] == digest({"fidelity": 3, "utility": 1})  # as written
     meta[FINGERPRINT_KEY] = fingerprint
     study.set_user_attr(META_KEY, meta)
     quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)

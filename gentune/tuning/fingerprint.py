@@ -5,11 +5,12 @@ rules, task, weights and HPO-alignment design: a change of any of them moves row
 train and test or changes what a score means. Each part is hashed on its own, so that a
 refusal can name it.
 
-The weights are hashed as the compound reads them (positive weights, as shares of their
-sum), so weights written another way (``1`` or ``1.0``, ``{fidelity: 2, utility: 2}``, an
-added ``privacy: 0``) are the same experiment. A study made before that stored the digest of
-the weights as written; the current spec's digest of that form is kept beside it
-(``weights_as_written``) so such a study still resumes with the spec it was made with.
+The weights are also hashed as the compound reads them (``weight_shares``: positive weights
+as shares of their sum), so weights written another way (``1`` or ``1.0``, ``{fidelity: 2,
+utility: 2}``, an added ``privacy: 0``) are the same experiment. ``weights`` keeps its
+meaning (as written): an earlier gentune compares it and skips the part it does not know, so
+it resumes a study made now as before, and a study made then, which has no shares, is
+compared as written.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from gentune.spec import Spec
 
-__all__ = ["spec_fingerprint", "changed_parts", "digest", "current_parts"]
+__all__ = ["spec_fingerprint", "changed_parts", "digest", "heldout_parts"]
 
 
 def digest(value: Any) -> str:
@@ -41,15 +42,15 @@ def spec_fingerprint(spec: Spec, invalid_rows: str | None = None) -> dict[str, s
         "rules": digest([list(spec.constraints), invalid_rows or spec.invalid_rows]),
         "task": digest([asdict(spec.task), [asdict(e) for e in spec.endpoints], spec.treatment,
                         {name: asdict(kind) for name, kind in spec.columns.items()}]),
-        "weights": digest(_weight_shares(spec.settings.weights)),
-        "weights_as_written": digest(dict(spec.settings.weights)),
+        "weights": digest(dict(spec.settings.weights)),
+        "weight_shares": digest(_weight_shares(spec.settings.weights)),
         "alignment": digest([spec.settings.alignment_candidates,
                              spec.settings.alignment_validate_on]),
     }
 
 
-# A part's earlier digest, accepted in a stored fingerprint; never compared on its own.
-_EARLIER_FORM = {"weights": "weights_as_written"}
+# A part compared only when either side lacks its successor (a study made before it).
+_SUCCESSOR = {"weights": "weight_shares"}
 
 
 def _weight_shares(weights: Mapping[str, float]) -> dict[str, float]:
@@ -60,19 +61,22 @@ def _weight_shares(weights: Mapping[str, float]) -> dict[str, float]:
     return {family: round(weight / total, 12) for family, weight in positive.items()}
 
 
-def current_parts(fingerprint: dict[str, str]) -> dict[str, str]:
-    """The fingerprint without the earlier forms kept for old studies: what a value
-    computed under this spec depends on."""
+def heldout_parts(fingerprint: dict[str, str]) -> dict[str, str]:
+    """The parts a held-out score is keyed by: those an earlier gentune keyed them by, so
+    that the scores it kept are found."""
     return {part: value for part, value in fingerprint.items()
-            if part not in _EARLIER_FORM.values()}
+            if part not in _SUCCESSOR.values()}
 
 
 def changed_parts(stored: dict[str, str] | None, current: dict[str, str] | None) -> list[str]:
     """The parts whose digest differs; none when either side has no fingerprint (a study
     made before fingerprints existed resumes as before), and a part only one side has is
-    not compared (a study made before that part was fingerprinted resumes as before). A
-    stored digest in a part's earlier form matches too."""
+    not compared (a study made before that part was fingerprinted resumes as before), nor a
+    part both sides have a successor of."""
     if not stored or not current:
         return []
-    return [part for part in current_parts(current) if part in stored
-            and stored[part] not in (current[part], current.get(_EARLIER_FORM.get(part, "")))]
+    superseded = {part for part, successor in _SUCCESSOR.items()
+                  if successor in stored and successor in current}
+    named = {successor: part for part, successor in _SUCCESSOR.items()}  # as the spec names it
+    return list(dict.fromkeys(named.get(part, part) for part in current if part in stored
+                              and part not in superseded and stored[part] != current[part]))
