@@ -383,6 +383,11 @@ def test_a_task_the_real_data_cannot_predict_is_refused_before_tuning(new_trial:
     line = one_line_error(gentune("tune", "--spec", str(new_trial), "--out", str(out),
                                   "--objective", "utility"))
     assert line.endswith("choose another task, or tune another --objective")  # no weight to set
+    line = one_line_error(gentune("tune", "--spec", str(new_trial), "--out", str(out),
+                                  "--objective", "alignment"))
+    assert line.startswith("gentune: error: HPO-alignment is undefined for this task: the real "
+                           "training rows predict the real validation rows no better than chance")
+    assert line.endswith("choose another task, or tune another --objective")
     assert not out.exists()
 
 

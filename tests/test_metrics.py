@@ -95,6 +95,53 @@ def test_alignment_is_zero_for_data_that_cannot_train_the_model(scores) -> None:
     assert score(scores, "constant", "hpo_alignment") == 0.0
 
 
+def test_alignment_is_zero_when_the_synthetic_rows_score_every_candidate_alike(
+        prepared_actg) -> None:
+    """Features that carry nothing, the endpoint kept: every candidate predicts a constant,
+    and the first candidate was taken as Hsynth, scoring whatever the seed put first."""
+    context = prepared_actg.context
+    flat = prepared_actg.splits.train.copy()
+    for column in context.feature_columns:
+        flat[column] = flat[column].iloc[0]
+    result = MetricSuite(families=["alignment"]).compute(
+        prepared_actg.splits.validation, flat, context).results["hpo_alignment"]
+    assert result.score == 0.0
+    assert result.breakdown["reason"] == ("the synthetic rows cannot tune the model: every "
+                                          "candidate scores the same on them")
+
+
+def test_candidates_the_synthetic_rows_tie_count_as_one_choice(prepared_actg,
+                                                               monkeypatch) -> None:
+    """Hsynth among tied candidates is a coin toss: the regret is their mean regret."""
+    import gentune.metrics.alignment as alignment
+    from gentune.metrics.context import RealCache
+
+    spec = load_spec({**prepared_actg.spec.raw, "data": {"builtin": "actg320"},
+                      "alignment": {"candidates": 4}})
+    context = dataclasses.replace(prepared_actg.context, spec=spec, cache=RealCache())
+    candidates = candidate_configurations(4, context.seed)
+    real_train_rows = len(prepared_actg.splits.train)
+    on_real, on_synthetic = [0.60, 0.80, 0.70, 0.65], [0.9, 0.9, 0.5, 0.5]
+
+    def predictions(config, train, evaluations, _):  # which score performance gives
+        return [np.array([candidates.index(config), len(train) == real_train_rows, position])
+                for position in range(len(evaluations))]
+
+    def performance(prediction, _):
+        index, trained_on_real, position = prediction
+        return on_real[index] if trained_on_real else on_synthetic[index] if position == 0 \
+            else 0.5
+
+    monkeypatch.setattr(alignment, "_model_predictions", predictions)
+    monkeypatch.setattr(alignment, "performance", performance)
+    result = MetricSuite(families=["alignment"]).compute(
+        prepared_actg.splits.validation, prepared_actg.splits.train.iloc[:200],
+        context).results["hpo_alignment"]
+    assert result.breakdown["h_synth_tied"] == [0, 1]
+    assert result.raw == pytest.approx(0.80 - (0.60 + 0.80) / 2)
+    assert result.score == pytest.approx(0.5)  # the first of the two alone: 0
+
+
 def test_candidates_are_seeded_and_cover_the_ranges() -> None:
     first, again = candidate_configurations(16, 3), candidate_configurations(16, 3)
     assert first == again and first != candidate_configurations(16, 4)
@@ -205,6 +252,17 @@ def test_no_learnable_signal_in_the_real_data_makes_utility_an_error() -> None:
                                                        context.train.iloc[:200], context)
     assert "tstr" not in scores.results
     assert "no better than chance" in scores.errors["tstr"]
+
+
+def test_no_learnable_signal_in_the_real_data_makes_alignment_an_error() -> None:
+    """Its candidates would rank by noise: a coin toss target scored 0.18, not an error."""
+    rng = np.random.default_rng(1)
+    context = _classification_context(list(rng.integers(0, 2, 300)), np.zeros(300))
+    scores = MetricSuite(families=["alignment"]).compute(context.train.iloc[200:],
+                                                         context.train.iloc[:200], context)
+    assert "hpo_alignment" not in scores.results
+    assert scores.errors["hpo_alignment"].startswith("HPO-alignment is undefined for this "
+                                                     "task: the real training rows predict")
 
 
 def test_a_real_arm_without_events_gives_no_hazard_ratio(prepared_actg) -> None:

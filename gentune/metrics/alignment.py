@@ -8,7 +8,12 @@ the candidate that does best when trained and validated on the synthetic rows (o
 
 score = 1 - regret / spread, where regret = perf(Hreal) - perf(Hsynth), both trained on real
 training rows and scored on real data, and spread is the best minus the worst candidate: 1
-when Hsynth is as good as Hreal, 0 when it is the worst candidate. The breakdown carries the
+when Hsynth is as good as Hreal, 0 when it is the worst candidate. Candidates the synthetic
+rows score alike are one choice to them: the regret is the mean over the tied (picking the
+first would score whatever the seed put first); rows that score every candidate alike (or
+none: a concordance index without comparable pairs) cannot tune the model and score 0. A
+task the real rows predict no better than chance has no alignment (its candidates rank by
+noise): an error, as for utility. The breakdown carries the
 Spearman correlation of all candidates' scores (synthetic vs real) and the four numbers of
 the Hreal/Hsynth x trained on real/synthetic figure.
 """
@@ -27,6 +32,7 @@ from gentune.metrics.context import MetricContext
 from gentune.metrics.downstream import (
     TaskData, UnlearnableData, check_learnable, n_classes, performance, task_data,
 )
+from gentune.metrics.utility import real_signal
 
 __all__ = ["HPOAlignment", "candidate_configurations"]
 
@@ -38,6 +44,10 @@ _RANGES = {  # name: (low, high, log, integer)
     "min_child_weight": (1.0, 20.0, True, False),
     "reg_lambda": (1e-3, 10.0, True, False),
 }
+
+
+# Candidate scores closer than this are a tie (an AUC or concordance differs by 1/pairs).
+_TIE = 1e-12
 
 
 def candidate_configurations(count: int, seed: int) -> list[dict[str, Any]]:
@@ -94,6 +104,7 @@ class HPOAlignment(Metric):
         settings = context.spec.settings
         candidates = candidate_configurations(settings.alignment_candidates, context.seed)
         real_eval = task_data(real, context)
+        real_signal(real, context, real_eval, family="alignment")
 
         def real_side() -> list[float]:
             train = task_data(context.train, context)
@@ -124,11 +135,14 @@ class HPOAlignment(Metric):
                     synthetic_scores.append(on_real[-1] if validate_on_real
                                             else performance(on_synthetic_val, synthetic_val))
         except (UnlearnableData, ValueError) as exc:
-            return MetricResult(self.name, self.family, float(real_scores.max() - real_scores.min()),
-                                0.0, {"reason": f"the synthetic rows cannot tune the model: {exc}",
-                                      "h_real": h_real})
-        h_synth = int(np.argmax(synthetic_scores))
-        regret = float(real_scores[h_real] - real_scores[h_synth])
+            return self._cannot_tune(real_scores, h_real, str(exc))
+        ranked = np.asarray(synthetic_scores, dtype=float)
+        if np.isnan(ranked).all() or np.nanmax(ranked) - np.nanmin(ranked) <= _TIE:
+            return self._cannot_tune(real_scores, h_real, "every candidate scores the same on "
+                                     "them")
+        tied = np.flatnonzero(ranked >= np.nanmax(ranked) - _TIE)  # NaN is never among them
+        h_synth = int(tied[0])
+        regret = float(real_scores[h_real] - real_scores[tied].mean())
         spread = float(real_scores.max() - real_scores.min())
         score = 1.0 if spread <= 1e-12 else 1 - regret / spread
         from scipy.stats import spearmanr
@@ -137,7 +151,7 @@ class HPOAlignment(Metric):
         return MetricResult(self.name, self.family, regret, clip01(score), {
             "regret": regret, "spread": spread,
             "spearman": None if rho is None or np.isnan(rho) else float(rho),
-            "h_real": h_real, "h_synth": h_synth,
+            "h_real": h_real, "h_synth": h_synth, "h_synth_tied": [int(i) for i in tied],
             "h_real_params": candidates[h_real], "h_synth_params": candidates[h_synth],
             "figure": {  # scored on real data
                 "Hreal, trained on real": float(real_scores[h_real]),
@@ -149,3 +163,8 @@ class HPOAlignment(Metric):
             "candidate_scores_synthetic": [float(v) for v in synthetic_scores],
             "validate_on": settings.alignment_validate_on,
         })
+
+    def _cannot_tune(self, real_scores: np.ndarray, h_real: int, why: str) -> MetricResult:
+        return MetricResult(self.name, self.family, float(real_scores.max() - real_scores.min()),
+                            0.0, {"reason": f"the synthetic rows cannot tune the model: {why}",
+                                  "h_real": h_real})

@@ -47,17 +47,19 @@ MIN_SIGNAL = 0.02  # TRTR must beat chance (0.5) by this much for the ratio to m
 
 
 def real_signal(real: pd.DataFrame, context: MetricContext,
-                evaluate: TaskData | None = None) -> float:
+                evaluate: TaskData | None = None, family: str = "utility") -> float:
     """TRTR: the task model trained on the real training rows, scored on ``real``. Raises
     MetricError when it is no better than chance: then (TSTR - 0.5) / (TRTR - 0.5) would
-    turn noise in TSTR's third decimal into a utility of 0 or 1."""
+    turn noise in TSTR's third decimal into a utility of 0 or 1, and HPO-alignment would
+    rank candidates by noise (``family`` names the one asking)."""
     evaluate = evaluate if evaluate is not None else task_data(real, context)
     trtr = context.cache.get(context.key("trtr"), lambda: fit_and_score(
         task_data(context.train, context), evaluate, context))
     if trtr - 0.5 < MIN_SIGNAL:
-        raise MetricError(f"utility is undefined for this task: the real training rows predict "
+        named = "HPO-alignment" if family == "alignment" else family
+        raise MetricError(f"{named} is undefined for this task: the real training rows predict "
                           f"the real {context.reference_name} rows no better than chance (TRTR "
-                          f"{trtr:.3f}); choose another task, or set the utility weight to 0 "
+                          f"{trtr:.3f}); choose another task, or set the {family} weight to 0 "
                           f"under objective.weights")
     return trtr
 
