@@ -250,7 +250,7 @@ def test_a_study_made_by_a_newer_gentune_is_refused(spec_copy: Path, tmp_path: P
 def test_a_study_scored_the_old_way_resumes_only_where_its_values_stay(
         spec_copy: Path, tmp_path: Path, fake_generators) -> None:
     """A 'worst' study of three samples per trial took the value of the mean scores: its old
-    trials and new ones would not compare. A compound one's values are the same either way."""
+    trials and new ones would not compare. A fidelity one's values are the same either way."""
     from gentune.tuning.scoring_version import SCORING_KEY, SCORING_VERSION
 
     old_way = dict(objective="worst", samples_per_trial=3, extra_paths=fake_generators)
@@ -258,15 +258,15 @@ def test_a_study_scored_the_old_way_resumes_only_where_its_values_stay(
     name = quick(spec_copy, out, **old_way).study_name
     _stored_meta(out, name, **{SCORING_KEY: None})  # made before scoring versions
     with pytest.raises(StorageError, match="scored by an older gentune, and this one scores "
-                                           "its trials differently \\(a 'worst' trial's value "
+                                           "its trials differently \\(.*a 'worst' trial's value "
                                            "over 3 samples\\)"):
         quick(spec_copy, out, n_trials=2, **old_way)
     assert len(load(out, name).trials) == 1
     assert SCORING_KEY not in load(out, name).user_attrs[META_KEY]
-    out = tmp_path / "compound"
-    name = quick(spec_copy, out, extra_paths=fake_generators).study_name
+    out = tmp_path / "fidelity"
+    name = quick(spec_copy, out, objective="fidelity", extra_paths=fake_generators).study_name
     _stored_meta(out, name, **{SCORING_KEY: None})
-    quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
+    quick(spec_copy, out, n_trials=2, objective="fidelity", extra_paths=fake_generators)
     study = load(out, name)
     assert len(study.trials) == 2 and study.user_attrs[META_KEY][SCORING_KEY] == SCORING_VERSION
 
@@ -280,10 +280,10 @@ def test_missing_values_in_an_implies_rules_columns_change_the_scoring() -> None
 
     rule = parse_rule({"implies": {"if": "censor_d == 1", "then": "censor == 1"}})
     real = pd.DataFrame({"censor_d": [0, 1, None], "censor": [0, 1, 1], "other": [1, 2, 3]})
-    compound = make_strategy("compound")
-    assert scoring_changes(compound, 3, False, [rule], real) == [
+    fidelity = make_strategy("fidelity")
+    assert scoring_changes(fidelity, 3, False, [rule], real) == [
         "missing values in the columns of an 'implies' rule (censor, censor_d)"]
-    assert scoring_changes(compound, 3, False, [rule], real.fillna(0)) == []
+    assert scoring_changes(fidelity, 3, False, [rule], real.fillna(0)) == []
     assert scoring_changes(make_strategy("validity"), 1, True, [], real) == [
         "validity at pruning checkpoints"]
 
@@ -296,12 +296,27 @@ def test_an_sdv_study_on_data_with_missing_values_is_scored_anew_since_version_3
     from gentune.tuning.scoring_version import scoring_changes
 
     gappy = pd.DataFrame({"age": [50.0, None, 70.0]})
-    changes = [scoring_changes(make_strategy("compound"), 3, False, [], frame, since=2,
+    changes = [scoring_changes(make_strategy("fidelity"), 3, False, [], frame, since=2,
                                sdv_model=sdv) for frame, sdv in
                ((gappy, True), (gappy, False), (gappy.fillna(60.0), True))]
     assert changes == [["which values an SDV model's samples leave missing"], [], []]
-    assert scoring_changes(make_strategy("compound"), 3, False, [], gappy, since=3,
+    assert scoring_changes(make_strategy("fidelity"), 3, False, [], gappy, since=3,
                            sdv_model=True) == []
+
+
+def test_a_study_that_reads_alignment_is_scored_anew_since_version_4() -> None:
+    """A sample that scored every candidate alike took the first candidate's real score."""
+    import pandas as pd
+
+    from gentune.metrics import make_strategy
+    from gentune.tuning.scoring_version import scoring_changes
+
+    real = pd.DataFrame({"age": [50.0, 60.0]})
+    assert scoring_changes(make_strategy("compound"), 3, False, [], real, since=3) == [
+        "HPO-alignment of samples that score its candidates alike"]
+    assert scoring_changes(make_strategy("compound", {"fidelity": 1, "alignment": 0}), 3,
+                           False, [], real, since=3) == []
+    assert scoring_changes(make_strategy("compound"), 3, False, [], real, since=4) == []
 
 
 def test_a_study_made_before_the_generator_target_was_stored_is_joined(

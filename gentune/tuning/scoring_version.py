@@ -11,6 +11,11 @@ synthetic rows are valid. A study made before versions were stored is version 1.
 Version 3: an SDV model draws which generated values are missing anew for each sample seed
 (every sample of every model had the same rows missing), which changes the values of an SDV
 study whose data has missing values.
+
+Version 4: HPO-alignment takes candidates the synthetic rows score alike as one choice (their
+mean regret; it took the first candidate) and scores 0 where the rows score all of them alike
+or none (such a sample took whatever the first candidate scored on real data), which changes
+the values of any study that reads the alignment family, at least for its poorest samples.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from gentune.tuning.study import META_KEY
 
 __all__ = ["SCORING_VERSION", "SCORING_KEY", "scoring_changes", "check_scoring"]
 
-SCORING_VERSION = 3
+SCORING_VERSION = 4
 SCORING_KEY = "scoring"
 
 
@@ -38,6 +43,8 @@ def scoring_changes(strategy: Strategy, samples_per_trial: int, prunes: bool,
     """What the versions after ``since`` change in this study's values: nothing for most
     studies."""
     changes = []
+    if since < 4 and "alignment" in strategy.families:
+        changes.append("HPO-alignment of samples that score its candidates alike")
     if since < 3 and sdv_model and real.isna().any(axis=None):
         changes.append("which values an SDV model's samples leave missing")
     if since >= 2:
