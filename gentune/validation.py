@@ -32,7 +32,7 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
         if declared and declared.type == "id":  # never read: any kind of value may be there
             continue
         _refuse_unusable(raw[column], column, where)
-        values = _empty_text_as_missing(raw[column])
+        values = _as_from_a_csv(raw[column])
         kind = declared.type if declared else infer_type(values, column in event_columns)
         if kind == "id":
             continue
@@ -226,15 +226,23 @@ def _check_named_columns(spec: Spec, raw: pd.DataFrame, where: str) -> None:
                             f"as {roles[column]}; give it another type")
 
 
-def _empty_text_as_missing(values: pd.Series) -> pd.Series:
-    """An empty text cell is a missing value, as a CSV reader reads it. A Parquet file (or a
-    frame) can hold both; a released CSV writes both as an empty cell, so a synthetic row
-    with one would read back as the real patient's row with the other."""
-    if values.dtype == object or isinstance(values.dtype, (pd.StringDtype, pd.CategoricalDtype)):
-        empty = values.astype(object).eq("")
-        if empty.any():
-            return values.mask(empty)
-    return values
+def _as_from_a_csv(values: pd.Series) -> pd.Series:
+    """A Parquet file (or a frame) can hold what a CSV cannot: a factor (category dtype), a
+    string column with pd.NA, an empty text beside a missing value. Each is read as the same
+    values read from a CSV are, so that a trial tunes alike from either file and a released
+    CSV reads back as its Parquet (both write an empty text as a missing value; a factor's
+    missing value was drawn as a category of its own and failed the release)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = values.cat.categories
+        if pd.api.types.is_numeric_dtype(categories) and not pd.api.types.is_bool_dtype(
+                categories):
+            return values.astype(float if values.isna().any() else categories.dtype)
+        values = values.astype(object)
+    elif isinstance(values.dtype, pd.StringDtype):
+        values = values.astype(object)
+    elif values.dtype != object:
+        return values
+    return values.where(values.notna() & values.ne(""), np.nan)
 
 
 def _refuse_unusable(values: pd.Series, column: str, where: str) -> None:

@@ -303,16 +303,19 @@ def test_fixed_combinations_with_missing_values_and_dates_release_and_verify(
     assert "rule fixed combinations of arm, stage, randomised" in {c.name for c in checks}
 
 
+@pytest.mark.parametrize("text", [object, "category", "string"])
 def test_text_categories_that_look_like_numbers_or_missing_values_verify(
-        tmp_path: Path) -> None:
-    """A Parquet trial keeps "01" and "NA" as text; the release's CSV must read back so."""
+        tmp_path: Path, text) -> None:
+    """A Parquet trial keeps "01" and "NA" as text (also as a factor or a string column);
+    the release's CSV must read back so."""
     rng = np.random.default_rng(5)
     n = 120
     frame = pd.DataFrame({
         "age": np.round(rng.uniform(30, 80, n), 1), "arm": rng.choice(["A", "B"], n),
-        "site": rng.choice(["01", "02", "NA"], n), "time": rng.integers(10, 500, n),
+        "site": rng.choice(["01", "02", "NA"], n).astype(object), "time": rng.integers(10, 500, n),
         "event": rng.integers(0, 2, n)})
     frame.loc[::10, "site"] = None  # a missing site stays missing, apart from "NA"
+    frame["site"] = frame["site"].astype(text)
     frame.to_parquet(tmp_path / "trial.parquet")
     spec = {"name": "sites", "data": {"path": str(tmp_path / "trial.parquet")},
             "columns": {"site": "categorical"},
