@@ -18,6 +18,7 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from importlib import metadata
@@ -158,8 +159,7 @@ def release(best_json: Path | None = None, study: str | None = None, storage: st
     failed = [check for check in gate if not check["passed"]]
     if failed:
         raise GateError("release refused, nothing written: " + "; ".join(
-            f"{check['check']} is {check['value']:.4g}, needs {check['threshold']}"
-            for check in failed))
+            _gate_failure(check) for check in failed))
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(), "spec": choice["spec"], "schema": view.data.schema,
@@ -240,18 +240,37 @@ def _gate(view: Any, synthetic: pd.DataFrame, refit: Refit, spec: Any) -> list[d
     def score(name: str) -> float:
         return results[name].score if name in results else float("nan")
 
+    def at_least(minimum: float) -> Callable[[float], bool]:
+        # A score that could not be computed passes only a threshold of 0 (the check off).
+        return lambda v: v >= minimum or (math.isnan(v) and minimum <= 0)
+
     checks = [
         ("rows breaking a rule (share)", view.processor.violations(synthetic)["any"], "== 0",
          lambda v: v == 0),
         ("rows copying a real patient (share)", copies, f"<= {settings.max_exact_copies}",
          lambda v: v <= settings.max_exact_copies),
         ("dcr score", score("dcr"), f">= {settings.min_dcr_score}",
-         lambda v: v >= settings.min_dcr_score),
+         at_least(settings.min_dcr_score)),
         ("nndr score", score("nndr"), f">= {settings.min_nndr_score}",
-         lambda v: v >= settings.min_nndr_score),
+         at_least(settings.min_nndr_score)),
     ]
-    return [{"check": name, "value": float(value), "threshold": threshold,
-             "passed": bool(test(value))} for name, value, threshold, test in checks]
+    # A score not computed is null (the manifest is JSON, which has no NaN), with the reason.
+    gate = [{"check": name, "value": None if math.isnan(value) else float(value),
+             "threshold": threshold, "passed": bool(test(value))}
+            for name, value, threshold, test in checks]
+    for check, metric in zip(gate[2:], ("dcr", "nndr")):
+        if metric in refit.scores.errors:
+            check["error"] = refit.scores.errors[metric]
+    return gate
+
+
+def _gate_failure(check: dict[str, Any]) -> str:
+    if "error" in check:
+        setting = f"min_{check['check'].split()[0]}_score"
+        return (f"{check['check']} could not be computed ({check['error']}); it needs "
+                f"{check['threshold']} (privacy: {{{setting}: 0}} in the spec releases without "
+                f"it)")
+    return f"{check['check']} is {check['value']:.4g}, needs {check['threshold']}"
 
 
 def rule_state(rules: list[Any], released: pd.DataFrame) -> dict[str, Any]:

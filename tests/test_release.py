@@ -694,10 +694,33 @@ def test_the_gate_honours_max_exact_copies(prepared_gbsg, allowed: float, passed
     synthetic.loc[2:, "age"] += 0.5  # 18 new rows, 2 copies of real patients: a share of 0.1
     spec = prepared_gbsg.spec
     spec = replace(spec, settings=replace(spec.settings, max_exact_copies=allowed))
-    refit = SimpleNamespace(scores=SimpleNamespace(results={}))
+    refit = SimpleNamespace(scores=SimpleNamespace(results={}, errors={}))
     copies = next(check for check in _gate(prepared_gbsg, synthetic, refit, spec)
                   if check["check"] == "rows copying a real patient (share)")
     assert copies["value"] == pytest.approx(0.1) and copies["passed"] is passed
+
+
+@pytest.mark.parametrize("minimum, passed", [(0.3, False), (0.0, True)])
+def test_a_privacy_score_not_computed_fails_the_gate_with_its_reason(
+        prepared_gbsg, minimum: float, passed: bool) -> None:
+    """It read "nndr score is nan, needs >= 0.3", and no threshold could let it pass."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from gentune.release import _gate, _gate_failure
+
+    synthetic = prepared_gbsg.splits.train.head(20).copy()
+    synthetic["age"] += 0.5
+    spec = prepared_gbsg.spec
+    spec = replace(spec, settings=replace(spec.settings, min_nndr_score=minimum))
+    why = "every holdout row copies a training row"
+    refit = SimpleNamespace(scores=SimpleNamespace(results={}, errors={"nndr": why}))
+    nndr = next(check for check in _gate(prepared_gbsg, synthetic, refit, spec)
+                if check["check"] == "nndr score")
+    assert nndr["value"] is None and nndr["error"] == why and nndr["passed"] is passed
+    assert _gate_failure(nndr) == (
+        f"nndr score could not be computed ({why}); it needs >= {minimum} (privacy: "
+        f"{{min_nndr_score: 0}} in the spec releases without it)")
 
 
 def test_a_release_from_a_best_json_and_a_study_at_once_is_refused(tuned: Path,

@@ -116,6 +116,12 @@ def tune_report(best: Mapping[str, Any], trials: Sequence[Any], importances: Map
     return page(f"gentune study report: {best['study']}", sections)
 
 
+def _gate_value(check: Mapping[str, Any]) -> str:
+    if check["value"] is None:
+        return f"not computed: {check.get('error', 'no reason recorded')}"
+    return f"{check['value']:.4g}"
+
+
 def release_report(manifest: Mapping[str, Any], real: pd.DataFrame, synthetic: pd.DataFrame,
                    spec: Spec, schema: Mapping[str, str]) -> str:
     gate = manifest["gate"]
@@ -125,7 +131,7 @@ def release_report(manifest: Mapping[str, Any], real: pd.DataFrame, synthetic: p
             f"{manifest['rows']} synthetic rows of {spec.name} from {manifest['generator']} "
             f"(seed {manifest['seed']}), fitted on the training and validation splits.",
             "Gate: " + "; ".join(f"{check['check']}: {'passed' if check['passed'] else 'FAILED'}"
-                                 f" ({check['value']:.4g} against {check['threshold']})"
+                                 f" ({_gate_value(check)} against {check['threshold']})"
                                  for check in gate) + ".",
         ], tables=[table([{"parameter": k, "value": v} for k, v in manifest["params"].items()],
                          caption="Hyperparameters")]),
