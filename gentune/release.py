@@ -18,9 +18,11 @@ import os
 import platform
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from glob import escape as glob_escape
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -301,10 +303,13 @@ def _write_atomically(out: Path, synthetic: pd.DataFrame, manifest: dict[str, An
                       view: Any, spec: Any) -> None:
     from gentune.report.builders import release_report
 
+    made = [folder for folder in out.absolute().parents if not os.path.lexists(folder)]
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        _remove_dead_staging(out)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", dir=out.parent))
     except OSError as exc:
+        _remove_empty(made)
         raise GentuneError(f"cannot write the release to '{out}' ({exc.strerror or exc}); "
                            f"nothing written. Choose another --out") from None
     try:
@@ -321,11 +326,51 @@ def _write_atomically(out: Path, synthetic: pd.DataFrame, manifest: dict[str, An
         _rename_new(staging, out)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(made)
         if isinstance(exc, OSError):
             raise GentuneError(f"cannot write the release to '{out}' ({exc.strerror or exc}); "
                                f"nothing written. Choose another --out") from None
         raise
     sync_to_disk(out.parent)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """The folders a failed release made for its --out (deepest first), where still empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+# A staging folder untouched this long, of a process not running here, was left by a release
+# killed before it could clean up (one still writing from another machine that shares the
+# folder adds its files far sooner).
+STALE_STAGING_SECONDS = 3600
+
+
+def _remove_dead_staging(out: Path) -> None:
+    """Staging folders of releases to ``out`` whose process is gone (killed before it could
+    clean up): their partial synthetic data would otherwise stay beside the release."""
+    for staging in out.parent.glob(f".{glob_escape(out.name)}.*.*"):
+        pid = staging.name[len(out.name) + 2:].split(".")[0]
+        try:
+            idle = time.time() - staging.lstat().st_mtime
+        except OSError:
+            continue
+        if staging.is_dir() and pid.isdigit() and not _alive(int(pid)) \
+                and idle > STALE_STAGING_SECONDS:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _rename_new(source: Path, target: Path) -> None:

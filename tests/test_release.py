@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -634,11 +635,37 @@ def test_a_failed_write_is_one_error_and_leaves_nothing(tuned: Path, tmp_path: P
         return to_parquet(self, path, *args, **kwargs)
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", disk_full)
-    out = tmp_path / "release"
+    out = tmp_path / "new" / "folders" / "release"
     with pytest.raises(GentuneError, match=f"cannot write the release to '{out}' \\(No space "
                                            f"left on device\\); nothing written"):
         release(best_json=tuned / "best.json", rows=60, out=out)
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # nor the folders made for --out
+
+
+def test_staging_left_by_a_killed_release_is_removed_by_the_next(tmp_path: Path) -> None:
+    from gentune.release import STALE_STAGING_SECONDS, _remove_dead_staging
+
+    gone = _finished_pid()  # a process that has ended: the killed release's
+    old = time.time() - STALE_STAGING_SECONDS - 60
+    folders = {name: tmp_path / name for name in (
+        f".release.{gone}.a1", f".release.{gone}.b2", f".release.{os.getpid()}.c3",
+        ".release.d4", f".other.{gone}.e5")}
+    for name, folder in folders.items():
+        folder.mkdir()
+        (folder / "synthetic.csv").write_text("age\n61\n")
+        if not name.endswith("b2"):  # b2: a release on another machine, writing now
+            os.utime(folder, (old, old))
+    _remove_dead_staging(tmp_path / "release")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        name for name in folders if not name.endswith("a1"))
+
+
+def _finished_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 # --- the gate ----------------------------------------------------------------------------
