@@ -21,7 +21,7 @@ import pandas as pd
 from gentune.constraints import rules_from_spec
 from gentune.constraints.rules import Rule
 from gentune.datasets import file_sha256, load_dataset, read_table
-from gentune.errors import DataError, GentuneError
+from gentune.errors import ConstraintError, DataError, GentuneError
 from gentune.files import read_json_object
 from gentune.rowkeys import row_keys
 from gentune.spec import DataSource, Spec, load_spec
@@ -174,9 +174,16 @@ def _rule_check(rule: Rule, state: dict[str, Any], schema: dict[str, str],
         if rule.description not in state:
             return Check(name, False, "the manifest holds no allowed combinations for it")
         rule.combinations = _combinations(state[rule.description], rule.columns, schema)
-    broken = {file: int((~rule.is_valid(table)).sum()) for file, table in tables.items()}
-    return Check(name, not any(broken.values()), "; ".join(
-        f"{count} rows of {file} break it" for file, count in broken.items() if count)
+    broken: dict[str, int] = {}
+    unchecked: dict[str, str] = {}  # a damaged file's values the rule cannot compare
+    for file, table in tables.items():
+        try:
+            broken[file] = int((~rule.is_valid(table)).sum())
+        except ConstraintError as exc:
+            unchecked[file] = str(exc)
+    return Check(name, not any(broken.values()) and not unchecked, "; ".join(
+        [f"{count} rows of {file} break it" for file, count in broken.items() if count]
+        + [f"{file} cannot be checked ({why})" for file, why in unchecked.items()])
         or "holds on every row")
 
 

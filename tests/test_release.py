@@ -350,6 +350,20 @@ def test_verify_checks_the_csv_rows(released: Path, tiny_gbsg: Path, tmp_path: P
     assert failed["no real row released"] == "149 rows of synthetic.csv equal a real patient's row"
 
 
+def test_verify_reports_text_a_rule_cannot_compare_as_a_failed_check() -> None:
+    """A number of the release edited to text in one file: a failed check, not an abort."""
+    from gentune.constraints import parse_rule
+    from gentune.verify import _rule_check
+
+    rule = parse_rule("grade <= 3")
+    tables = {"synthetic.parquet": pd.DataFrame({"grade": [1, 2]}),
+              "synthetic.csv": pd.DataFrame({"grade": ["1", "two"]})}
+    check = _rule_check(rule, {}, {"grade": "categorical"}, tables)
+    assert not check.passed
+    assert check.detail.startswith("synthetic.csv cannot be checked (rule 'grade <= 3' cannot "
+                                   "be evaluated on the data")
+
+
 @pytest.mark.parametrize("file", ["synthetic.parquet", "synthetic.csv"])
 @pytest.mark.parametrize("damage", ["deleted", "truncated"])
 def test_verify_reports_a_damaged_release_file(released: Path, tmp_path: Path, file: str,
