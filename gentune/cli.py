@@ -62,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--pruner", help="sha | hyperband | none (default: sha; none for ctgan "
                                        "and copulagan)")
     tune.add_argument("--epoch-budget", type=int, metavar="EPOCHS",
-                      help="most epochs a trial trains (default: the top of the generator's "
-                           "range); pruning may stop a trial after about 1/9 and 1/3 of it")
+                      help="most epochs a search trial trains (default: the top of the "
+                           "generator's range; the first trial keeps the library's defaults); "
+                           "pruning may stop a trial after about 1/9 and 1/3 of it")
     tune.add_argument("--samples-per-trial", type=int, default=DEFAULT_SAMPLES_PER_TRIAL,
                       metavar="K", help="samples of each fitted model scored, the trial's "
                       f"value being their mean (default {DEFAULT_SAMPLES_PER_TRIAL}): a "

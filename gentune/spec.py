@@ -1,7 +1,7 @@
 """The study spec: YAML loading and structural validation, into the typed objects of
 ``gentune.spec_types`` (re-exported here).
 
-The keys are the contract of ``DESIGN.md``; this module only checks the spec's own shape.
+The keys are the spec format README.md describes; this module only checks the spec's own shape.
 Checks against the data (does a column exist, is a time column numeric) live in
 ``gentune.validation``, checks of the rules in ``gentune.constraints``.
 """

@@ -1,6 +1,6 @@
 """The study spec's typed objects: what ``gentune.spec.load_spec`` builds from a spec file.
 
-The keys are the contract of ``DESIGN.md``; ``gentune.spec`` reads and checks them.
+The keys are the spec format README.md describes; ``gentune.spec`` reads and checks them.
 """
 
 from __future__ import annotations
