@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from importlib import resources
@@ -16,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas._libs.parsers import STR_NA_VALUES  # read_csv's codes; no public name
 
 from gentune.errors import DataError
 from gentune.spec import Spec, load_spec
+
+log = logging.getLogger("gentune")
 
 __all__ = [
     "BUILTIN_DATASETS", "MIN_ROWS",
@@ -87,6 +91,11 @@ class Splits:
         return pd.concat([self.train, self.validation], ignore_index=True)
 
 
+# The cells a CSV reader takes for a missing value: pandas' own codes, less "None", which a
+# trial uses as a category ("prior surgery: None") and a Parquet file keeps as text.
+MISSING_CODES = sorted(STR_NA_VALUES - {"None"})
+
+
 def read_table(path: Path, if_missing: str = "fix data.path in the spec",
                text_columns: Collection[str] = ()) -> pd.DataFrame:
     """Read a CSV or Parquet file, refusing empty files and duplicate column names.
@@ -132,14 +141,17 @@ def _read(path: Path, text_columns: Collection[str]) -> pd.DataFrame:
         if path.stat().st_size == 0:
             raise DataError(f"data file '{path}' is empty; it needs a header row and data rows")
         delimiter = "\t" if suffix == ".tsv" else ","
-        with path.open(newline="", encoding="utf-8") as handle:
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which would stay on
+        # the first column's name (and miss its text_columns entry).
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle, delimiter=delimiter), [])
         _reject_duplicates([name.strip() for name in header], path)
         # Under either spelling: pandas names a column ' rand ' as 'rand ' (initial space
         # skipped); the names are stripped below.
         as_text = {spelling: "string" for name in header if name.strip() in text_columns
                    for spelling in (name, name.lstrip(), name.strip())}
-        frame = pd.read_csv(path, sep=delimiter, skipinitialspace=True, dtype=as_text)
+        frame = pd.read_csv(path, sep=delimiter, skipinitialspace=True, dtype=as_text,
+                            keep_default_na=False, na_values=MISSING_CODES)
         frame.columns = [str(name).strip() for name in frame.columns]
     else:
         raise DataError(f"data file '{path}' has suffix '{suffix}'; gentune reads .csv and "
@@ -223,7 +235,13 @@ def split_dataset(data: TrialData) -> Splits:
         raise DataError(f"the task's {column} has {int(labels.isna().sum())} missing value(s) in "
                         f"{data.spec.data.describe()}; the splits are stratified on it: fill "
                         f"them in or drop those rows")
-    stratify = labels if labels.value_counts().min() >= 3 else None
+    counts = labels.value_counts()
+    stratify = labels if counts.min() >= 3 else None
+    if stratify is None:
+        log.warning("the train, validation and test splits are not stratified: %s holds %r in "
+                    "%d row(s), and stratifying needs 3 of each, so the splits may not keep "
+                    "its shares (merge rare values, or add rows)", column,
+                    _plain(counts.idxmin()), counts.min())
     if stratify is not None:
         _check_room_for_classes(labels.nunique(), len(frame), split.test, split.validation,
                                 column, data.spec.data.describe())
@@ -237,6 +255,11 @@ def split_dataset(data: TrialData) -> Splits:
         stratify=rest_labels,
     )
     return Splits(*(part.sort_index().reset_index(drop=True) for part in (train, validation, test)))
+
+
+def _plain(value: object) -> object:
+    """A value as the file has it: 1, not np.int64(1)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def resample_rows(frame: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:

@@ -27,13 +27,18 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
     schema: dict[str, str] = {}
     typed: dict[str, pd.Series] = {}
     event_columns = {endpoint.event for endpoint in spec.endpoints}
+    endpoint_columns = event_columns | {endpoint.time for endpoint in spec.endpoints}
     for column in raw.columns:
         declared = spec.column_type(column)
         if declared and declared.type == "id":  # never read: any kind of value may be there
             continue
         _refuse_unusable(raw[column], column, where)
+        _refuse_row_numbers(raw[column], column, where)
         values = _as_from_a_csv(raw[column])
         kind = declared.type if declared else infer_type(values, column in event_columns)
+        if not declared and kind == "categorical" and values.dtype == object \
+                and column not in endpoint_columns:  # those have checks of their own
+            refuse_unclear_text(values, column, where)
         if kind == "id":
             continue
         if values.isna().all():
@@ -162,7 +167,42 @@ def infer_type(values: pd.Series, is_event: bool = False) -> str:
     text = values.dropna().astype(str)
     if len(text) and text.str.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?").all():
         return "datetime"
+    if len(text) and text.str.lower().isin(_BOOLEAN_WORDS).all():  # TRUE, False, yes, No
+        return "boolean"
     return "categorical"
+
+
+_BOOLEAN_WORDS = {"true", "false", "yes", "no"}
+# A text column of this many rows or more with a different value in each is an identifier.
+_IDENTIFIER_ROWS = 20
+
+
+def refuse_unclear_text(values: pd.Series, column: str, where: str) -> None:
+    """A column of text the spec does not type would be modelled as categories, one per
+    value: refused where the text is something else. Numbers with a few codes among them
+    (".", "<0.5", "4,580"), dates not in ISO form, and an identifier (which a generator would
+    copy into synthetic rows, real patients' ids among them)."""
+    present = values.dropna().astype(str)
+    if present.empty:
+        return
+    plain = pd.to_numeric(present.str.replace(",", "", regex=False), errors="coerce")
+    not_numbers = pd.to_numeric(present, errors="coerce").isna()
+    if plain.notna().mean() >= 0.5 and not_numbers.any():
+        first = present[not_numbers].iloc[0]
+        row = values.index.get_loc(present[not_numbers].index[0]) + 1
+        raise DataError(f"column '{column}' in {where} holds numbers and {first!r} (row {row}), "
+                        f"which is not one: leave a missing value empty and write numbers "
+                        f"without thousands separators, or declare the column categorical "
+                        f"under 'columns'")
+    if present.str.fullmatch(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}([ T].*)?").all():
+        raise DataError(f"column '{column}' in {where} holds dates such as {present.iloc[0]!r}; "
+                        f"declare it with its format, such as columns.{column}: "
+                        f"{{type: datetime, format: \"%d/%m/%Y\"}}")
+    if len(present) >= _IDENTIFIER_ROWS and present.is_unique:
+        raise DataError(f"column '{column}' in {where} holds a different text in every row "
+                        f"({present.iloc[0]!r}, {present.iloc[1]!r}, ...): an identifier is "
+                        f"declared id (dropped), a category with that many values categorical, "
+                        f"under 'columns'")
 
 
 def _glued_separator(names: list[str]) -> str | None:
@@ -226,6 +266,21 @@ def _check_named_columns(spec: Spec, raw: pd.DataFrame, where: str) -> None:
                             f"as {roles[column]}; give it another type")
 
 
+def _refuse_row_numbers(values: pd.Series, column: str, where: str) -> None:
+    """R's write.csv and pandas' to_csv write the row numbers as a first column without a
+    name: modelled, they would be a numerical feature of every synthetic row."""
+    unnamed = re.fullmatch(r"Unnamed: (\d+)", str(column))  # pandas' name for it
+    if not unnamed or len(values) < 2 or not pd.api.types.is_numeric_dtype(values) \
+            or values.isna().any():
+        return
+    numbers = values.to_numpy()
+    if any(np.array_equal(numbers, np.arange(start, start + len(numbers))) for start in (0, 1)):
+        raise DataError(f"{where} has a column without a name that holds the row numbers "
+                        f"(column {int(unnamed.group(1)) + 1}: {numbers[0]}, {numbers[1]}, ...); "
+                        f"write the file again without them (R: row.names = FALSE, pandas: "
+                        f"index=False), or name the column and declare it id")
+
+
 def _as_from_a_csv(values: pd.Series) -> pd.Series:
     """A Parquet file (or a frame) can hold what a CSV cannot: a factor (category dtype), a
     string column with pd.NA, an empty text beside a missing value. Each is read as the same
@@ -242,6 +297,8 @@ def _as_from_a_csv(values: pd.Series) -> pd.Series:
         values = values.astype(object)
     elif values.dtype != object:
         return values
+    # Blanks around a value are the export's, not the trial's: "A " is the arm "A".
+    values = values.map(lambda value: value.strip() if isinstance(value, str) else value)
     return values.where(values.notna() & values.ne(""), np.nan)
 
 
@@ -351,7 +408,9 @@ def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd
                         f"({first if isinstance(first, str) else _shown(first)}); give its format, "
                         f"such as columns.{column}: {{type: datetime, format: \"%Y%m%d\"}}")
     text = values if fmt is None else values.astype("string")
-    converted = pd.to_datetime(text, format=fmt, errors="coerce")
+    # Without a format only ISO dates: pandas would guess day or month first from the first
+    # value, and read 01/03/2017 as 3 January in one file and 1 March in another.
+    converted = pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
     if (values.notna() & converted.isna()).any():
         value, row = _first_bad(values, converted)
         expected = f"the format '{fmt}'" if fmt else "an ISO date (YYYY-MM-DD)"
@@ -376,6 +435,8 @@ def _boolean(values: pd.Series, column: str, where: str) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values
     text = values.astype(str).str.strip().str.lower()
+    if pd.api.types.is_numeric_dtype(values):  # 1/0, as floats where a value is missing
+        text = text.replace({"1.0": "1", "0.0": "0"})
     mapped = text.map(lambda item: True if item in _TRUE else False if item in _FALSE else None)
     if (values.notna() & mapped.isna()).any():
         value, row = _first_bad(values, mapped)

@@ -483,3 +483,114 @@ def test_a_parquet_decimal_column_is_numerical(tmp_path: Path) -> None:
                       "endpoints": [{"name": "os", "time": "time", "event": "event"}]})
     data = load_dataset(spec)
     assert data.schema["cd4"] == "numerical" and data.frame["cd4"].iloc[1] == 1.5
+
+
+# --- a messy export: read right, or refused by name ----------------------------------------
+
+def _rows(column: str, values: list[str]) -> str:
+    """GOOD's six patients with one more column."""
+    lines = GOOD.splitlines()
+    return "\n".join([f"{lines[0]},{column}"] + [f"{line},{value}" for line, value
+                                                  in zip(lines[1:], values)]) + "\n"
+
+
+@pytest.mark.parametrize("values, shown", [
+    (["50", ".", "61", "45", "70", "38"], "'.' (row 2)"),
+    (["5.1", "<0.5", "4.2", "3.3", "2.0", "1.1"], "'<0.5' (row 2)"),
+    (['"4,580"', "120", "340", '"1,200"', "990", "87"], "'4,580' (row 1)"),
+])
+def test_numbers_with_a_code_among_them_are_refused_not_made_categories(
+        tmp_path: Path, values: list[str], shown: str) -> None:
+    """Read as text they were a category per value: 57 levels in 60 rows, without a word."""
+    with pytest.raises(DataError) as error:
+        load_dataset(_spec(tmp_path, _rows("lab", values)))
+    assert str(error.value) == (
+        f"column 'lab' in data file '{tmp_path / 'trial.csv'}' holds numbers and {shown}, "
+        f"which is not one: leave a missing value empty and write numbers without thousands "
+        f"separators, or declare the column categorical under 'columns'")
+    data = load_dataset(_spec(tmp_path, _rows("lab", values), columns={"lab": "categorical"}))
+    assert data.schema["lab"] == "categorical"  # declared: the user's word
+
+
+def test_dates_not_in_iso_form_want_their_format(tmp_path: Path) -> None:
+    days = ["25/08/2017", "01/03/2017", "02/03/2017", "03/03/2017", "04/03/2017", "05/03/2017"]
+    with pytest.raises(DataError, match=r"column 'rand' in .* holds dates such as '25/08/2017'; "
+                                        r"declare it with its format"):
+        load_dataset(_spec(tmp_path, _rows("rand", days)))
+    # Declared without a format: ISO only (pandas guessed day or month first from row 1).
+    with pytest.raises(DataError, match=r"holds '25/08/2017' in row 1, which is not an ISO "
+                                        r"date"):
+        load_dataset(_spec(tmp_path, _rows("rand", days), columns={"rand": "datetime"}))
+    dated = load_dataset(_spec(tmp_path, _rows("rand", days), columns={
+        "rand": {"type": "datetime", "format": "%d/%m/%Y"}})).frame["rand"]
+    assert dated[1] == pd.Timestamp("2017-03-01")
+
+
+def test_a_text_in_every_row_different_is_an_identifier(tmp_path: Path) -> None:
+    """Modelled as a category, real patients' ids were drawn into synthetic rows."""
+    rows = "".join(f"P{i:03d},{40 + i},{'AB'[i % 2]},{10 + i},{i % 2}\n" for i in range(24))
+    path = _spec(tmp_path, "patient,age,arm,time,event\n" + rows)
+    with pytest.raises(DataError) as error:
+        load_dataset(path)
+    assert str(error.value) == (
+        f"column 'patient' in data file '{tmp_path / 'trial.csv'}' holds a different text in "
+        f"every row ('P000', 'P001', ...): an identifier is declared id (dropped), a category "
+        f"with that many values categorical, under 'columns'")
+    assert "patient" not in load_dataset(_spec(tmp_path, "patient,age,arm,time,event\n" + rows,
+                                               columns={"patient": "id"})).frame
+
+
+def test_blanks_around_text_and_boolean_words_are_read_as_meant(tmp_path: Path) -> None:
+    """"A " was an arm of its own (four arms of two); TRUE/False/yes a six-level category."""
+    words = ["TRUE", "False", "yes", "No", "true", "FALSE"]
+    data = load_dataset(_spec(tmp_path, _rows("smoker", words).replace(",A,", ",A ,")))
+    assert data.frame["arm"].tolist() == load_dataset(_spec(tmp_path, GOOD)).frame["arm"].tolist()
+    assert data.schema["smoker"] == "boolean"
+    assert data.frame["smoker"].tolist() == [True, False, True, False, True, False]
+
+
+def test_none_is_a_category_and_na_a_missing_value(tmp_path: Path) -> None:
+    data = load_dataset(_spec(tmp_path, _rows("surgery", ["None", "Full", "NA", "None",
+                                                          "Partial", ""])))
+    assert data.frame["surgery"].tolist()[:2] == ["None", "Full"]
+    assert data.frame["surgery"].isna().tolist() == [False, False, True, False, False, True]
+
+
+def test_a_csv_with_a_byte_order_mark_keeps_its_first_dates(tmp_path: Path) -> None:
+    """Excel's CSV UTF-8: the mark stayed on the name, so the dates were read as numbers."""
+    lines = ["rand," + GOOD.splitlines()[0]] + [
+        f"{day},{line}" for day, line in zip(["01112010", "03082011", "01112010", "03082011",
+                                               "01112010", "03082011"], GOOD.splitlines()[1:])]
+    path = _spec(tmp_path, "", columns={"rand": {"type": "datetime", "format": "%d%m%Y"}})
+    (tmp_path / "trial.csv").write_bytes("\ufeff".encode() + "\r\n".join(lines).encode()
+                                         + b"\r\n")
+    dates = load_dataset(path).frame["rand"]
+    assert dates[:2].tolist() == [pd.Timestamp("2010-11-01"), pd.Timestamp("2011-08-03")]
+
+
+def test_row_numbers_without_a_name_are_refused(tmp_path: Path) -> None:
+    numbered = '""' + "," + GOOD.splitlines()[0] + "\n" + "".join(
+        f'"{i}",{line}\n' for i, line in enumerate(GOOD.splitlines()[1:], start=1))
+    with pytest.raises(DataError) as error:
+        load_dataset(_spec(tmp_path, numbered))
+    assert str(error.value) == (
+        f"data file '{tmp_path / 'trial.csv'}' has a column without a name that holds the row "
+        f"numbers (column 1: 1, 2, ...); write the file again without them (R: row.names = "
+        f"FALSE, pandas: index=False), or name the column and declare it id")
+
+
+def test_a_boolean_of_ones_and_zeros_with_a_blank_is_read(tmp_path: Path) -> None:
+    """The blank made pandas read 0.0 and 1.0, which were refused as not 1/0."""
+    data = load_dataset(_spec(tmp_path, _rows("flag", ["1", "0", "", "1", "0", "1"]),
+                              columns={"flag": "boolean"}))
+    assert data.frame["flag"].tolist() == [True, False, pd.NA, True, False, True]
+
+
+def test_a_split_that_cannot_be_stratified_says_so(tmp_path: Path, caplog) -> None:
+    from gentune.datasets import split_dataset
+
+    rows = "".join(f"{40 + i},{'AB'[i % 2]},{10 + i},{int(i < 2)}\n" for i in range(30))
+    with caplog.at_level("WARNING", logger="gentune"):
+        split_dataset(load_dataset(_spec(tmp_path, "age,arm,time,event\n" + rows)))
+    assert "the train, validation and test splits are not stratified: event column 'event' " \
+           "of endpoint 'os' holds 1 in 2 row(s)" in caplog.text
