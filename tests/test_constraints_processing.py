@@ -457,3 +457,42 @@ def test_a_data_column_named_like_a_modelled_column_is_refused() -> None:
     assert str(error.value) == ("the data has a column named 'dose__log', the name gentune "
                                 "gives a column it models for a rule (BoundedLog of dose); "
                                 "rename that column in the data")
+
+
+def test_a_repair_toward_a_strict_bound_stays_on_the_real_grid() -> None:
+    """A strict fix moved by the dtype's least step: pfs 1.9999999999999998 in a column of one
+    decimal, a randomisation at 23:59:59.999999999 among whole days, p 0.9999999999999999."""
+    days = pd.to_datetime(["2020-01-01", "2020-01-05", "2020-02-10", "2020-03-01"])
+    train = pd.DataFrame({"pfs": [1.5, 2.0, 3.1, 4.0], "os": [2.5, 3.0, 4.1, 5.0],
+                          "rand": days, "prog": days + pd.Timedelta(days=3),
+                          "p": [0.25, 0.5, 0.75, 0.5]})
+    processor = _processor(
+        ["pfs < os", "rand < prog", {"range": {"column": "p", "min": 0, "max": 1,
+                                               "strict": True}}], train,
+        {"pfs": "numerical", "os": "numerical", "rand": "datetime", "prog": "datetime",
+         "p": "numerical"}, enforce_by_construction=False)
+    drawn = pd.DataFrame({"pfs": [2.0, 2.5], "os": [2.0, 2.4],
+                          "rand": pd.to_datetime(["2020-01-04", "2020-02-02"]),
+                          "prog": pd.to_datetime(["2020-01-04", "2020-02-01"]),
+                          "p": [1.0, 0.0]})
+    result = processor.postprocess(drawn, 2)
+    assert result.rejected == 0
+    assert result.frame["pfs"].tolist() == [1.9, 2.3]
+    assert result.frame["rand"].tolist() == list(pd.to_datetime(["2020-01-03", "2020-01-31"]))
+    assert result.frame["p"].tolist() == [0.99, 0.01]
+
+
+def test_an_order_restores_a_date_without_a_time_of_day_as_a_whole_day() -> None:
+    """The gap to a timed visit gave the randomisation a time of day no real one has."""
+    rand = pd.to_datetime(["2020-01-01", "2020-01-05", "2020-02-10", "2020-03-01"])
+    visit = rand + pd.to_timedelta([30.25, 12.5, 40.75, 3.1], unit="D")
+    train = pd.DataFrame({"rand": rand, "visit": visit})
+    processor = _processor([{"date_order": ["rand", "visit"]}], train,
+                           {"rand": "datetime", "visit": "datetime"})
+    transformed = processor.transform(train)
+    assert "rand" not in transformed.columns
+    drawn = transformed.assign(**{column: transformed[column] * 1.37 for column in transformed
+                                  if column != "visit"})
+    back = processor.reverse_transform(drawn)
+    assert (back["rand"] == back["rand"].dt.normalize()).all()
+    assert processor.valid_rows(back).all()

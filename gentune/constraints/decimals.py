@@ -19,9 +19,11 @@ import pandas as pd
 from gentune.constraints.report import valid_rows
 from gentune.constraints.rule_base import Rule
 
-__all__ = ["real_decimals", "with_real_decimals"]
+__all__ = ["real_decimals", "real_grid", "with_real_decimals", "DAYS"]
 
 MOST_DECIMALS = 10
+# The grid of a date column whose real values are all whole days (no time of day).
+DAYS = "days"
 
 
 def real_decimals(values: pd.Series) -> int | None:
@@ -35,24 +37,45 @@ def real_decimals(values: pd.Series) -> int | None:
                  if (np.round(finite, places) == finite).all()), None)
 
 
-def with_real_decimals(frame: pd.DataFrame, decimals: Mapping[str, int],
+def real_grid(values: pd.Series) -> int | str | None:
+    """What every real value of a column lies on: a number of decimals (floats), ``DAYS``
+    (dates without a time of day), or None (anything else, or no grid)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        present = values.dropna()
+        return DAYS if len(present) and (present == present.dt.normalize()).all() else None
+    return real_decimals(values)
+
+
+def _candidates(values: pd.Series, grid: int | str) -> tuple[pd.Series, ...] | None:
+    """The nearest value on the grid, the one below, the one above."""
+    if grid == DAYS:
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            return None
+        return values.dt.round("D"), values.dt.floor("D"), values.dt.ceil("D")
+    if not pd.api.types.is_float_dtype(values):
+        return None
+    scale = 10.0 ** int(grid)
+    return (values.round(int(grid)), np.floor(values * scale) / scale,
+            np.ceil(values * scale) / scale)
+
+
+def with_real_decimals(frame: pd.DataFrame, decimals: Mapping[str, int | str],
                        rules: Sequence[Rule]) -> pd.DataFrame:
-    """``frame`` with each column of ``decimals`` rounded as the module says. Column by
-    column, so a row never loses a rule it held."""
+    """``frame`` with each column of ``decimals`` (a grid of ``real_grid``) rounded as the
+    module says, dates without a time of day to whole days. Column by column, so a row never
+    loses a rule it held."""
     if not decimals:
         return frame
     frame = frame.copy()
     for column, places in decimals.items():
         values = frame[column]
-        if not pd.api.types.is_float_dtype(values):
+        candidates = _candidates(values, places)
+        if candidates is None:
             continue
         own = [rule for rule in rules if column in rule.columns]
         held = valid_rows(own, frame)
-        scale = 10.0 ** places
         chosen = values.copy()
         open_rows = values.notna()
-        candidates = (values.round(places), np.floor(values * scale) / scale,
-                      np.ceil(values * scale) / scale)
         for candidate in candidates:
             trial = frame.assign(**{column: chosen.where(~open_rows, candidate)})
             # A row that broke a rule before is post-processing's: it takes the nearest.

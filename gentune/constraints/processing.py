@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from gentune.constraints.decimals import real_decimals, with_real_decimals
+from gentune.constraints.decimals import real_grid, with_real_decimals
 from gentune.constraints.planning import plan_transforms
 from gentune.constraints.report import valid_rows, violation_shares
 from gentune.constraints.rules import Derived, Rule
@@ -53,7 +53,10 @@ class ConstraintProcessor:
         self.transforms: list[Transform] = []
         self.columns: list[str] = []
         self.dtypes: dict[str, object] = {}
-        self.decimals: dict[str, int] = {}  # of the real columns the transforms restore
+        # The real grid (decimals, whole days) of each column: restored columns and repaired
+        # values are put back on it, so that no row holds a value no real record could.
+        self.grids: dict[str, int | str] = {}
+        self.decimals: dict[str, int | str] = {}  # of the columns the transforms restore
         self._fitted = False
 
     def fit(self, train: pd.DataFrame) -> ConstraintProcessor:
@@ -68,8 +71,10 @@ class ConstraintProcessor:
             transform.fit(frame)
             frame = transform.forward(frame)
         restored = {column for transform in self.transforms for column in transform.replaces}
-        self.decimals = {column: places for column in self.columns if column in restored
-                         and (places := real_decimals(train[column])) is not None}
+        self.grids = {column: grid for column in self.columns
+                      if (grid := real_grid(train[column])) is not None}
+        self.decimals = {column: grid for column, grid in self.grids.items()
+                         if column in restored}
         self._fitted = True
         return self
 
@@ -124,6 +129,18 @@ class ConstraintProcessor:
                     changed = changed or bool((broken & rule.is_valid(frame)).any())
             if not changed:
                 break
+        # A fix toward a strict bound moves by the dtype's least step (a nanosecond, one
+        # float): the fixed rows go back on the real grid, where their rules allow.
+        fixed = pd.Series(False, index=frame.index)
+        moved: set[str] = set()
+        for rule in ordered:
+            if touched[rule.description].any():
+                fixed |= touched[rule.description]
+                moved.update(rule.columns)
+        grids = {column: grid for column, grid in self.grids.items() if column in moved}
+        if grids:
+            frame = frame.copy()
+            frame.loc[fixed] = with_real_decimals(frame[fixed], grids, self.rules)
         # A row counts once per rule, and only if the rule holds for it in the end.
         repaired = {rule.description: int((touched[rule.description]
                                            & rule.is_valid(frame)).sum())
