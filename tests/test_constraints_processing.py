@@ -496,3 +496,15 @@ def test_an_order_restores_a_date_without_a_time_of_day_as_a_whole_day() -> None
     back = processor.reverse_transform(drawn)
     assert (back["rand"] == back["rand"].dt.normalize()).all()
     assert processor.valid_rows(back).all()
+
+
+def test_a_batch_that_leaves_a_text_column_all_missing_rejects_its_rows() -> None:
+    """The missing arms came as floats: 'arm == "A"' raised text compared with a number and
+    ended the trial, where each row breaks the rule by its missing value."""
+    train = pd.DataFrame({"arm": ["A", "B", "A", "B"], "x": [1.0, 0.0, 2.0, 0.5]})
+    processor = _processor([{"implies": {"if": "arm == 'A'", "then": "x >= 1"}}], train,
+                           {"arm": "categorical", "x": "numerical"})
+    gappy = train.assign(arm=np.nan)
+    result = processor.postprocess(gappy, 2, lambda k: train.sample(k, replace=True,
+                                                                     random_state=0))
+    assert result.rejected == 4 and result.frame["arm"].notna().all()

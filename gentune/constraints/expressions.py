@@ -252,6 +252,13 @@ def _compare(kind: type, left: Any, right: Any) -> Any:
         return (left == right) == (symbol == "==")
     if function is not None:
         return _as_bool(function(left, right))
+    empty = next((side for side in (left, right)
+                  if isinstance(side, pd.Series) and side.isna().all()), None)
+    if empty is not None:
+        # A generated batch may leave a column all missing (as floats, whatever its kind):
+        # its rows break the rule as missing values, not the whole batch as mixed kinds.
+        equal = pd.Series(False, index=empty.index)
+        return equal if symbol == "==" else _negate(equal)
     kinds = {_comparable_kind(left), _comparable_kind(right)}
     if "number" in kinds and kinds & {"date", "time span", "text"}:
         # pandas answers == between a date (or a difference of dates, or text) and a number
