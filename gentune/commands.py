@@ -151,8 +151,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _tuning_readiness(spec: Any, strategy: Any) -> str:
     """Checks ``tune`` makes of the data before its first trial, made here too: the splits
-    (enough rows, every class in each) and, for an objective with utility, a task the real
-    training rows can teach. Raises the error ``tune`` would."""
+    (enough rows, every class in each) and, for an objective with utility or HPO-alignment,
+    a task the real training rows can teach. Raises the error ``tune`` would."""
     from gentune.tuning.api import check_objective_computable
     from gentune.tuning.prepare import prepare
 
