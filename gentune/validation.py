@@ -34,8 +34,11 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
             continue
         _refuse_unusable(raw[column], column, where)
         _refuse_row_numbers(raw[column], column, where)
-        values = _as_from_a_csv(raw[column])
-        kind = declared.type if declared else infer_type(values, column in event_columns)
+        values = _as_from_a_csv(raw[column], declared.type if declared else None)
+        # A factor is a category whatever its levels look like (site codes 1-8).
+        factor = isinstance(raw[column].dtype, pd.CategoricalDtype) and column not in event_columns
+        kind = declared.type if declared else "categorical" if factor else \
+            infer_type(values, column in event_columns)
         if not declared and kind == "categorical" and values.dtype == object \
                 and column not in endpoint_columns:  # those have checks of their own
             refuse_unclear_text(values, column, where)
@@ -167,12 +170,13 @@ def infer_type(values: pd.Series, is_event: bool = False) -> str:
     text = values.dropna().astype(str)
     if len(text) and text.str.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?").all():
         return "datetime"
-    if len(text) and text.str.lower().isin(_BOOLEAN_WORDS).all():  # TRUE, False, yes, No
+    if len(text) and text.str.lower().isin(_BOOLEAN_WORDS).all():  # TRUE, False, true
         return "boolean"
     return "categorical"
 
 
-_BOOLEAN_WORDS = {"true", "false", "yes", "no"}
+# Yes/no stays a category: a rule may compare it with 'yes', which a boolean never equals.
+_BOOLEAN_WORDS = {"true", "false"}
 # A text column of this many rows or more with a different value in each is an identifier.
 _IDENTIFIER_ROWS = 20
 
@@ -194,7 +198,8 @@ def refuse_unclear_text(values: pd.Series, column: str, where: str) -> None:
                         f"which is not one: leave a missing value empty and write numbers "
                         f"without thousands separators, or declare the column categorical "
                         f"under 'columns'")
-    if present.str.fullmatch(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}([ T].*)?").all():
+    if present.str.fullmatch(r"(\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4})"
+                             r"([ T].*)?").all():  # a four-digit year: not a code like 1.2.3
         raise DataError(f"column '{column}' in {where} holds dates such as {present.iloc[0]!r}; "
                         f"declare it with its format, such as columns.{column}: "
                         f"{{type: datetime, format: \"%d/%m/%Y\"}}")
@@ -281,7 +286,7 @@ def _refuse_row_numbers(values: pd.Series, column: str, where: str) -> None:
                         f"index=False), or name the column and declare it id")
 
 
-def _as_from_a_csv(values: pd.Series) -> pd.Series:
+def _as_from_a_csv(values: pd.Series, declared: str | None = None) -> pd.Series:
     """A Parquet file (or a frame) can hold what a CSV cannot: a factor (category dtype), a
     string column with pd.NA, an empty text beside a missing value. Each is read as the same
     values read from a CSV are, so that a trial tunes alike from either file and a released
@@ -299,7 +304,18 @@ def _as_from_a_csv(values: pd.Series) -> pd.Series:
         return values
     # Blanks around a value are the export's, not the trial's: "A " is the arm "A".
     values = values.map(lambda value: value.strip() if isinstance(value, str) else value)
-    return values.where(values.notna() & values.ne(""), np.nan)
+    values = values.where(values.notna() & values.ne(""), np.nan)
+    # "None" is a category among text, a missing value among numbers or dates (as a CSV
+    # reader other than gentune's would read it).
+    nones = values.eq("None")
+    if nones.any():
+        others = values[~nones].dropna()
+        numbers = len(others) > 0 and pd.to_numeric(others, errors="coerce").notna().all()
+        if declared in ("numerical", "datetime", "boolean") or (declared is None and numbers):
+            values = values.mask(nones, np.nan)
+            if numbers:
+                values = pd.to_numeric(values)
+    return values
 
 
 def _refuse_unusable(values: pd.Series, column: str, where: str) -> None:
@@ -408,6 +424,9 @@ def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd
                         f"({first if isinstance(first, str) else _shown(first)}); give its format, "
                         f"such as columns.{column}: {{type: datetime, format: \"%Y%m%d\"}}")
     text = values if fmt is None else values.astype("string")
+    if fmt is None and not pd.api.types.is_numeric_dtype(values):
+        # "2020-01-01 10:00:00 UTC" (BigQuery, R) is ISO with its zone named, not written.
+        text = values.astype("string").str.replace(r"\s*(UTC|GMT)$", "+00:00", regex=True)
     # Without a format only ISO dates: pandas would guess day or month first from the first
     # value, and read 01/03/2017 as 3 January in one file and 1 March in another.
     converted = pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")

@@ -329,6 +329,18 @@ def test_allowed_values_of_another_kind_than_the_column_are_refused(column, valu
         rules(values)
     assert str(error.value).startswith(expected)
     assert rules([True, False] if column == "censor" else [100, 200.5])
+    if column == "censor":
+        assert rules([0, 1])  # pandas matches 1 and 0 with true and false
+
+
+def test_a_boolean_compared_with_text_is_refused() -> None:
+    """'smoker == 'yes'' on true/false held on no row: an implies rule never applied."""
+    rule = parse_rule({"implies": {"if": "smoker == 'yes'", "then": "packs > 0"}})
+    frame = pd.DataFrame({"smoker": [True, False], "packs": [0, 0]})
+    with pytest.raises(ConstraintError, match=r"a boolean compared with text \(write true or "
+                                              r"false, without quotes\)"):
+        rule.is_valid(frame)
+    assert parse_rule("smoker == 1").is_valid(frame).tolist() == [True, False]
 
 
 def test_a_rule_on_a_dropped_or_symbol_named_column_says_why_it_is_not_found() -> None:

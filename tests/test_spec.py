@@ -541,12 +541,38 @@ def test_a_text_in_every_row_different_is_an_identifier(tmp_path: Path) -> None:
 
 
 def test_blanks_around_text_and_boolean_words_are_read_as_meant(tmp_path: Path) -> None:
-    """"A " was an arm of its own (four arms of two); TRUE/False/yes a six-level category."""
-    words = ["TRUE", "False", "yes", "No", "true", "FALSE"]
+    """"A " was an arm of its own (four arms of two); TRUE/False/true a category of three.
+    Yes/no stays a category: a rule may compare it with 'yes'."""
+    words = ["TRUE", "False", "true", "FALSE ", "true", "false"]
     data = load_dataset(_spec(tmp_path, _rows("smoker", words).replace(",A,", ",A ,")))
     assert data.frame["arm"].tolist() == load_dataset(_spec(tmp_path, GOOD)).frame["arm"].tolist()
     assert data.schema["smoker"] == "boolean"
     assert data.frame["smoker"].tolist() == [True, False, True, False, True, False]
+    answers = load_dataset(_spec(tmp_path, _rows("smoker", ["yes", "no"] * 3)))
+    assert answers.schema["smoker"] == "categorical"
+
+
+def test_none_is_missing_among_numbers_and_a_factor_of_numbers_a_category(
+        tmp_path: Path) -> None:
+    data = load_dataset(_spec(tmp_path, _rows("lab", ["5.1", "None", "4.2", "3.3", "2.0",
+                                                      "1.1"])))
+    assert data.schema["lab"] == "numerical" and data.frame["lab"].isna().tolist() == [
+        False, True, False, False, False, False]
+    from gentune.validation import apply_spec
+
+    sites = pd.DataFrame({"site": pd.Series([1, 2, 3, 4, 5, 6, 7, 8] * 3, dtype="category"),
+                          "time": range(1, 25), "event": [0, 1] * 12})  # a frame given
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"},
+                      "endpoints": [{"name": "os", "time": "time", "event": "event"}]})
+    assert apply_spec(spec, sites)[1]["site"] == "categorical"  # eight levels, not a measure
+
+
+def test_a_timestamp_with_its_zone_named_is_read(tmp_path: Path) -> None:
+    stamps = [f"2020-01-0{i} 10:00:00 UTC" for i in range(1, 7)]
+    frame = load_dataset(_spec(tmp_path, _rows("seen", stamps))).frame
+    assert frame["seen"].iloc[0] == pd.Timestamp("2020-01-01 10:00:00")
+    codes = load_dataset(_spec(tmp_path, _rows("version", ["1.2.3", "1.2.4"] * 3)))
+    assert codes.schema["version"] == "categorical"  # not dates
 
 
 def test_none_is_a_category_and_na_a_missing_value(tmp_path: Path) -> None:

@@ -259,6 +259,11 @@ def _compare(kind: type, left: Any, right: Any) -> Any:
         # its rows break the rule as missing values, not the whole batch as mixed kinds.
         equal = pd.Series(False, index=empty.index)
         return equal if symbol == "==" else _negate(equal)
+    flags = next((side for side in (left, right) if isinstance(side, pd.Series)
+                  and pd.api.types.is_bool_dtype(side)), None)
+    if flags is not None and isinstance(right if flags is left else left, str):
+        # == 'yes' on true/false is false on every row: the rule would hold or break everywhere.
+        raise _MixedKinds("a boolean compared with text (write true or false, without quotes)")
     kinds = {_comparable_kind(left), _comparable_kind(right)}
     if "number" in kinds and kinds & {"date", "time span", "text"}:
         # pandas answers == between a date (or a difference of dates, or text) and a number

@@ -198,10 +198,11 @@ def _check_types(rule: Rule, schema: Mapping[str, str],
 
 def _check_allowed_values(rule: Allowed, kind: str) -> None:
     """Values of another kind than the column's never match a row, so the rule would report
-    every real row broken: a boolean column takes true/false (YAML reads yes/no as text
-    here), a numerical one numbers."""
-    if kind == "boolean":
-        other = [value for value in rule.values if not isinstance(value, bool)]
+    every real row broken: a boolean column takes true/false or 1/0 (YAML reads yes/no as
+    text here), a numerical one numbers."""
+    if kind == "boolean":  # 1 and 0 match true and false
+        other = [value for value in rule.values
+                 if not isinstance(value, bool) and value not in (0, 1)]
         fix = "write its values as true and false"
     elif kind == "numerical":
         other = [value for value in rule.values
