@@ -235,8 +235,8 @@ def test_a_study_made_by_a_newer_gentune_is_refused(spec_copy: Path, tmp_path: P
 
     out = tmp_path / "run"
     name = quick(spec_copy, out, extra_paths=fake_generators).study_name
-    _stored_meta(out, name, version=2, row_weighting="inverse_propensity")
-    expected = (f"the study '{name}' was made by a newer gentune (study format 2, with "
+    _stored_meta(out, name, version=3, row_weighting="inverse_propensity")
+    expected = (f"the study '{name}' was made by a newer gentune (study format 3, with "
                 f"settings this one does not know: row_weighting); upgrade gentune on this "
                 f"machine to the version that made it, then run this again")
     with pytest.raises(StorageError) as joined:
@@ -252,6 +252,7 @@ def test_a_study_scored_the_old_way_resumes_only_where_its_values_stay(
     """A 'worst' study of three samples per trial took the value of the mean scores: its old
     trials and new ones would not compare. A fidelity one's values are the same either way."""
     from gentune.tuning.scoring_version import SCORING_KEY, SCORING_VERSION
+    from gentune.tuning.study import FORMAT_VERSION
 
     old_way = dict(objective="worst", samples_per_trial=3, extra_paths=fake_generators)
     out = tmp_path / "worst"
@@ -265,10 +266,12 @@ def test_a_study_scored_the_old_way_resumes_only_where_its_values_stay(
     assert SCORING_KEY not in load(out, name).user_attrs[META_KEY]
     out = tmp_path / "fidelity"
     name = quick(spec_copy, out, objective="fidelity", extra_paths=fake_generators).study_name
-    _stored_meta(out, name, **{SCORING_KEY: None})
+    _stored_meta(out, name, **{SCORING_KEY: None, "version": None})  # before both
     quick(spec_copy, out, n_trials=2, objective="fidelity", extra_paths=fake_generators)
     study = load(out, name)
     assert len(study.trials) == 2 and study.user_attrs[META_KEY][SCORING_KEY] == SCORING_VERSION
+    # Scored now as this gentune scores: one of format 1 must not add its trials.
+    assert study.user_attrs[META_KEY]["version"] == FORMAT_VERSION == 2
 
 
 def test_missing_values_in_an_implies_rules_columns_change_the_scoring() -> None:

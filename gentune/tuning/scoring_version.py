@@ -29,7 +29,7 @@ import pandas as pd
 from gentune.constraints.rules import Implies, Rule
 from gentune.errors import StorageError
 from gentune.metrics import Strategy
-from gentune.tuning.study import META_KEY
+from gentune.tuning.study import FORMAT_VERSION, META_KEY
 
 __all__ = ["SCORING_VERSION", "SCORING_KEY", "scoring_changes", "check_scoring"]
 
@@ -76,4 +76,6 @@ def check_scoring(study: optuna.Study, changes: Callable[[int], list[str]]) -> N
             f"scores its trials differently ({'; '.join(found)}), so its old and new trials "
             f"would not compare; start it again in another --out folder (with a shared "
             f"--storage, also another --study name), or finish it with the gentune that made it")
-    study.set_user_attr(META_KEY, {**meta, SCORING_KEY: SCORING_VERSION})
+    # The format too: an older gentune must no longer add its trials to it.
+    study.set_user_attr(META_KEY, {**meta, SCORING_KEY: SCORING_VERSION,
+                                   "version": max(meta.get("version", 1), FORMAT_VERSION)})

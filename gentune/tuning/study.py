@@ -48,8 +48,10 @@ FINGERPRINT_KEY = "spec_fingerprint"
 # are stored, so the workers it starts (and later 'gentune worker's) run with them.
 RUN_SETTINGS = ("sampler", "pruner", "n_trials", "trial_timeout", "memory_limit_mb",
                 "raw_validity")
-# The version of the stored configuration this gentune writes and reads.
-FORMAT_VERSION = 1
+# The version of the stored configuration this gentune writes and reads. 2: trials scored
+# under scoring version 4 (gentune.tuning.scoring_version), which a gentune of format 1
+# would add its differently scored trials to: it refuses, asking for an upgrade.
+FORMAT_VERSION = 2
 # A worker records itself on a trial right after taking it; one that has not within this
 # many seconds died in between.
 UNCLAIMED_SECONDS = 60
