@@ -98,18 +98,22 @@ def test_the_same_weights_written_another_way_resume_and_other_shares_are_refuse
         quick(spec_copy, out, n_trials=3, extra_paths=fake_generators)
 
 
-def test_weights_keep_their_earlier_digest_for_an_earlier_gentune_and_kept_scores(
+def test_weights_keep_their_earlier_digest_and_held_out_scores_are_keyed_by_shares(
         spec_copy: Path) -> None:
     """An earlier gentune compares the part 'weights' as written (and skips parts it does not
-    know), and keyed held-out scores with it: both must still find what they did."""
+    know); a held-out score kept under one spelling of the weights is found under another."""
     from gentune import load_spec
     from gentune.tuning.fingerprint import digest, heldout_parts, spec_fingerprint
 
+    def fingerprint(weights):
+        return spec_fingerprint(load_spec(edit(spec_copy, objective={"weights": weights})))
+
     weights = {"fidelity": 1, "utility": 1}
-    fingerprint = spec_fingerprint(load_spec(edit(spec_copy, objective={"weights": weights})))
-    assert fingerprint["weights"] == digest(weights)
-    assert heldout_parts(fingerprint) == {part: value for part, value in fingerprint.items()
-                                          if part != "weight_shares"}
+    assert fingerprint(weights)["weights"] == digest(weights)
+    assert heldout_parts(fingerprint(weights)) == heldout_parts(fingerprint(
+        {"fidelity": 0.5, "utility": 0.5, "privacy": 0}))
+    assert heldout_parts(fingerprint(weights)) != heldout_parts(fingerprint(
+        {"fidelity": 1, "utility": 2}))
 
 
 def test_a_study_fingerprinted_with_its_weights_as_written_resumes(

@@ -62,10 +62,9 @@ def _weight_shares(weights: Mapping[str, float]) -> dict[str, float]:
 
 
 def heldout_parts(fingerprint: dict[str, str]) -> dict[str, str]:
-    """The parts a held-out score is keyed by: those an earlier gentune keyed them by, so
-    that the scores it kept are found."""
-    return {part: value for part, value in fingerprint.items()
-            if part not in _SUCCESSOR.values()}
+    """The parts a held-out score is keyed by: the successors, not the parts they replace
+    (weights written another way find the same scores)."""
+    return {part: value for part, value in fingerprint.items() if part not in _SUCCESSOR}
 
 
 def changed_parts(stored: dict[str, str] | None, current: dict[str, str] | None) -> list[str]:
