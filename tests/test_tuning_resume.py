@@ -138,6 +138,28 @@ def test_a_study_fingerprinted_with_its_weights_as_written_resumes(
         quick(spec_copy, out, n_trials=3, extra_paths=fake_generators)
 
 
+def test_a_study_tuned_on_its_data_as_read_otherwise_is_refused(
+        spec_copy: Path, tmp_path: Path, fake_generators) -> None:
+    """The file's SHA-256 stays when a newer gentune reads it otherwise (blanks around text,
+    'None' among categories): the study's trials and real-data cache were of other data."""
+    from gentune.tuning.fingerprint import DATA_READ
+    from gentune.tuning.study import FINGERPRINT_KEY
+
+    out = tmp_path / "run"
+    name = quick(spec_copy, out, extra_paths=fake_generators).study_name
+    stored = load(out, name).user_attrs[META_KEY][FINGERPRINT_KEY]
+    assert len(stored[DATA_READ]) == 16
+    _stored_meta(out, name, **{FINGERPRINT_KEY: {**stored, DATA_READ: "0" * 16}})
+    with pytest.raises(StorageError, match=f"the study '{name}' in this storage was tuned on "
+                                           f"its data as another gentune read the same file"):
+        quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
+    assert len(load(out, name).trials) == 1
+    earlier = {part: value for part, value in stored.items() if part != DATA_READ}
+    _stored_meta(out, name, **{FINGERPRINT_KEY: earlier})  # made before it was stored
+    quick(spec_copy, out, n_trials=2, extra_paths=fake_generators)
+    assert len(load(out, name).trials) == 2
+
+
 def test_a_study_made_before_fingerprints_resumes(spec_copy: Path, tmp_path: Path,
                                                   fake_generators) -> None:
     from gentune.tuning.study import FINGERPRINT_KEY

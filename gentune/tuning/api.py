@@ -17,7 +17,7 @@ from gentune.seeds import check_seed
 from gentune.spec import Spec, load_spec
 from gentune.tuning.best import write_best
 from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage, study_space
-from gentune.tuning.fingerprint import spec_fingerprint
+from gentune.tuning.fingerprint import DATA_READ, data_read_digest, spec_fingerprint
 from gentune.tuning.loop import run_trials
 from gentune.tuning.out_folder import (NEW_STUDY, check_folder_study, check_out_folder,
                                        claim_out_folder, made_for_this_run)
@@ -181,7 +181,9 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         memory_limit_mb=memory_limit_mb or _memory_limit(workers), raw_validity=raw_validity,
         invalid_rows=invalid_rows, epoch_budget=epoch_budget,
         samples_per_trial=samples_per_trial, weights=dict(strategy.weights),
-        spec_fingerprint=spec_fingerprint(spec, invalid_rows))
+        spec_fingerprint={**spec_fingerprint(spec, invalid_rows),
+                          DATA_READ: data_read_digest(prepared.data.frame,
+                                                      prepared.data.schema)})
     with made_for_this_run(out), Engine(config, out, threads=threads, extra_paths=extra_paths,
                                         prepared=prepared) as engine:
         store = store or open_storage(storage, out)

@@ -21,9 +21,12 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+import pandas as pd
+
 from gentune.spec import Spec
 
-__all__ = ["spec_fingerprint", "changed_parts", "digest", "heldout_parts"]
+__all__ = ["spec_fingerprint", "changed_parts", "digest", "heldout_parts",
+           "DATA_READ", "data_read_digest", "data_read_changed"]
 
 
 def digest(value: Any) -> str:
@@ -49,6 +52,26 @@ def spec_fingerprint(spec: Spec, invalid_rows: str | None = None) -> dict[str, s
     }
 
 
+# Not a part of the spec: the data as this gentune reads the file (its types and values). The
+# file's SHA-256 is the same when a newer gentune reads it otherwise (blanks around text,
+# a code among numbers); its trials and real-data cache would then not hold.
+DATA_READ = "data_read"
+
+
+def data_read_digest(frame: pd.DataFrame, schema: Mapping[str, str]) -> str:
+    hashed = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest([hashed.hexdigest(), list(frame.columns), dict(schema),
+                   [str(dtype) for dtype in frame.dtypes]])
+
+
+def data_read_changed(stored: Mapping[str, str] | None,
+                      current: Mapping[str, str] | None) -> bool:
+    """Whether both read the data and read it differently (a study made before the reading
+    was fingerprinted resumes as before)."""
+    return bool(stored and current and DATA_READ in stored and DATA_READ in current
+                and stored[DATA_READ] != current[DATA_READ])
+
+
 # A part compared only when either side lacks its successor (a study made before it).
 _SUCCESSOR = {"weights": "weight_shares"}
 
@@ -64,7 +87,8 @@ def _weight_shares(weights: Mapping[str, float]) -> dict[str, float]:
 def heldout_parts(fingerprint: dict[str, str]) -> dict[str, str]:
     """The parts a held-out score is keyed by: the successors, not the parts they replace
     (weights written another way find the same scores)."""
-    return {part: value for part, value in fingerprint.items() if part not in _SUCCESSOR}
+    return {part: value for part, value in fingerprint.items()
+            if part not in _SUCCESSOR and part != DATA_READ}
 
 
 def changed_parts(stored: dict[str, str] | None, current: dict[str, str] | None) -> list[str]:
@@ -78,4 +102,5 @@ def changed_parts(stored: dict[str, str] | None, current: dict[str, str] | None)
                   if successor in stored and successor in current}
     named = {successor: part for part, successor in _SUCCESSOR.items()}  # as the spec names it
     return list(dict.fromkeys(named.get(part, part) for part in current if part in stored
-                              and part not in superseded and stored[part] != current[part]))
+                              and part not in superseded | {DATA_READ}
+                              and stored[part] != current[part]))

@@ -21,7 +21,7 @@ import optuna
 from optuna.trial import TrialState
 
 from gentune.errors import StorageError
-from gentune.tuning.fingerprint import changed_parts
+from gentune.tuning.fingerprint import changed_parts, data_read_changed
 from gentune.tuning.out_folder import NEW_STUDY, UID_ATTR
 from gentune.tuning.retries import INTERRUPTED, queue_again
 from gentune.tuning.storage import heartbeat_enabled, heartbeat_seconds
@@ -161,6 +161,12 @@ def _check_same_experiment(name: str, existing: Mapping[str, Any],
             raise StorageError(
                 f"the study '{name}' in this storage was made with {key}={made_with!r}, not "
                 f"{meta.get(key, default)!r}; {resume}{NEW_STUDY}")
+    if data_read_changed(existing.get(FINGERPRINT_KEY), meta.get(FINGERPRINT_KEY)):
+        raise StorageError(
+            f"the study '{name}' in this storage was tuned on its data as another gentune read "
+            f"the same file (this one reads its types or values otherwise), so its trials and "
+            f"real-data cache do not hold for this one; {NEW_STUDY}, or finish it with the "
+            f"gentune that made it")
     changed = changed_parts(existing.get(FINGERPRINT_KEY), meta.get(FINGERPRINT_KEY))
     if changed:
         parts = " and ".join([", ".join(changed[:-1]), changed[-1]] if len(changed) > 1
