@@ -166,6 +166,8 @@ DAYS = {"derived": {"column": "d", "end": "e", "start": "s"}}
     ([DAYS, {"date_order": ["e", "s"]}, "d > 0"], "'d = e - s (days)' and 'e <= s' and 'd > 0'"),
     ([DAYS, {"date_order": ["s", "e"]}, "d < 0"], "'d = e - s (days)' and 's <= e' and 'd < 0'"),
     ([DAYS, "d == 2.5"], "'d = e - s (days)' and 'd == 2.5'"),
+    ([{"allowed": {"column": "a", "values": [1, 2]}}, {"range": {"column": "a", "min": 5}}],
+     "'a in {1, 2}' and 'a >= 5'"),
 ])
 def test_contradictory_rules_are_refused(rules: list, named: str) -> None:
     spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "a"},
@@ -191,6 +193,19 @@ def test_a_rule_on_a_column_of_the_wrong_type_names_the_type_it_needs(
                       "constraints": [rule]})
     with pytest.raises(ConstraintError, match=f"needs {re.escape(expected)}.*declare its type"):
         rules_from_spec(spec, schema)
+
+
+def test_a_rule_no_event_indicator_can_meet_is_a_contradiction() -> None:
+    """'c >= 2' on an event column (0 or 1) was reported as broken by every real row."""
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "constraints": ["c >= 2"],
+                      "endpoints": [{"name": "os", "time": "t", "event": "c"}]})
+    with pytest.raises(ConstraintError, match=r"rules 'c >= 2' and 'c in \{0, 1\} \(endpoint "
+                                              r"os\)' contradict each other"):
+        rules_from_spec(spec, {"t": "numerical", "c": "categorical"})
+    spec = load_spec({"name": "t", "data": {"builtin": "actg320"}, "task": {"target": "a"},
+                      "constraints": [{"allowed": {"column": "a", "values": [1, 2, 7]}},
+                                      {"range": {"column": "a", "min": 5}}]})
+    assert len(rules_from_spec(spec, {"a": "numerical"})) == 2  # 7 holds both
 
 
 def test_consistent_rules_are_accepted() -> None:

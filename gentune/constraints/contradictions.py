@@ -1,6 +1,7 @@
 """Find rules that can never hold together, such as "a < b" with "a > b".
 
-Simple comparisons (also with an offset: "b < a - 5"), ranges, date orders and positive times
+Simple comparisons (also with an offset: "b < a - 5"), ranges, date orders, positive times
+and lists of numbers (an allowed list, an event's 0 and 1: between their least and greatest)
 are difference constraints ``u - v <= w`` (or ``< w``). They are jointly unsatisfiable
 exactly when their graph has a cycle of negative weight, or of zero weight through a strict
 edge (Floyd-Warshall finds it). Between whole numbers (derived day counts, columns the data
@@ -14,7 +15,7 @@ import math
 from collections.abc import Collection, Mapping
 
 from gentune.constraints.rules import (
-    DateOrder, Derived, EndpointTime, ExpressionRule, Range, Rule,
+    Allowed, DateOrder, Derived, EndpointTime, EventIndicator, ExpressionRule, Range, Rule,
 )
 
 __all__ = ["find_contradiction"]
@@ -55,6 +56,13 @@ def _edges(rule: Rule) -> list[_Edge]:
                 for earlier, later in zip(rule.columns, rule.columns[1:])]
     if isinstance(rule, EndpointTime):
         return [(_ZERO, rule.column, 0.0, True, text)]
+    # A list of numbers (an event's 0 and 1) lies between its least and its greatest.
+    values = [0, 1] if isinstance(rule, EventIndicator) else \
+        list(rule.values) if isinstance(rule, Allowed) else []
+    if values and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                      and math.isfinite(v) for v in values):
+        return [(_ZERO, rule.column, -float(min(values)), False, text),
+                (rule.column, _ZERO, float(max(values)), False, text)]
     return []
 
 
