@@ -238,10 +238,12 @@ def split_dataset(data: TrialData) -> Splits:
     counts = labels.value_counts()
     stratify = labels if counts.min() >= 3 else None
     if stratify is None:
-        log.warning("the train, validation and test splits are not stratified: %s holds %r in "
+        from gentune.validation import shown_value
+
+        log.warning("the train, validation and test splits are not stratified: %s holds %s in "
                     "%d row(s), and stratifying needs 3 of each, so the splits may not keep "
                     "its shares (merge rare values, or add rows)", column,
-                    _plain(counts.idxmin()), counts.min())
+                    shown_value(counts.idxmin()), counts.min())
     if stratify is not None:
         _check_room_for_classes(labels.nunique(), len(frame), split.test, split.validation,
                                 column, data.spec.data.describe())
@@ -255,11 +257,6 @@ def split_dataset(data: TrialData) -> Splits:
         stratify=rest_labels,
     )
     return Splits(*(part.sort_index().reset_index(drop=True) for part in (train, validation, test)))
-
-
-def _plain(value: object) -> object:
-    """A value as the file has it: 1, not np.int64(1)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def resample_rows(frame: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from gentune.files import atomic_write_text
 from gentune.generators import get_generator
 from gentune.metrics import make_strategy
 from gentune.spec import Spec
-from gentune.tuning.fingerprint import heldout_parts, digest, spec_fingerprint
+from gentune.tuning.fingerprint import digest, heldout_parts, spec_fingerprint
 from gentune.tuning.prepare import held_out, prepare
 from gentune.tuning.scoring_version import SCORING_VERSION
 from gentune.workers.session import preloaded_modules, worker_for

@@ -260,7 +260,8 @@ def _gate(view: Any, synthetic: pd.DataFrame, refit: Refit, spec: Any) -> list[d
     gate = [{"check": name, "value": None if math.isnan(value) else float(value),
              "threshold": threshold, "passed": bool(test(value))}
             for name, value, threshold, test in checks]
-    for check, metric in zip(gate[2:], ("dcr", "nndr")):
+    for check in gate:
+        metric = check["check"].split()[0]  # "dcr score": dcr
         if metric in refit.scores.errors:
             check["error"] = refit.scores.errors[metric]
     return gate
@@ -368,8 +369,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process
-        return True
+    except PermissionError:  # another user's process: alive
+        pass
     return True
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from gentune.errors import DataError
 from gentune.spec import Spec
 
-__all__ = ["apply_spec", "infer_type", "type_like_real"]
+__all__ = ["apply_spec", "infer_type", "type_like_real", "shown_value"]
 
 _TRUE = {"true", "yes", "1", "t", "y"}
 _FALSE = {"false", "no", "0", "f", "n"}
@@ -41,15 +41,15 @@ def apply_spec(spec: Spec, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, s
             infer_type(values, column in event_columns)
         if not declared and kind == "categorical" and values.dtype == object \
                 and column not in endpoint_columns:  # those have checks of their own
-            refuse_unclear_text(values, column, where)
+            _refuse_unclear_text(values, column, where)
         if kind == "id":
             continue
         if values.isna().all():
-            unnamed = re.fullmatch(r"Unnamed: (\d+)", str(column))  # pandas' name for it
-            if unnamed:
+            position = _unnamed_position(column)
+            if position is not None:
                 raise DataError(f"{where} has an empty column without a name (column "
-                                f"{int(unnamed.group(1)) + 1}; a comma at the end of each "
-                                f"line makes one): remove it from the file")
+                                f"{position}; a comma at the end of each line makes one): "
+                                f"remove it from the file")
             raise DataError(f"column '{column}' in {where} has no values; drop it from the "
                             f"file or declare it 'id' under columns")
         typed[column], schema[column] = _typed(spec, values, column, kind, where)
@@ -181,7 +181,7 @@ _BOOLEAN_WORDS = {"true", "false"}
 _IDENTIFIER_ROWS = 20
 
 
-def refuse_unclear_text(values: pd.Series, column: str, where: str) -> None:
+def _refuse_unclear_text(values: pd.Series, column: str, where: str) -> None:
     """A column of text the spec does not type would be modelled as categories, one per
     value: refused where the text is something else. Numbers with a few codes among them
     (".", "<0.5", "4,580"), dates not in ISO form, and an identifier (which a generator would
@@ -271,17 +271,24 @@ def _check_named_columns(spec: Spec, raw: pd.DataFrame, where: str) -> None:
                             f"as {roles[column]}; give it another type")
 
 
+def _unnamed_position(column: object) -> int | None:
+    """The file's column number of a column pandas named for its empty header ("Unnamed: 0"
+    is the first), else None."""
+    unnamed = re.fullmatch(r"Unnamed: (\d+)", str(column))
+    return int(unnamed.group(1)) + 1 if unnamed else None
+
+
 def _refuse_row_numbers(values: pd.Series, column: str, where: str) -> None:
     """R's write.csv and pandas' to_csv write the row numbers as a first column without a
     name: modelled, they would be a numerical feature of every synthetic row."""
-    unnamed = re.fullmatch(r"Unnamed: (\d+)", str(column))  # pandas' name for it
-    if not unnamed or len(values) < 2 or not pd.api.types.is_numeric_dtype(values) \
+    position = _unnamed_position(column)
+    if position is None or len(values) < 2 or not pd.api.types.is_numeric_dtype(values) \
             or values.isna().any():
         return
     numbers = values.to_numpy()
     if any(np.array_equal(numbers, np.arange(start, start + len(numbers))) for start in (0, 1)):
         raise DataError(f"{where} has a column without a name that holds the row numbers "
-                        f"(column {int(unnamed.group(1)) + 1}: {numbers[0]}, {numbers[1]}, ...); "
+                        f"(column {position}: {numbers[0]}, {numbers[1]}, ...); "
                         f"write the file again without them (R: row.names = FALSE, pandas: "
                         f"index=False), or name the column and declare it id")
 
@@ -337,7 +344,7 @@ def _refuse_unusable(values: pd.Series, column: str, where: str) -> None:
                     f"{position + 1}), which is not a number, text, boolean or date; {fix}")
 
 
-def _shown(value: object) -> str:
+def shown_value(value: object) -> str:
     """A value as the file has it: 20200131, not np.int64(20200131)."""
     return repr(value.item() if isinstance(value, np.generic) else value)
 
@@ -353,7 +360,7 @@ def _numerical(values: pd.Series, column: str, where: str) -> pd.Series:
     if (values.notna() & converted.isna()).any():
         value, row = _first_bad(values, converted)
         raise DataError(f"column '{column}' in {where} is numerical but holds text "
-                        f"({_shown(value)} in row {row}); clean the value or declare the "
+                        f"({shown_value(value)} in row {row}); clean the value or declare the "
                         f"column categorical")
     _refuse_infinite(values, converted, f"column '{column}' in {where}",
                      "values must be finite numbers (leave a value empty if it is missing)")
@@ -364,7 +371,7 @@ def _refuse_infinite(values: pd.Series, converted: pd.Series, what: str, fix: st
     infinite = np.isinf(converted.to_numpy(dtype=float))
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0]) + 1
-        raise DataError(f"{what} holds {_shown(values.iloc[row - 1])} in row {row}; {fix}")
+        raise DataError(f"{what} holds {shown_value(values.iloc[row - 1])} in row {row}; {fix}")
 
 
 def _whole_or_float(converted: pd.Series) -> pd.Series:
@@ -379,7 +386,8 @@ def _time_column(values: pd.Series, column: str, endpoint: str, where: str) -> p
     if (values.notna() & converted.isna()).any():
         value, row = _first_bad(values, converted)
         raise DataError(f"time column '{column}' of endpoint '{endpoint}' in {where} holds text "
-                        f"({_shown(value)} in row {row}); times must be numbers (for example days)")
+                        f"({shown_value(value)} in row {row}); times must be numbers (for "
+                        f"example days)")
     if converted.isna().any():
         row = int(np.flatnonzero(converted.isna().to_numpy())[0]) + 1
         raise DataError(f"time column '{column}' of endpoint '{endpoint}' in {where} has a "
@@ -400,9 +408,9 @@ def _event_column(values: pd.Series, column: str, where: str) -> pd.Series:
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
         value = values.iloc[row - 1]
-        shown = "a missing value" if pd.isna(value) else _shown(value)
+        described = "a missing value" if pd.isna(value) else shown_value(value)
         raise DataError(f"event column '{column}' in {where} must hold 0 (censored) or 1 "
-                        f"(event), got {shown} in row {row}; recode it")
+                        f"(event), got {described} in row {row}; recode it")
     return converted.astype("int64")
 
 
@@ -421,19 +429,20 @@ def _datetime(values: pd.Series, column: str, fmt: str | None, where: str) -> pd
         # do not say which is the day (03022020 is no year-month-day).
         first = present.iloc[0]
         raise DataError(f"datetime column '{column}' in {where} holds numbers "
-                        f"({first if isinstance(first, str) else _shown(first)}); give its format, "
-                        f"such as columns.{column}: {{type: datetime, format: \"%Y%m%d\"}}")
-    text = values if fmt is None else values.astype("string")
-    if fmt is None and not pd.api.types.is_numeric_dtype(values):
+                        f"({first if isinstance(first, str) else shown_value(first)}); give its "
+                        f"format, such as columns.{column}: {{type: datetime, format: "
+                        f"\"%Y%m%d\"}}")
+    text = values.astype("string")  # numbers without a format were refused above
+    if fmt is None:
         # "2020-01-01 10:00:00 UTC" (BigQuery, R) is ISO with its zone named, not written.
-        text = values.astype("string").str.replace(r"\s*(UTC|GMT)$", "+00:00", regex=True)
+        text = text.str.replace(r"\s*(UTC|GMT)$", "+00:00", regex=True)
     # Without a format only ISO dates: pandas would guess day or month first from the first
     # value, and read 01/03/2017 as 3 January in one file and 1 March in another.
     converted = pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
     if (values.notna() & converted.isna()).any():
         value, row = _first_bad(values, converted)
         expected = f"the format '{fmt}'" if fmt else "an ISO date (YYYY-MM-DD)"
-        raise DataError(f"datetime column '{column}' in {where} holds {_shown(value)} in row "
+        raise DataError(f"datetime column '{column}' in {where} holds {shown_value(value)} in row "
                         f"{row}, which is not {expected}; fix the value or set "
                         f"columns.{column}.format")
     if not pd.api.types.is_datetime64_any_dtype(converted):
@@ -459,6 +468,6 @@ def _boolean(values: pd.Series, column: str, where: str) -> pd.Series:
     mapped = text.map(lambda item: True if item in _TRUE else False if item in _FALSE else None)
     if (values.notna() & mapped.isna()).any():
         value, row = _first_bad(values, mapped)
-        raise DataError(f"boolean column '{column}' in {where} holds {_shown(value)} in row {row}; "
-                        f"use true/false or 1/0, or declare the column categorical")
+        raise DataError(f"boolean column '{column}' in {where} holds {shown_value(value)} in row "
+                        f"{row}; use true/false or 1/0, or declare the column categorical")
     return mapped.astype("boolean")

@@ -223,7 +223,7 @@ class FixedCombinations(Rule):
         return list(map(tuple, values.to_numpy().tolist()))
 
     def fit(self, frame: pd.DataFrame) -> None:
-        self.combinations = set(self._rows(frame))
+        self.combinations = self.seen_in(frame)
 
     def seen_in(self, frame: pd.DataFrame) -> set[tuple[Any, ...]]:
         """The combinations the rows of ``frame`` hold."""

@@ -46,6 +46,11 @@ def fit_and_score(train: TaskData, evaluate: TaskData, context: MetricContext) -
 MIN_SIGNAL = 0.02  # TRTR must beat chance (0.5) by this much for the ratio to mean anything
 
 
+def undefined(family: str) -> str:
+    """The start of the refusal of a family the task cannot give."""
+    return f"{'HPO-alignment' if family == 'alignment' else family} is undefined for this task"
+
+
 def real_signal(real: pd.DataFrame, context: MetricContext,
                 evaluate: TaskData | None = None, family: str = "utility") -> float:
     """TRTR: the task model trained on the real training rows, scored on ``real``. Raises
@@ -56,8 +61,7 @@ def real_signal(real: pd.DataFrame, context: MetricContext,
     trtr = context.cache.get(context.key("trtr"), lambda: fit_and_score(
         task_data(context.train, context), evaluate, context))
     if trtr - 0.5 < MIN_SIGNAL:
-        named = "HPO-alignment" if family == "alignment" else family
-        raise MetricError(f"{named} is undefined for this task: the real training rows predict "
+        raise MetricError(f"{undefined(family)}: the real training rows predict "
                           f"the real {context.reference_name} rows no better than chance (TRTR "
                           f"{trtr:.3f}); choose another task, or set the {family} weight to 0 "
                           f"under objective.weights")

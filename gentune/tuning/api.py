@@ -77,12 +77,11 @@ def check_objective_computable(prepared: Any, strategy: Any) -> None:
     it every trial would fail the same way."""
     from gentune.metrics.base import MetricError
     from gentune.metrics.downstream import UnlearnableData
-    from gentune.metrics.utility import real_signal
+    from gentune.metrics.utility import real_signal, undefined
 
     # Both read the task model's signal in the real rows (HPO-alignment ranks its candidates
     # by it): without one, every trial would fail or rank by noise.
     for family in [f for f in ("utility", "alignment") if f in strategy.families]:
-        named = "HPO-alignment" if family == "alignment" else family
         weight_fix = f"set the {family} weight to 0 under objective.weights"
         # A family alone has no weight to set: another objective is the way out.
         fix = "tune another --objective" if strategy.name == family else weight_fix
@@ -92,7 +91,7 @@ def check_objective_computable(prepared: Any, strategy: Any) -> None:
             raise GentuneError(str(exc).replace(weight_fix, fix)) from None
         except UnlearnableData as exc:
             raise GentuneError(
-                f"{named} is undefined for this task: the real training rows hold {exc} (a "
+                f"{undefined(family)}: the real training rows hold {exc} (a "
                 f"survival task needs at least 2 events, a classification task 2 classes); "
                 f"choose another task or endpoint, or {fix}") from None
 
