@@ -20,11 +20,19 @@ from gentune.tuning.api import tune
 from gentune.tuning.workers import PARENT_VARIABLE
 
 
-def test_two_local_workers_share_one_study(tiny_actg, tmp_path, fake_generators) -> None:
+def test_two_local_workers_share_one_study(tiny_actg, tmp_path, fake_generators,
+                                           monkeypatch) -> None:
+    # A gentune folder in the working directory (another checkout, a user's own module) is
+    # not what the other worker runs: it runs the caller's gentune.
+    shadow = tmp_path / "elsewhere" / "gentune"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('not the gentune tune runs')\n")
+    monkeypatch.chdir(shadow.parent)
     # fake_slow fits for 3 s: long enough for the second worker to start and take trials.
-    result = tune(str(tiny_actg), generator="fake_slow", n_trials=6, out=tmp_path, workers=2,
+    out = tmp_path / "run"
+    result = tune(str(tiny_actg), generator="fake_slow", n_trials=6, out=out, workers=2,
                   **LOOP, extra_paths=fake_generators)
-    study = load(tmp_path, result.study_name)
+    study = load(out, result.study_name)
     trials = study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
     assert sorted(t.user_attrs["slot"] for t in trials) == list(range(6))  # none twice

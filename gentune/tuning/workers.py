@@ -24,7 +24,7 @@ from gentune.errors import GentuneError
 from gentune.tuning.progress import Progress
 from gentune.tuning.study import budget_state, recover_orphans
 from gentune.workers.parent import when_parent_gone
-from gentune.workers.process import THREAD_VARIABLES
+from gentune.workers.process import THREAD_VARIABLES, this_gentune
 
 __all__ = ["LocalWorkers", "stop_with_parent", "PARENT_VARIABLE"]
 
@@ -62,7 +62,8 @@ class LocalWorkers:
         self._logs: dict[int, Path] = {}
 
     def _spawn(self, index: int) -> subprocess.Popen[bytes]:
-        env = dict(os.environ)
+        # The gentune this process runs, whatever the working directory holds.
+        env = this_gentune(dict(os.environ))
         env["GENTUNE_STORAGE"] = self.storage  # not on the command line, where ps shows it
         env[PARENT_VARIABLE] = str(os.getpid())
         for variable in THREAD_VARIABLES:

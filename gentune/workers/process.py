@@ -34,6 +34,19 @@ _POLL_SECONDS = 0.2
 _NEEDS_FITTED_MODEL = frozenset({"sample"})
 
 
+def this_gentune(env: dict[str, str], first: Sequence[str] = ()) -> dict[str, str]:
+    """``env`` for a ``python -m`` child that imports the gentune this process runs.
+
+    'python -m' would put the working directory first on the path: a user's sdv.py or
+    torch.py there, or another gentune checkout, would shadow the library in the child but
+    not in its parent. PYTHONSAFEPATH drops it; this gentune's folder goes on the path
+    instead (also where it was imported from the working directory: a checkout run with
+    'python -m gentune'), after ``first`` and before the parent's PYTHONPATH."""
+    paths = [*first, str(Path(gentune.__file__).resolve().parent.parent),
+             *(path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path)]
+    return {**env, "PYTHONSAFEPATH": "1", "PYTHONPATH": os.pathsep.join(paths)}
+
+
 class WorkerProcess:
     """One warm worker. ``call`` sends a request and waits for its reply."""
 
@@ -68,20 +81,14 @@ class WorkerProcess:
             env[variable] = str(self.threads)
         env["GENTUNE_THREADS"] = str(self.threads)
         env["PYTHONUNBUFFERED"] = "1"
-        # 'python -m' would put the working directory first on the path: a user's sdv.py or
-        # torch.py there would shadow the library in the worker but not in its parent.
-        env["PYTHONSAFEPATH"] = "1"
-        paths = list(self.pythonpath)
-        if not self.isolated:
-            # The gentune this process runs, also where it is imported from the working
-            # directory (a checkout run with 'python -m gentune'), which PYTHONSAFEPATH drops.
-            paths.append(str(Path(gentune.__file__).resolve().parent.parent))
-            paths += [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
-        if paths:
-            env["PYTHONPATH"] = os.pathsep.join(paths)
-        else:
-            env.pop("PYTHONPATH", None)
-        return env
+        if self.isolated:
+            env["PYTHONSAFEPATH"] = "1"
+            if self.pythonpath:
+                env["PYTHONPATH"] = os.pathsep.join(self.pythonpath)
+            else:
+                env.pop("PYTHONPATH", None)
+            return env
+        return this_gentune(env, self.pythonpath)
 
     def start(self) -> None:
         self.close()
