@@ -13,8 +13,9 @@ fitted model the same bit for bit, TVAE's one-pass loss and fused Adam, which ag
 ctgan's to float rounding), the same search space and the same compound objective (the same
 constraint processing and metric suite, on the validation split). gentune runs its
 default: two workers, warm workers, the generator's default pruning (successive halving;
-none for CTGAN and CopulaGAN), or ``--pruner``, and its sampler (TPE, as the plain loop),
-or ``--sampler``.
+none for CTGAN and CopulaGAN), or ``--pruner``, its sampler (TPE, as the plain loop),
+or ``--sampler``, and its starting portfolio (configurations tuned on other trials, tried
+right after the defaults), or none with ``--no-portfolio``.
 ``--samples-per-trial K`` makes a trial's value the mean compound of K samples of its fitted
 model on both sides (gentune's option of that name; the plain loop scores as many).
 gentune runs the same number of trials, then, as a user would, the same command again with
@@ -119,7 +120,7 @@ def plain_loop(dataset: str, name: str, trials: int, seed: int,
 def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
                 budget: float, epoch_budget: int | None = None,
                 pruner: str | None = None, samples: int = 1,
-                sampler: str = "tpe") -> tuple[list, dict, int]:
+                sampler: str = "tpe", portfolio: bool = True) -> tuple[list, dict, int]:
     """gentune's default, run as a user would: ``trials`` trials, then the same command with
     more (the study resumes) until a trial reaches ``target`` or ``budget`` seconds are spent.
 
@@ -132,7 +133,8 @@ def gentune_run(dataset: str, name: str, trials: int, seed: int, target: float,
         result = tune(dataset, generator=name, n_trials=total, out=out, seed=seed,
                       timeout=budget - (time.perf_counter() - started),
                       pruner=pruner, epoch_budget=epoch_budget, samples_per_trial=samples,
-                      sampler=sampler, show_progress=False, report=False)
+                      sampler=sampler, portfolio=portfolio, show_progress=False,
+                      report=False)
         study = optuna.load_study(study_name=result.study_name, storage=open_storage(None, out))
         complete = sorted((t for t in study.trials if t.state == TrialState.COMPLETE),
                           key=lambda t: t.datetime_complete)
@@ -170,7 +172,8 @@ def measure(dataset: str, name: str, plain: dict, args: argparse.Namespace) -> d
                                                plain["plain_best"],
                                                args.max_ratio * plain["plain_total"],
                                                args.epoch_budget, args.pruner,
-                                               args.samples_per_trial, args.sampler)
+                                               args.samples_per_trial, args.sampler,
+                                               args.portfolio)
     reached = next((elapsed for elapsed, value, _ in ours if value >= plain["plain_best"]), None)
     held = held_out_compound(dataset, name, our_params, args.seeds)
     # What a user stopping at --quality-at of the plain loop's time would have kept.
@@ -244,6 +247,8 @@ def main() -> None:
                         choices=range(1, MAX_SAMPLES_PER_TRIAL + 1), metavar="K",
                         help="samples scored per trial, on both sides (a trial's value is "
                              f"their mean; default {DEFAULT_SAMPLES_PER_TRIAL}, gentune's)")
+    parser.add_argument("--no-portfolio", dest="portfolio", action="store_false",
+                        help="gentune's --no-portfolio (default: its starting portfolio)")
     parser.add_argument("--remeasure-gentune", action="store_true",
                         help="run gentune's side again against the saved plain loops")
     args = parser.parse_args()
@@ -267,6 +272,7 @@ def main() -> None:
             variant = stem + (f"-{args.pruner}" if args.pruner else "") + \
                 (f"-e{args.epoch_budget}" if args.epoch_budget else "") + \
                 (f"-{args.sampler}" if args.sampler != "tpe" else "") + \
+                ("" if args.portfolio else "-noport") + \
                 (f"-r{args.max_ratio:g}" if args.max_ratio != 1.0 else "") + \
                 (f"-q{args.quality_at:g}" if args.quality_at != 0.35 else "")
             if args.remeasure_gentune:

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="K", help="samples of each fitted model scored, the trial's "
                       f"value being their mean (default {DEFAULT_SAMPLES_PER_TRIAL}): a "
                       "steadier value than one sample's, for a little more scoring time")
+    tune.add_argument("--no-portfolio", dest="portfolio", action="store_false",
+                      help="start the search from the sampler alone, not from the generator's "
+                           "starting configurations (tried right after the defaults)")
     tune.add_argument("--storage", help="default: a journal file in --out; or sqlite:///F, "
                                         "postgresql://user:pass@host/db")
     tune.add_argument("--study", help="study name (default: SPEC-GENERATOR-OBJECTIVE)")

@@ -46,7 +46,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         study_name=args.study, threads=args.threads, trial_timeout=args.trial_timeout,
         memory_limit_mb=args.memory_limit, invalid_rows=args.invalid_rows,
         raw_validity=args.raw_validity, epoch_budget=args.epoch_budget,
-        samples_per_trial=args.samples_per_trial, show_progress=not args.quiet)
+        samples_per_trial=args.samples_per_trial, portfolio=args.portfolio,
+        show_progress=not args.quiet)
     from gentune.tuning.report_text import no_trial_started, tune_summary
 
     print(tune_summary(result.best, result.best_path, args.timeout))

@@ -25,6 +25,7 @@ from gentune.tuning.prepare import prepare
 from gentune.tuning.progress import Progress
 from gentune.tuning.search import (
     DEFAULT_SAMPLES_PER_TRIAL, MAX_SAMPLES_PER_TRIAL, capped_epochs, check_search, grid_slots,
+    start_points,
 )
 from gentune.tuning.storage import (default_journal, is_shared, open_storage, redact,
                                     storage_exists)
@@ -113,7 +114,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
          trial_timeout: float | None = 900.0, memory_limit_mb: float | None = None,
          invalid_rows: str | None = None, raw_validity: str = "default",
          epoch_budget: int | None = None, samples_per_trial: int = DEFAULT_SAMPLES_PER_TRIAL,
-         show_progress: bool = True,
+         show_progress: bool = True, portfolio: bool = True,
          extra_paths: tuple[str, ...] = (), report: bool = True) -> TuneResult:
     """Tune ``generator`` on the spec's data; resume the study if it exists.
 
@@ -128,6 +129,8 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     defaults to the generator's own choice: successive halving, none for CTGAN and CopulaGAN.
     ``samples_per_trial`` samples of each fitted model are scored and the trial's value is
     their mean: a steadier value for the sampler, for a little more scoring time per trial.
+    ``portfolio``: the first search trials of a new study try the generator's starting
+    configurations (gentune.generators.portfolio), not the sampler's.
     """
     if n_trials < 1:
         raise GentuneError(f"--trials must be at least 1, got {n_trials}")
@@ -148,7 +151,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     # Validate everything before anything is written: no partial output on bad input.
     require_available(generator)
     model = get_generator(generator)
-    capped_epochs(model.search_space(), model.epochs_param, epoch_budget, generator)
+    space = capped_epochs(model.search_space(), model.epochs_param, epoch_budget, generator)
     survival = model.survival
     pruner = pruner or model.default_pruner
     if survival and not spec.task.endpoint:
@@ -160,9 +163,10 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     check_objective_computable(prepared, strategy)
     check_search(sampler, pruner, raw_validity, strategy.multi_objective)
     points = None  # the grid's points, for the slots after the defaults'
+    starts = start_points(space, model.epochs_param, generator) if portfolio else []
     if sampler == "grid":
-        space = study_space(model, generator, epoch_budget, pruner, strategy)
-        points = grid_slots(space.distributions, seed, n_trials, model.defaults())
+        grid = study_space(model, generator, epoch_budget, pruner, strategy)
+        points = grid_slots(grid.distributions, seed, n_trials, model.defaults())
     out = Path(out)
     name = study_name or default_study_name(spec, generator, objective)
     check_out_folder(out, name)
@@ -190,7 +194,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
         claim_out_folder(out, study)
         if not (storage and is_shared(storage)):
             recover_orphans(study, store)
-        ensure_slots(study, n_trials, engine.generator.defaults(), points)
+        ensure_slots(study, n_trials, engine.generator.defaults(), points, starts)
         _warn_if_over_budget(study, name, n_trials)
         engine.load_cache(study)
         engine.warm_cache(study)

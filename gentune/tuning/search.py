@@ -13,6 +13,9 @@ epoch range and the rungs decide how much of it it gets. Searched as well, epoch
 read by the sampler through the pruner's verdicts: long configurations are the ones stopped
 early, so TPE would learn to propose short ones. ``--epoch-budget`` lowers the top of that
 range (pruned or not), so that a study trades fewer epochs per trial for more trials.
+
+A new study's first search slots hold the generator's starting portfolio
+(``start_points``), unless its sampler is the grid or ``--no-portfolio`` is given.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gentune.errors import SpecError
+from gentune.generators.space import params_mismatch
 
 __all__ = ["SAMPLERS", "PRUNERS", "RAW_VALIDITY", "DEFAULT_SAMPLES_PER_TRIAL",
            "MAX_SAMPLES_PER_TRIAL", "check_search", "make_sampler", "make_pruner",
            "epoch_checkpoints", "epochs_as_budget", "capped_epochs", "first_rung", "grid_points",
-           "grid_slots"]
+           "grid_slots", "start_points"]
 
 SAMPLERS = ("tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2")
 PRUNERS = ("sha", "hyperband", "none")
@@ -93,6 +97,23 @@ def grid_slots(distributions: Mapping[str, Any], seed: int, n_trials: int,
         raise SpecError(f"the grid sampler has {len(points)} points besides the library "
                         f"defaults, so a grid study holds at most {most} trials, not "
                         f"{n_trials}; ask for --trials {most} or fewer, or use another sampler")
+    return points
+
+
+def start_points(space: Mapping[str, Any], epochs_param: str | None,
+                 generator: str) -> list[dict[str, Any]]:
+    """The generator's starting portfolio (gentune.generators.portfolio) as configurations of
+    ``space``: an entry with a parameter the space lacks, or a word it does not offer, is left
+    out; an epoch count above the space's (an --epoch-budget) is lowered to its top."""
+    from gentune.generators.portfolio import portfolio
+
+    points = []
+    for params in portfolio(generator):
+        if params_mismatch(space, params) is not None:
+            continue
+        if epochs_param in params:
+            params[epochs_param] = min(int(params[epochs_param]), int(space[epochs_param].high))
+        points.append(params)
     return points
 
 

@@ -1,10 +1,11 @@
 """Study creation, the trial budget, and recovery of trials whose worker died.
 
 The budget is a set of numbered slots, each enqueued once as a waiting trial (slot 0 holds
-the library's defaults). Workers only take waiting trials, never create new ones, so any
-number of workers on any number of machines runs exactly the requested number of trials;
-re-running with a larger number adds only the missing slots. A trial whose worker died is
-failed and queued again with the same slot and parameters.
+the library's defaults, the next ones the generator's starting portfolio). Workers only take
+waiting trials, never create new ones, so any number of workers on any number of machines
+runs exactly the requested number of trials; re-running with a larger number adds only the
+missing slots. A trial whose worker died is failed and queued again with the same slot and
+parameters.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import optuna
@@ -30,12 +31,14 @@ __all__ = [
     "META_KEY", "CACHE_KEY", "SAME_EXPERIMENT", "FINGERPRINT_KEY", "load_or_create_study",
     "study_meta", "ensure_slots", "pop_waiting_trial", "recover_orphans", "worker_identity",
     "budget_state", "slot_count", "check_format", "FORMAT_VERSION", "RUN_SETTINGS",
-    "QUEUED_TWICE", "BEAT", "BeatWatch",
+    "QUEUED_TWICE", "BEAT", "BeatWatch", "PORTFOLIO",
 ]
 
 META_KEY = "gentune"
 CACHE_KEY = "gentune_real_cache"
 SLOT = "slot"
+# The role of a slot that holds a configuration of the generator's starting portfolio.
+PORTFOLIO = "portfolio"
 # Settings that change what a trial's value means, so a resumed study must keep them (with
 # the value a study made before the setting existed had).
 SAME_EXPERIMENT: dict[str, Any] = {"generator": None, "objective": None, "data_sha256": None,
@@ -230,11 +233,13 @@ def slot_count(study: optuna.Study) -> int:
 
 
 def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any],
-                 points: list[dict[str, Any]] | None = None) -> int:
+                 points: list[dict[str, Any]] | None = None,
+                 starts: Sequence[Mapping[str, Any]] = ()) -> int:
     """Enqueue the slots up to ``n_trials``; returns how many were added.
 
     Search slots are empty (the sampler fills them when a worker takes one), unless
-    ``points`` gives their parameters (the grid sampler).
+    ``points`` gives their parameters (the grid sampler); otherwise the first ones hold
+    ``starts`` (the starting portfolio), in order.
     """
     if points is not None and len(points) < n_trials - 1:
         raise ValueError(f"{n_trials - 1} search slots need as many grid points, got "
@@ -246,6 +251,9 @@ def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any]
             continue
         if slot == 0:
             study.enqueue_trial(dict(defaults), user_attrs={SLOT: 0, "role": "default"})
+        elif points is None and slot <= len(starts):
+            study.enqueue_trial(dict(starts[slot - 1]),
+                                user_attrs={SLOT: slot, "role": PORTFOLIO})
         else:
             params = points[slot - 1] if points is not None else {}
             study.enqueue_trial(params, user_attrs={SLOT: slot, "role": "search"})
