@@ -29,8 +29,9 @@ def best_until(trials: list, cut: float) -> float | None:
 
 def parse(stem: str) -> dict[str, str]:
     """``<dataset>-<generator>-<trials>-<seeds>-<seed>[-k<K>][-<pruner>][-e<budget>]``, then
-    ``[-<sampler>]`` where gentune's sampler was not TPE and ``[-r<max ratio>][-q<quality
-    at>]`` where they were not the defaults."""
+    ``[-<sampler>]`` where gentune's sampler was not TPE, ``[-noport]`` where it ran without
+    its starting portfolio, and ``[-r<max ratio>][-q<quality at>]`` where they were not the
+    defaults."""
     dataset, generator, trials, _, seed, *rest = stem.split("-")
     samples = next((part[1:] for part in rest if part[:1] == "k" and part[1:].isdigit()), "1")
     variant = "-".join(part for part in rest if part != f"k{samples}") or "default"

@@ -61,10 +61,12 @@ def _tune_all(spec: Spec, generator: str, strategies: Sequence[str], n_trials: i
               ) -> dict[str, dict[str, Any]]:
     best = {}
     for strategy in strategies:
+        # A comparison of objectives: each search starts from its sampler alone, as the
+        # starting portfolio was chosen by the compound objective.
         result = tune(spec, generator=generator, objective=strategy, n_trials=n_trials,
                       out=_study_folder(out, spec, generator, strategy),
                       storage=storage or str(out / "studies.journal"), seed=seed,
-                      **tune_options)
+                      portfolio=False, **tune_options)
         if not result.best.get("best"):
             raise GentuneError(f"no {strategy} trial of {generator} completed "
                                f"({result.best.get('failures')})")

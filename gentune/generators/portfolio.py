@@ -19,10 +19,11 @@ __all__ = ["portfolio"]
 
 def portfolio(generator: str) -> list[dict[str, Any]]:
     """The generator's starting configurations, best first (none if it has no entry)."""
-    return [dict(entry["params"]) for entry in _generators().get(generator, [])]
+    made = _generators().get(generator, {})
+    return [dict(entry["params"]) for entry in made.get("configurations", [])]
 
 
 @functools.cache
-def _generators() -> dict[str, list[dict[str, Any]]]:
+def _generators() -> dict[str, dict[str, Any]]:
     path = resources.files("gentune.generators") / "portfolio.json"
     return json.loads(path.read_text(encoding="utf-8"))["generators"] if path.is_file() else {}

@@ -151,7 +151,7 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     # Validate everything before anything is written: no partial output on bad input.
     require_available(generator)
     model = get_generator(generator)
-    space = capped_epochs(model.search_space(), model.epochs_param, epoch_budget, generator)
+    capped_epochs(model.search_space(), model.epochs_param, epoch_budget, generator)
     survival = model.survival
     pruner = pruner or model.default_pruner
     if survival and not spec.task.endpoint:
@@ -163,10 +163,10 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     check_objective_computable(prepared, strategy)
     check_search(sampler, pruner, raw_validity, strategy.multi_objective)
     points = None  # the grid's points, for the slots after the defaults'
-    starts = start_points(space, model.epochs_param, generator) if portfolio else []
+    searched = study_space(model, generator, epoch_budget, pruner, strategy).distributions
+    starts = start_points(searched, model.epochs_param, generator) if portfolio else []
     if sampler == "grid":
-        grid = study_space(model, generator, epoch_budget, pruner, strategy)
-        points = grid_slots(grid.distributions, seed, n_trials, model.defaults())
+        points = grid_slots(searched, seed, n_trials, model.defaults())
     out = Path(out)
     name = study_name or default_study_name(spec, generator, objective)
     check_out_folder(out, name)

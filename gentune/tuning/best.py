@@ -49,7 +49,8 @@ def trial_summary(trial: FrozenTrial | None, heartbeat: bool = False) -> dict[st
     if trial is None:
         return None
     summary: dict[str, Any] = {"number": trial.number, "state": trial.state.name,
-                               "params": trial.params, "seed": trial.user_attrs.get("seed")}
+                               "params": trial.params, "seed": trial.user_attrs.get("seed"),
+                               "role": trial.user_attrs.get("role")}
     if trial.state == TrialState.COMPLETE:
         scores = trial.user_attrs.get("scores", {})
         summary.update({

@@ -238,13 +238,16 @@ def ensure_slots(study: optuna.Study, n_trials: int, defaults: Mapping[str, Any]
     """Enqueue the slots up to ``n_trials``; returns how many were added.
 
     Search slots are empty (the sampler fills them when a worker takes one), unless
-    ``points`` gives their parameters (the grid sampler); otherwise the first ones hold
-    ``starts`` (the starting portfolio), in order.
+    ``points`` gives their parameters (the grid sampler); otherwise, in a new study, the
+    first ones hold ``starts`` (the starting portfolio), in order: a study made without it
+    (before it existed, or with --no-portfolio) resumes without it.
     """
     if points is not None and len(points) < n_trials - 1:
         raise ValueError(f"{n_trials - 1} search slots need as many grid points, got "
                          f"{len(points)} (a point twice would be a wasted trial)")
     present = _slots(study)
+    if present:
+        starts = ()
     added = 0
     for slot in range(n_trials):
         if slot in present:

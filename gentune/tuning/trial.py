@@ -23,7 +23,7 @@ from gentune.generators.space import suggest
 from gentune.metrics import MetricSuite, Scores, Strategy
 from gentune.metrics.context import MetricContext
 from gentune.tuning.prepare import PreparedStudy
-from gentune.tuning.study import PORTFOLIO, SLOT
+from gentune.tuning.study import SLOT
 from gentune.workers.session import GeneratorSession
 
 __all__ = ["TrialRunner", "TrialSettings", "generate_valid"]
@@ -115,11 +115,9 @@ class TrialRunner:
         started = time.perf_counter()
         checkpoint_seconds = 0.0
 
-        # The library defaults are the baseline best.json compares with, and the portfolio's
-        # few configurations are known to do well: they report at the rungs (their values
-        # join the pools) but are never stopped, as a rung ranks a trial's training progress
-        # more than its final value (benchmarks/RESULTS.md, checkpoint ranking).
-        baseline = trial.user_attrs.get("role") in ("default", PORTFOLIO)
+        # The library defaults are the baseline best.json compares with: they report at the
+        # rungs (their values join the pools) but are never stopped.
+        baseline = trial.user_attrs.get("role") == "default"
 
         def on_checkpoint(epoch: int, rows: pd.DataFrame) -> bool:
             nonlocal checkpoint_seconds

@@ -43,7 +43,7 @@ def this_gentune(env: dict[str, str], first: Sequence[str] = ()) -> dict[str, st
     instead (also where it was imported from the working directory: a checkout run with
     'python -m gentune'), after ``first`` and before the parent's PYTHONPATH."""
     paths = [*first, str(Path(gentune.__file__).resolve().parent.parent),
-             *(path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path)]
+             *(path for path in env.get("PYTHONPATH", "").split(os.pathsep) if path)]
     return {**env, "PYTHONSAFEPATH": "1", "PYTHONPATH": os.pathsep.join(paths)}
 
 
