@@ -33,11 +33,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
 
 from gentune.heldout_scores import refit_records
 from gentune.spec import load_spec
 from gentune.tuning.api import tune
+from gentune.tuning.storage import open_storage
 
 PORTFOLIO = Path(__file__).resolve().parent.parent / "gentune" / "generators" / "portfolio.json"
 
@@ -94,13 +96,10 @@ def candidates(spec: Path, generator: str, trials: int, keep: int, seed: int,
                work: Path) -> list[dict]:
     """The ``keep`` best configurations of one study (resumed if it exists)."""
     # Without the current portfolio: its entries must not choose the next one.
+    out = work / f"{spec.stem}-{generator}"
     result = tune(spec, generator, n_trials=trials, pruner="none", seed=seed, portfolio=False,
-                  out=work / f"{spec.stem}-{generator}", show_progress=False, report=False)
-    import optuna
-
-    study = optuna.load_study(study_name=result.study_name,
-                              storage=optuna.storages.JournalStorage(
-                                  optuna.storages.journal.JournalFileBackend(result.storage)))
+                  out=out, show_progress=False, report=False)
+    study = optuna.load_study(study_name=result.study_name, storage=open_storage(None, out))
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE
             and t.user_attrs.get("role") != "default"]
     done.sort(key=lambda t: t.value, reverse=True)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
 
 __all__ = ["Int", "Float", "Choice", "to_distributions", "suggest", "space_as_dict",
-           "params_mismatch"]
+           "params_mismatch", "within"]
 
 
 @dataclass(frozen=True)
@@ -122,3 +122,17 @@ def params_mismatch(distributions: Mapping[str, BaseDistribution],
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def within(distribution: BaseDistribution, value: Any) -> bool:
+    """Whether ``value`` is one of the distribution's: a listed choice, or a number in range
+    (a whole one for an integer distribution). Stricter than ``params_mismatch``, which lets
+    a user's out-of-range number pass: Optuna fails a trial whose fixed choice is not listed."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    if isinstance(distribution, CategoricalDistribution):
+        return any(type(value) is type(choice) and value == choice
+                   for choice in distribution.choices)
+    if isinstance(distribution, IntDistribution) and not isinstance(value, int):
+        return False
+    return distribution.low <= value <= distribution.high

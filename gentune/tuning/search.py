@@ -10,10 +10,10 @@ metric to score a checkpoint with (``alignment``).
 Where a study prunes, the epoch count is the budget the pruner hands out rather than a
 searched hyperparameter (as in Hyperband): every search trial is set to the top of the
 space's epoch range and the rungs decide how much of it it gets (the defaults trial keeps
-its own epoch count, and is never stopped). Searched as well,
-epochs would be read by the sampler through the pruner's verdicts: long configurations are
-the ones stopped early, so TPE would learn to propose short ones. ``--epoch-budget`` lowers the top of that
-range (pruned or not), so that a study trades fewer epochs per trial for more trials.
+its own epoch count, and is never stopped). Searched as well, epochs would be read by the
+sampler through the pruner's verdicts: long configurations are the ones stopped early, so
+TPE would learn to propose short ones. ``--epoch-budget`` lowers the top of that range
+(pruned or not), so that a study trades fewer epochs per trial for more trials.
 
 A new study's first search slots hold the generator's starting portfolio
 (``start_points``), unless its sampler is the grid or ``--no-portfolio`` is given
@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gentune.errors import SpecError
-from gentune.generators.space import params_mismatch
+from gentune.generators.space import params_mismatch, within
 
 __all__ = ["SAMPLERS", "PRUNERS", "RAW_VALIDITY", "DEFAULT_SAMPLES_PER_TRIAL",
            "MAX_SAMPLES_PER_TRIAL", "check_search", "make_sampler", "make_pruner",
@@ -124,19 +124,6 @@ def start_points(space: Mapping[str, Any], epochs_param: str | None,
         if all(within(space[name], value) for name, value in params.items()):
             points.append(params)
     return points
-
-
-def within(distribution: Any, value: Any) -> bool:
-    """Whether ``value`` is one of the distribution's: a listed choice, or a number in range
-    (a whole one for an integer distribution)."""
-    from optuna.distributions import CategoricalDistribution, IntDistribution
-
-    if isinstance(distribution, CategoricalDistribution):
-        return any(type(value) is type(choice) and value == choice
-                   for choice in distribution.choices)
-    if isinstance(distribution, IntDistribution) and not isinstance(value, int):
-        return False
-    return distribution.low <= value <= distribution.high
 
 
 def _require(label: str, name: str, allowed: Sequence[str]) -> None:

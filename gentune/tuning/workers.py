@@ -63,7 +63,7 @@ class LocalWorkers:
 
     def _spawn(self, index: int) -> subprocess.Popen[bytes]:
         # The gentune this process runs, whatever the working directory holds.
-        env = this_gentune(dict(os.environ))
+        env = this_gentune(os.environ)
         env["GENTUNE_STORAGE"] = self.storage  # not on the command line, where ps shows it
         env[PARENT_VARIABLE] = str(os.getpid())
         for variable in THREAD_VARIABLES:

@@ -34,7 +34,7 @@ _POLL_SECONDS = 0.2
 _NEEDS_FITTED_MODEL = frozenset({"sample"})
 
 
-def this_gentune(env: dict[str, str], first: Sequence[str] = ()) -> dict[str, str]:
+def this_gentune(env: Mapping[str, str], first: Sequence[str] = ()) -> dict[str, str]:
     """``env`` for a ``python -m`` child that imports the gentune this process runs.
 
     'python -m' would put the working directory first on the path: a user's sdv.py or
