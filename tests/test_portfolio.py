@@ -32,7 +32,7 @@ def fake_portfolio(monkeypatch):
 def test_the_shipped_portfolio_fits_the_generators_spaces() -> None:
     """An entry that no longer fits would be dropped without a word: the build must be rerun."""
     shipped = json.loads(SHIPPED.read_text())
-    assert "tvae" in shipped["generators"]
+    assert {"tvae", "ctgan"} <= set(shipped["generators"])
     for name in shipped["generators"]:
         entries = portfolio(name)
         assert len(entries) == 3, name
