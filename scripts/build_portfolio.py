@@ -3,8 +3,8 @@
     .venv/bin/python scripts/build_portfolio.py --generators tvae --trials 30 \\
         --candidates 4 --keep 3 --refits 2 --work runs/portfolio
 
-(TVAE's took 5 minutes on 2 cores; CTGAN's studies train 20-140 s a trial on these sources,
-so its build takes about 40.) Studies and refits are kept in --work and resumed.
+(TVAE's took 5 minutes on 2 cores, CTGAN's 32: its trials train 4-100 s on these sources.)
+Studies and refits are kept in --work and resumed.
 
 A tuning study's first trials are the sampler's random start; configurations that did well on
 other trials are a better start (warm-starting a search from earlier searches, as AutoML
