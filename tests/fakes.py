@@ -152,9 +152,10 @@ class Slow(_Fake):
     """Takes a few seconds to fit: long enough to kill its worker in the middle."""
 
     name = "fake_slow"
+    fit_seconds = 3.0
 
     def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
-        time.sleep(3)
+        time.sleep(self.fit_seconds)
         super().fit(train, schema, params, seed)
 
 
@@ -162,9 +163,11 @@ class SlowSampler(Slow):
     """Slow to fit and to sample: a sample left no time by its trial's limit times out."""
 
     name = "fake_slow_sample"
+    fit_seconds = 6.0
+    sample_seconds = 4.0
 
     def sample(self, n: int, seed: int) -> pd.DataFrame:
-        time.sleep(2)
+        time.sleep(self.sample_seconds)
         return super().sample(n, seed)
 
 
