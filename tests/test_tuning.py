@@ -19,7 +19,8 @@ def test_defaults_run_first_and_resume_adds_only_missing_trials(tiny_actg, tmp_p
     study = load(out, first.study_name)
     assert len(study.trials) == 3
     assert study.trials[0].user_attrs["role"] == "default"
-    assert study.trials[0].params == {"default_distribution": "beta", "enforce_min_max_values": True}
+    assert study.trials[0].params == {"default_distribution": "beta",
+                                      "enforce_min_max_values": True}
     numbers = {t.number: t.datetime_complete for t in study.trials}
     tune(str(tiny_actg), generator="gaussian_copula", n_trials=5, out=out, workers=1, **LOOP)
     study = load(out, first.study_name)
