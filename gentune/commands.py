@@ -129,11 +129,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     # Made first, so that an unknown objective is refused before the rules report.
     strategy = make_strategy(args.objective, data.spec.settings.weights)
     _, rules, report, notes = check_real_rules(data, invalid_rows="keep")
+    broken = [item for item in report if item.broken]
+    policy = data.spec.invalid_rows
+    # Decided before anything is printed: a refusal is then the command's only output.
+    ready = None if broken and policy == "refuse" else _tuning_readiness(data.spec, strategy)
     print(f"{data.spec.name}: {len(data.frame)} rows, {data.frame.shape[1]} columns "
           f"({', '.join(f'{c}: {t}' for c, t in data.schema.items())})")
     print(format_violations(report))
-    broken = [item for item in report if item.broken]
-    policy = data.spec.invalid_rows
     if not broken:
         print(f"all {len(rules)} rules hold on the real data")
     elif policy == "refuse":
@@ -146,7 +148,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                   else f"tuning keeps the {rows} row(s) that break them")
         print(f"{len(broken)} rule(s) broken by the real data; the spec sets invalid_rows: "
               f"{policy}, so {action}")
-    print(_tuning_readiness(data.spec, strategy))
+    print(ready)
     return 0
 
 

@@ -111,9 +111,11 @@ def test_check_reports_rules_on_the_real_data(new_trial: Path) -> None:
 def test_check_refuses_data_tune_would_refuse(new_trial: Path) -> None:
     csv = new_trial.parent / "trial.csv"
     pd.read_csv(csv).head(8).to_csv(csv, index=False)
-    line = one_line_error(gentune("check", "--spec", str(new_trial)))
+    result = gentune("check", "--spec", str(new_trial))
+    line = one_line_error(result)
     assert line.endswith(f"data file '{csv}' has 8 rows; gentune needs at least 10 to split "
                          f"into train, validation and test"), line
+    assert result.stdout == ""  # no rules report before the refusal
 
 
 def test_datasets_and_generators_are_listed() -> None:
