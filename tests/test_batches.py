@@ -7,10 +7,10 @@ import pytest
 import torch
 from ctgan.synthesizers import ctgan as ctgan_module
 from ctgan.synthesizers import tvae as tvae_module
+from exact_fits import fitted_sample
 from torch.utils.data import DataLoader, TensorDataset
 
 import gentune.generators.batches as batches
-from gentune.generators import get_generator
 from gentune.generators.batches import batched_loading
 from gentune.generators.speedups import as_shipped, without
 
@@ -54,19 +54,10 @@ def test_tvae_fits_the_same_model_with_and_without_the_exact_speedups(prepared_g
     original = batches._batched_data_loader
     monkeypatch.setattr(batches, "_batched_data_loader",
                         lambda *args, **kwargs: loaders.append(1) or original(*args, **kwargs))
-    frame = prepared_gbsg.processor.transform(prepared_gbsg.train)
-    schema = prepared_gbsg.processor.transformed_schema
-
-    def fit_and_sample() -> pd.DataFrame:
-        generator = get_generator("tvae")
-        params = {**generator.defaults(), "epochs": 4, "batch_size": 100}
-        generator.fit(frame, schema, params, 11)
-        return generator.sample(200, 12)
-
     with without("loss", "adam"):
-        fast = fit_and_sample()
+        fast = fitted_sample(prepared_gbsg, "tvae", 4)
         assert loaders == [1]  # gentune's fit took the batched path
     with as_shipped():  # ctgan's own loader and encoding
-        shipped = fit_and_sample()
+        shipped = fitted_sample(prepared_gbsg, "tvae", 4)
     assert loaders == [1]
     pd.testing.assert_frame_equal(fast, shipped)

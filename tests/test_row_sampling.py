@@ -9,8 +9,8 @@ from ctgan.data_sampler import DataSampler
 from ctgan.data_transformer import SpanInfo
 from ctgan.synthesizers import ctgan as ctgan_module
 from ctgan.synthesizers import tvae as tvae_module
+from exact_fits import fitted_sample
 
-from gentune.generators import get_generator
 from gentune.generators.row_sampling import BatchRowSampler, batched_row_sampling
 from gentune.generators.speedups import as_shipped, without
 
@@ -77,19 +77,10 @@ def test_ctgan_fits_the_same_model_with_and_without_the_exact_speedups(prepared_
         original(self, *args)
 
     monkeypatch.setattr(BatchRowSampler, "__init__", counted)
-    frame = prepared_gbsg.processor.transform(prepared_gbsg.train)
-    schema = prepared_gbsg.processor.transformed_schema
-
-    def fit_and_sample() -> pd.DataFrame:
-        generator = get_generator("ctgan")
-        params = {**generator.defaults(), "epochs": 3, "batch_size": 100}
-        generator.fit(frame, schema, params, 11)
-        return generator.sample(200, 12)
-
     with without("adam"):
-        fast = fit_and_sample()
+        fast = fitted_sample(prepared_gbsg, "ctgan", 3)
         assert built == [1]  # gentune's fit drew its rows in one step
     with as_shipped():  # ctgan's own sampler and encoding
-        shipped = fit_and_sample()
+        shipped = fitted_sample(prepared_gbsg, "ctgan", 3)
     assert built == [1]
     pd.testing.assert_frame_equal(fast, shipped)
