@@ -1,14 +1,14 @@
 """CTGAN's training rows for a batch drawn in one step, not row by row.
 
-At every training step ctgan's ``DataSampler.sample_data`` picks, for each row of the batch,
-a random training row that holds the category the conditional vector asks for:
-``np.random.choice(rows_with[column][category])``, one numpy call per batch row (5-8% of a
-CTGAN fit on ACTG 320 in a profile of 40 epochs). numpy's legacy ``choice`` of one element
-draws ``randint(0, len(rows))``, and ``randint`` given an array of upper bounds draws the
-same numbers, in order, from the same global state. So here every category's row numbers sit
-in one array and a single ``randint`` picks a position within each batch row's category:
-the same rows, the same random state afterwards, the same model bit for bit
-(tests/test_row_sampling.py).
+At every training step ctgan's ``DataSampler.sample_data`` picks, for each row of the batch, a
+random training row that holds the category the conditional vector asks for:
+``np.random.choice(rows_with[column][category])``, one numpy call per batch row. numpy's
+legacy ``choice`` of one element draws ``randint(0, len(rows))``, and ``randint`` given an
+array of upper bounds draws the same numbers, in order, from the same global state. So here
+every category's row numbers sit in one array and a single ``randint`` picks a position within
+each batch row's category: the same rows, the same random state afterwards, the same model bit
+for bit (tests/test_row_sampling.py), and CTGAN fits in 0.88-0.90 of the time
+(benchmarks/RESULTS.md, "Row sampling").
 """
 
 from __future__ import annotations
