@@ -81,7 +81,7 @@ def fake_generators():
     from gentune.generators import registry
 
     names = {"fake_sleep": "fakes:Sleeper", "fake_slow_raw": "fakes:RawSleeper",
-             "fake_raise": "fakes:Raiser",
+             "fake_raise": "fakes:Raiser", "fake_workspace": "fakes:Workspace",
              "fake_nan": "fakes:NaNRows", "fake_columns": "fakes:WrongColumns",
              "fake_copy": "fakes:Resampler", "fake_memory": "fakes:MemoryHog",
              "fake_epochs": "fakes:EpochFake", "fake_slow": "fakes:Slow",

@@ -6,6 +6,8 @@ They run inside worker processes, which find this module through an extra path.
 from __future__ import annotations
 
 import importlib
+import os
+import tempfile
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -75,6 +77,17 @@ class SurvivalCopy(_Fake):
         missing = [column for column in (endpoint or {}).values() if column not in train]
         if not endpoint or missing:
             raise ValueError(f"the endpoint's columns {missing} are not in the training table")
+        super().fit(train, schema, params, seed)
+
+
+class Workspace(_Fake):
+    """Keeps a temporary folder while fitted, as synthcity's plugins are given one: it is
+    removed by the exit handler TemporaryDirectory registers, when the worker stops."""
+
+    name = "fake_workspace"
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        self.workspace = tempfile.TemporaryDirectory(dir=os.environ["GENTUNE_TEST_WORKSPACES"])
         super().fit(train, schema, params, seed)
 
 

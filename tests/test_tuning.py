@@ -60,7 +60,7 @@ def test_failed_trials_are_recorded_and_the_study_goes_on(tiny_actg, tmp_path,
 def test_a_trial_over_its_time_limit_fails_as_timeout_and_the_rest_complete(
         tiny_actg, tmp_path, fake_generators) -> None:
     # The limit leaves a fast trial room on a loaded 2-core CI machine (4 s once was too tight).
-    result = tune(str(tiny_actg), generator="fake_sleep", n_trials=3, out=tmp_path,
+    result = tune(str(tiny_actg), generator="fake_sleep", n_trials=2, out=tmp_path,
                   workers=1, **LOOP, trial_timeout=15, sampler="grid",
                   extra_paths=fake_generators)
     states = [(t.state, t.user_attrs.get("fail_reason"), t.params["noise"])
@@ -68,7 +68,7 @@ def test_a_trial_over_its_time_limit_fails_as_timeout_and_the_rest_complete(
     assert all(state == TrialState.COMPLETE for state, _, noise in states if noise < 0.5)
     assert all((state, reason) == (TrialState.FAIL, "timeout")
                for state, reason, noise in states if noise >= 0.5)
-    assert len(states) == 3 and any(noise >= 0.5 for *_, noise in states)
+    assert len(states) == 2 and any(noise >= 0.5 for *_, noise in states)
 
 
 def test_the_raw_validity_fit_has_the_trial_time_limit(tiny_actg, tmp_path,

@@ -49,6 +49,17 @@ def test_a_hanging_fit_is_killed_at_the_time_limit(session_for) -> None:
     assert len(session.sample(10, seed=1)) == 10
 
 
+def test_a_stopped_worker_removes_its_temporary_folders(session_for, tmp_path,
+                                                        monkeypatch) -> None:
+    """A worker leaves without the interpreter's teardown, but its exit handlers still run."""
+    monkeypatch.setenv("GENTUNE_TEST_WORKSPACES", str(tmp_path))
+    session = session_for("fake_workspace")
+    session.fit({"noise": 0.0}, seed=0)
+    assert len(list(tmp_path.iterdir())) == 1
+    session.close()
+    assert not session.worker.alive() and list(tmp_path.iterdir()) == []
+
+
 def test_a_worker_imports_its_library_before_the_first_time_limit_starts(session_for) -> None:
     from fakes import SLOW_IMPORT_SECONDS
 
