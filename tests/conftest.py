@@ -82,6 +82,7 @@ def fake_generators():
 
     names = {"fake_sleep": "fakes:Sleeper", "fake_slow_raw": "fakes:RawSleeper",
              "fake_raise": "fakes:Raiser", "fake_workspace": "fakes:Workspace",
+             "fake_recorded": "fakes:FitRecorder",
              "fake_nan": "fakes:NaNRows", "fake_columns": "fakes:WrongColumns",
              "fake_copy": "fakes:Resampler", "fake_memory": "fakes:MemoryHog",
              "fake_epochs": "fakes:EpochFake", "fake_slow": "fakes:Slow",

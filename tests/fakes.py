@@ -91,6 +91,20 @@ class Workspace(_Fake):
         super().fit(train, schema, params, seed)
 
 
+class FitRecorder(_Fake):
+    """Leaves a file per fit, named by the worker's process and the table it was given (the
+    unprocessed actg table has a 'tx' column): which worker fitted what."""
+
+    name = "fake_recorded"
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        table = "raw" if "tx" in train.columns else "processed"
+        folder = os.environ["GENTUNE_TEST_FITS"]
+        count = len(os.listdir(folder))
+        open(os.path.join(folder, f"{count}-{table}-{os.getpid()}"), "w").close()
+        super().fit(train, schema, params, seed)
+
+
 class Raiser(_Fake):
     name = "fake_raise"
 

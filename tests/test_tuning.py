@@ -123,6 +123,22 @@ def test_the_raw_validity_fit_does_not_use_up_the_trials_own_time(
     assert "raw" in trial.user_attrs["validity"]
 
 
+def test_the_raw_validity_fit_runs_in_the_trials_worker_after_its_samples(
+        tiny_actg, tmp_path, fake_generators, monkeypatch) -> None:
+    """One warm worker per tuning process: the raw fit follows the trial's fit and samples
+    in the same worker, as a second worker would idle for the rest of the study."""
+    fits = tmp_path / "fits"
+    fits.mkdir()
+    monkeypatch.setenv("GENTUNE_TEST_FITS", str(fits))
+    result = tune(str(tiny_actg), generator="fake_recorded", n_trials=2, out=tmp_path / "out",
+                  workers=1, **{**LOOP, "raw_validity": "every"}, extra_paths=fake_generators)
+    made = sorted((path.name.split("-") for path in fits.iterdir()), key=lambda n: int(n[0]))
+    assert [table for _, table, _ in made] == ["processed", "raw"] * 2
+    assert len({pid for *_, pid in made}) == 1
+    trials = load(tmp_path / "out", result.study_name).trials
+    assert all(set(t.user_attrs["validity"]) == {"raw", "pre", "post"} for t in trials)
+
+
 @pytest.mark.parametrize("sampler", ["random", "grid", "qmc", "cmaes", "gp"])
 def test_samplers(tiny_actg, tmp_path, fake_generators, sampler: str) -> None:
     n_trials = 3 if sampler == "grid" else 4  # the defaults and the grid's two other points

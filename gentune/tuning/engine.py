@@ -160,11 +160,11 @@ class Engine:
             extra_paths=extra_paths, log_path=work_dir / "logs" / f"worker-{pid}.log")
         self.raw_session = None
         if config.raw_validity != "off":
+            # The trial's own worker fits the raw table once the trial is scored: a worker of
+            # its own would cost a start-up and its memory for the rest of the study.
             self.raw_session = GeneratorSession(
                 self.generator, self.prepared.train, self.prepared.data.schema,
-                threads=threads,
-                memory_limit_mb=config.memory_limit_mb, endpoint=self.prepared.endpoint,
-                extra_paths=extra_paths, log_path=work_dir / "logs" / f"worker-{pid}-raw.log")
+                endpoint=self.prepared.endpoint, worker=self.session.worker)
         self.runner = TrialRunner(self.prepared, self.generator, self.session, self.strategy,
                                   TrialSettings(config.seed, checkpoints, config.raw_validity,
                                                 config.samples_per_trial),

@@ -142,14 +142,12 @@ class TrialRunner:
             trial.set_user_attr("trial_seconds", time.perf_counter() - started)
             raise optuna.TrialPruned(f"pruned after {fit.pruned_at} epochs")
         n = len(self.study.train)
-        raw = None
+        scores, per_sample = self._sample_and_score(trial, seed, n)
         if self._measure_raw(trial):
-            begun = time.monotonic()
+            # After the samples are scored, as the raw fit replaces the trial's model in the
+            # worker they share; it has a time limit of its own, not what is left of the trial's.
             raw = self._raw_violations(params, seed, n, time_limit)
-            # The raw fit is a measurement beside the trial, with a limit of its own: it does
-            # not use up the time this trial's sampling has.
-            self.session.pause_clock(time.monotonic() - begun)
-        scores, per_sample = self._sample_and_score(trial, seed, n, raw)
+            trial.set_user_attr("validity", {"raw": raw, **trial.user_attrs["validity"]})
         trial.set_user_attr("scores", scores.flat())
         trial.set_user_attr("metric_errors", scores.errors)
         trial.set_user_attr("alignment", _alignment_summary(scores))
@@ -164,8 +162,8 @@ class TrialRunner:
         trial.set_user_attr("objective", objective)
         return values
 
-    def _sample_and_score(self, trial: optuna.trial.Trial, seed: int, n: int,
-                          raw: dict[str, float] | None) -> tuple[Scores, list[Scores]]:
+    def _sample_and_score(self, trial: optuna.trial.Trial, seed: int,
+                          n: int) -> tuple[Scores, list[Scores]]:
         """Score ``settings.samples`` samples of the fitted model: their mean scores, and
         each one's."""
         sample_seconds = metric_seconds = 0.0
@@ -180,8 +178,6 @@ class TrialRunner:
             sample_seconds += time.perf_counter() - sampled
             stages = {"pre": self.study.processor.violations(generated),
                       "post": self.study.processor.violations(synthetic)}
-            if raw is not None:
-                stages["raw"] = raw
             if k == 0:  # the first sample stands for the trial in reports
                 trial.set_user_attr("repaired", post.repaired)
                 trial.set_user_attr("rejected", post.rejected)

@@ -120,11 +120,6 @@ class GeneratorSession:
         """Every call until the next ``start_clock`` shares this time limit (a trial's)."""
         self._deadline = time.monotonic() + limit if limit else None
 
-    def pause_clock(self, seconds: float) -> None:
-        """Give back ``seconds`` the trial spent on something with a limit of its own."""
-        if self._deadline is not None:
-            self._deadline += seconds
-
     def _remaining(self) -> float | None:
         if self._deadline is None:
             return None
