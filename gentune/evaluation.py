@@ -6,7 +6,6 @@ the test split, which no tuning step has seen.
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from gentune.spec import Spec
 from gentune.tuning.prepare import PreparedStudy, held_out, prepare
 from gentune.tuning.trial import generate_valid
 from gentune.workers.process import WorkerProcess
-from gentune.workers.session import GeneratorSession, preloaded_modules, worker_for
+from gentune.workers.session import GeneratorSession
 
 __all__ = ["evaluate", "Refit", "refit_and_score"]
 
@@ -74,24 +73,20 @@ def refit_and_score(view: PreparedStudy, generator: Generator, params: dict[str,
     ``exclude``: row keys (``gentune.rowkeys``) that may not appear in the output."""
     n = len(view.train) if rows is None else rows
     processor = view.processor
-    with ExitStack() as stack:
-        if worker is None:  # one worker for both fits, started once
-            worker = stack.enter_context(worker_for(generator.environment,
-                                                    preload=preloaded_modules(generator)))
-        with GeneratorSession(generator, processor.transform(view.train),
-                              processor.transformed_schema, endpoint=view.endpoint,
-                              worker=worker) as session:
-            session.start_clock(time_limit)
-            session.fit(params, seed)
-            generated, synthetic, post = generate_valid(session, view, n, seed, exclude=exclude)
+    with GeneratorSession(generator, processor.transform(view.train),
+                          processor.transformed_schema, endpoint=view.endpoint,
+                          worker=worker) as session:
+        session.start_clock(time_limit)
+        session.fit(params, seed)
+        generated, synthetic, post = generate_valid(session, view, n, seed, exclude=exclude)
         validity = {"pre": processor.violations(generated),
                     "post": processor.violations(synthetic)}
-        if measure_raw:
+        if measure_raw:  # in the same worker, once the rows above are drawn
             with GeneratorSession(generator, view.train, view.data.schema,
-                                  endpoint=view.endpoint, worker=worker) as session:
-                session.start_clock(time_limit)
-                session.fit(params, seed)
-                raw = view.raw_processor.reverse_transform(session.sample(n, seed))
+                                  endpoint=view.endpoint, worker=session.worker) as raw_session:
+                raw_session.start_clock(time_limit)
+                raw_session.fit(params, seed)
+                raw = view.raw_processor.reverse_transform(raw_session.sample(n, seed))
             validity["raw"] = processor.violations(raw)
     context = view.context
     context.unprocessed, context.validity_stages = generated, validity

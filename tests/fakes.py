@@ -104,6 +104,12 @@ class FitRecorder(_Fake):
         open(os.path.join(folder, f"{count}-{table}-{os.getpid()}"), "w").close()
         super().fit(train, schema, params, seed)
 
+    @staticmethod
+    def fits(folder) -> list[tuple[str, str]]:
+        """(table, worker process) of each fit recorded in ``folder``, in order."""
+        made = sorted((name.split("-") for name in os.listdir(folder)), key=lambda n: int(n[0]))
+        return [(table, pid) for _, table, pid in made]
+
 
 class Raiser(_Fake):
     name = "fake_raise"

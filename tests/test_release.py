@@ -779,6 +779,8 @@ def test_a_refit_fits_the_raw_table_in_the_worker_of_its_own_fit(
         tiny_actg, tmp_path, monkeypatch, fake_generators) -> None:
     """A release's refit measures validity without pre-processing too: one worker started
     for both fits, not one each."""
+    from fakes import FitRecorder
+
     from gentune.evaluation import refit_and_score
     from gentune.generators import get_generator
     from gentune.tuning.prepare import held_out, prepare
@@ -788,7 +790,7 @@ def test_a_refit_fits_the_raw_table_in_the_worker_of_its_own_fit(
     view = held_out(prepare(str(tiny_actg)))
     refit = refit_and_score(view, get_generator("fake_recorded"), {"noise": 0.0}, seed=0,
                             measure_raw=True)
-    made = sorted((path.name.split("-") for path in tmp_path.iterdir()), key=lambda n: int(n[0]))
-    assert [table for _, table, _ in made] == ["processed", "raw"]
-    assert len({pid for *_, pid in made}) == 1
+    made = FitRecorder.fits(tmp_path)
+    assert [table for table, _ in made] == ["processed", "raw"]
+    assert len({pid for _, pid in made}) == 1
     assert set(refit.validity) == {"raw", "pre", "post"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes import SlowSampler
+from fakes import FitRecorder, SlowSampler
 from optuna.trial import TrialState
 from tuning_helpers import LOOP, load
 
@@ -132,9 +132,9 @@ def test_the_raw_validity_fit_runs_in_the_trials_worker_after_its_samples(
     monkeypatch.setenv("GENTUNE_TEST_FITS", str(fits))
     result = tune(str(tiny_actg), generator="fake_recorded", n_trials=2, out=tmp_path / "out",
                   workers=1, **{**LOOP, "raw_validity": "every"}, extra_paths=fake_generators)
-    made = sorted((path.name.split("-") for path in fits.iterdir()), key=lambda n: int(n[0]))
-    assert [table for _, table, _ in made] == ["processed", "raw"] * 2
-    assert len({pid for *_, pid in made}) == 1
+    made = FitRecorder.fits(fits)
+    assert [table for table, _ in made] == ["processed", "raw"] * 2
+    assert len({pid for _, pid in made}) == 1
     trials = load(tmp_path / "out", result.study_name).trials
     assert all(set(t.user_attrs["validity"]) == {"raw", "pre", "post"} for t in trials)
 
