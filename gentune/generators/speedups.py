@@ -1,14 +1,15 @@
 """gentune's speed-ups of ctgan's training loops, together, and a way to go without them.
 
-Three leave the fitted model as it would be without them, bit for bit: the data encoding
+Four leave the fitted model as it would be without them, bit for bit: the data encoding
 fitted once per worker and copied (``encoding``, gentune/generators/encodings.py), TVAE's
-batches taken from its tensor in one step (``batches``, gentune/generators/batches.py) and
+batches taken from its tensor in one step (``batches``, gentune/generators/batches.py),
 CTGAN's training rows for a batch drawn in one step (``rows``,
-gentune/generators/row_sampling.py). Two compute the same functions in fewer, larger
-operations, so weights agree to float rounding: TVAE's loss over all columns at once
-(``loss``, gentune/generators/vae_loss.py) and torch's fused Adam (``adam``,
-gentune/generators/optimizers.py). ``as_shipped()`` turns them all off, for a measurement of
-the libraries as they come (the plain loop of benchmarks/time_to_quality.py);
+gentune/generators/row_sampling.py) and CTGAN's discriminator steps without a backward pass
+through the generator (``critic``, gentune/generators/critic_step.py). Two compute the same
+functions in fewer, larger operations, so weights agree to float rounding: TVAE's loss over
+all columns at once (``loss``, gentune/generators/vae_loss.py) and torch's fused Adam
+(``adam``, gentune/generators/optimizers.py). ``as_shipped()`` turns them all off, for a
+measurement of the libraries as they come (the plain loop of benchmarks/time_to_quality.py);
 ``without(...)`` turns off some, to measure each.
 """
 
@@ -20,7 +21,8 @@ from types import ModuleType
 
 __all__ = ["SPEEDUPS", "training_speedups", "as_shipped", "without"]
 
-SPEEDUPS = ("encoding", "batches", "rows", "loss", "adam")
+# In the order they are entered: ``critic`` marks its steps in the sampler ``rows`` puts in.
+SPEEDUPS = ("encoding", "batches", "rows", "loss", "adam", "critic")
 _OFF: set[str] = set()
 
 
@@ -47,13 +49,15 @@ def as_shipped() -> AbstractContextManager[None]:
 @contextmanager
 def training_speedups(modules: Sequence[ModuleType]) -> Iterator[None]:
     from gentune.generators.batches import batched_loading
+    from gentune.generators.critic_step import critic_steps_without_generator_graph
     from gentune.generators.encodings import reused_encoding  # imports ctgan (and torch)
     from gentune.generators.optimizers import fused_adam
     from gentune.generators.row_sampling import batched_row_sampling
     from gentune.generators.vae_loss import one_pass_vae_loss
 
     makers = {"encoding": reused_encoding, "batches": batched_loading,
-              "rows": batched_row_sampling, "loss": one_pass_vae_loss, "adam": fused_adam}
+              "rows": batched_row_sampling, "loss": one_pass_vae_loss, "adam": fused_adam,
+              "critic": critic_steps_without_generator_graph}
     with ExitStack() as stack:
         for name in SPEEDUPS:
             if name not in _OFF:
