@@ -9,8 +9,9 @@ count) are fitted twice each, in alternating order: with every speed-up
 (gentune/generators/speedups.py), and without the ones named by ``--measure`` (the others
 stay on). The warm-up fit is left out. Reported per batch size: median fit seconds per mode
 and their ratio, and whether every pair of fits (of all batch sizes) gave the same sample
-(expected for the bit-for-bit speed-ups, ``encoding`` and ``batches``; ``loss`` and ``adam``
-agree to float rounding, and a fit's rounding sends its samples elsewhere).
+(expected for the bit-for-bit speed-ups, ``encoding``, ``batches``, ``rows`` and ``critic``;
+``loss`` and ``adam`` agree to float rounding, and a fit's rounding sends its samples
+elsewhere).
 """
 
 from __future__ import annotations
