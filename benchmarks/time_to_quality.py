@@ -8,8 +8,9 @@ gentune, ``--remeasure-gentune`` measures gentune's side again against the same 
 
 The plain loop is what published tuning scripts do: one process, TPE, no pruning, the
 generator fitted in-process with torch's default threads and ctgan's training loops as
-shipped (without gentune's speed-ups: encoding reuse and batched loading, which leave the
-fitted model the same bit for bit, TVAE's one-pass loss and fused Adam, which agree with
+shipped (without gentune's speed-ups: encoding reuse, batched loading, CTGAN's rows drawn
+in one step and its discriminator steps without the generator's backward pass, which leave
+the fitted model the same bit for bit, TVAE's one-pass loss and fused Adam, which agree with
 ctgan's to float rounding), the same search space and the same compound objective (the same
 constraint processing and metric suite, on the validation split). gentune runs its
 default: two workers, warm workers, the generator's default pruning (successive halving;
