@@ -10,6 +10,8 @@ from ctgan.synthesizers import ctgan as ctgan_module
 from ctgan.synthesizers import tvae as tvae_module
 from exact_fits import fitted_sample
 
+from gentune.generators import get_generator
+from gentune.generators.base import FitMonitor
 from gentune.generators.critic_step import critic_steps_without_generator_graph
 from gentune.generators.row_sampling import BatchRowSampler
 from gentune.generators.speedups import without
@@ -25,6 +27,27 @@ def test_ctgan_fits_the_same_model_with_and_without_it(prepared_gbsg, other_spee
         fast = fitted_sample(prepared_gbsg, "ctgan", 3, **overrides)
     with without(*other_speedups_off, "critic"):
         shipped = fitted_sample(prepared_gbsg, "ctgan", 3, **overrides)
+    pd.testing.assert_frame_equal(fast, shipped)
+
+
+def test_sampling_at_checkpoints_leaves_the_model_the_same(prepared_gbsg) -> None:
+    """A pruned study samples the partly trained model between epochs, outside either step."""
+    frame = prepared_gbsg.processor.transform(prepared_gbsg.train)
+    generator = get_generator("ctgan")
+    params = {**generator.defaults(), "epochs": 4, "batch_size": 100}
+    checkpoint_rows: list[pd.DataFrame] = []
+
+    def fitted() -> pd.DataFrame:
+        monitor = FitMonitor([1, 2], lambda epoch, sample: checkpoint_rows.append(sample(50)))
+        generator.fit(frame, prepared_gbsg.processor.transformed_schema, params, 11, monitor)
+        return generator.sample(200, 12)
+
+    fast = fitted()
+    with without("critic"):
+        shipped = fitted()
+    assert len(checkpoint_rows) == 4
+    pd.testing.assert_frame_equal(checkpoint_rows[0], checkpoint_rows[2])
+    pd.testing.assert_frame_equal(checkpoint_rows[1], checkpoint_rows[3])
     pd.testing.assert_frame_equal(fast, shipped)
 
 
