@@ -10,7 +10,6 @@ from ctgan.synthesizers import ctgan as ctgan_module
 from ctgan.synthesizers import tvae as tvae_module
 from exact_fits import fitted_sample
 
-from gentune.generators import get_generator
 from gentune.generators.base import FitMonitor
 from gentune.generators.critic_step import critic_steps_without_generator_graph
 from gentune.generators.row_sampling import BatchRowSampler
@@ -32,15 +31,11 @@ def test_ctgan_fits_the_same_model_with_and_without_it(prepared_gbsg, other_spee
 
 def test_sampling_at_checkpoints_leaves_the_model_the_same(prepared_gbsg) -> None:
     """A pruned study samples the partly trained model between epochs, outside either step."""
-    frame = prepared_gbsg.processor.transform(prepared_gbsg.train)
-    generator = get_generator("ctgan")
-    params = {**generator.defaults(), "epochs": 4, "batch_size": 100}
     checkpoint_rows: list[pd.DataFrame] = []
 
     def fitted() -> pd.DataFrame:
         monitor = FitMonitor([1, 2], lambda epoch, sample: checkpoint_rows.append(sample(50)))
-        generator.fit(frame, prepared_gbsg.processor.transformed_schema, params, 11, monitor)
-        return generator.sample(200, 12)
+        return fitted_sample(prepared_gbsg, "ctgan", 4, monitor)
 
     fast = fitted()
     with without("critic"):
