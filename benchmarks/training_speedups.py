@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/training_speedups.py --datasets actg320,gbsg2 \
         --generators tvae --configs 6 --epochs 100 --measure loss,adam
 
-Each dataset runs in a fresh process set up as a gentune worker (one torch and BLAS thread).
+Each dataset runs in a fresh process set up as a gentune worker (one torch and BLAS thread),
+in the generator's own environment (synthcity's GANs have the ``critic`` speed-up too).
 The same configurations (seeded random draws from the generator's space, at the given epoch
 count) are fitted twice each, in alternating order: with every speed-up
 (gentune/generators/speedups.py), and without the ones named by ``--measure`` (the others
@@ -21,33 +22,34 @@ import json
 import os
 import statistics
 import subprocess
-import sys
+import tempfile
 import time
 import warnings
 from collections import defaultdict
+from pathlib import Path
 
 MODES = ("with", "without")
 
 
-def child(dataset: str, generator_name: str, configs: int, epochs: int,
+def child(data: str, generator_name: str, configs: int, epochs: int,
           measured: list[str]) -> dict:
     import optuna
+    import pandas as pd
     import torch
 
     from gentune.generators import get_generator
     from gentune.generators.space import suggest
     from gentune.generators.speedups import without
-    from gentune.tuning.prepare import prepare
 
     torch.set_num_threads(1)
-    study = prepare(dataset)
-    train = study.processor.transform(study.train)
-    schema = study.processor.transformed_schema
+    train = pd.read_parquet(f"{data}.parquet")
+    schema = json.loads(Path(f"{data}.json").read_text())
     generator = get_generator(generator_name)
+    budget = generator.epochs_param
     draws = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    params_list = [{**suggest(draws.ask(), generator.search_space()), "epochs": epochs}
+    params_list = [{**suggest(draws.ask(), generator.search_space()), budget: epochs}
                    for _ in range(configs)]
-    generator.fit(train, schema, {**params_list[0], "epochs": 1}, 0)  # warm-up
+    generator.fit(train, schema, {**params_list[0], budget: 1}, 0)  # warm-up
 
     def fit(mode: str, params: dict, seed: int) -> tuple[float, object]:
         started = time.perf_counter()
@@ -63,9 +65,33 @@ def child(dataset: str, generator_name: str, configs: int, epochs: int,
         samples = {}
         for mode in order:
             elapsed, samples[mode] = fit(mode, params, k)
-            seconds[mode][int(params["batch_size"])].append(elapsed)
+            seconds[mode][int(params.get("batch_size", 0))].append(elapsed)
         identical &= samples[MODES[0]].equals(samples[MODES[1]])
     return {"seconds": seconds, "identical": identical, "rows": len(train)}
+
+
+def training_rows(dataset: str, folder: str) -> str:
+    """The dataset's training rows as gentune's workers see them, written for the child."""
+    from gentune.tuning.prepare import prepare
+
+    study = prepare(dataset)
+    stem = str(Path(folder) / dataset)
+    study.processor.transform(study.train).to_parquet(f"{stem}.parquet")
+    Path(f"{stem}.json").write_text(json.dumps(study.processor.transformed_schema))
+    return stem
+
+
+def measuring_process(name: str, env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The interpreter that fits ``name`` (synthcity's run in their own environment)."""
+    from gentune.environments import worker_python
+    from gentune.generators import generator_class
+
+    generator = generator_class(name)
+    if generator.epochs_param is None:
+        raise SystemExit(f"{name} has no epoch budget to set; pick an epoch-based generator")
+    python, paths = worker_python(generator.environment)
+    here = str(Path(__file__).resolve().parents[1])
+    return python, {**env, "PYTHONPATH": os.pathsep.join([*paths, here])}
 
 
 def main() -> None:
@@ -76,7 +102,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--measure", default="loss,adam",
                         help="speed-ups the second fit of each pair goes without")
-    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--child", metavar="DATA",
+                        help="(internal) fit in this process, on the rows written at DATA")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     measured = [name for name in args.measure.split(",") if name]
@@ -85,18 +112,21 @@ def main() -> None:
     if not measured or set(measured) - set(SPEEDUPS):
         parser.error(f"--measure takes names of: {', '.join(SPEEDUPS)}")
     if args.child:
-        print(json.dumps(child(args.datasets, args.generators, args.configs, args.epochs,
+        print(json.dumps(child(args.child, args.generators, args.configs, args.epochs,
                                measured)))
         return
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "OPENBLAS_NUM_THREADS": "1", "LOKY_MAX_CPU_COUNT": "1"}
+    base_env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                "OPENBLAS_NUM_THREADS": "1", "LOKY_MAX_CPU_COUNT": "1"}
+    scratch = tempfile.mkdtemp(prefix="gentune-speedups-")
     print(f"without: {', '.join(measured)}")
     print("| dataset | generator | training rows | batch size | fits | median s, with | "
           "median s, without | with / without | samples equal |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for dataset in args.datasets.split(","):
         for name in args.generators.split(","):
-            command = [sys.executable, __file__, "--child", "--datasets", dataset,
+            python, env = measuring_process(name, base_env)
+            data = training_rows(dataset, scratch)
+            command = [python, __file__, "--child", data,
                        "--generators", name, "--configs", str(args.configs),
                        "--epochs", str(args.epochs), "--measure", ",".join(measured)]
             done = subprocess.run(command, env=env, capture_output=True, text=True)

@@ -30,3 +30,56 @@ def encoded_feature_types(rows: list[dict[str, Any]], schema: dict[str, str]) ->
     generator.fit(pd.DataFrame(rows), schema, {**generator.defaults(), "n_iter": 1}, seed=0)
     encoder = generator._model.model.encoder
     return {info.name: info.feature_type for info in encoder._column_transform_info_list}
+
+
+def critic_step_fits(name: str, params: dict[str, Any], rows: int) -> dict[str, Any]:
+    """Two fits of ``name`` with the same seeds, with gentune's ``critic`` speed-up and without
+    it: each one's sample (and samples between epochs, where the generator reports epochs),
+    its generator steps and the backward passes that reached the generator's weights."""
+    from synthcity.plugins.core.models import gan
+
+    from gentune.generators.base import FitMonitor
+    from gentune.generators.speedups import without
+    from gentune.generators.swap import swapped
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"age": rng.normal(50, 10, rows), "flag": rng.random(rows) < 0.3,
+                          "arm": rng.choice(["a", "b", "c"], rows),
+                          "days": rng.exponential(300, rows)})
+    schema = {"age": "numerical", "flag": "boolean", "arm": "categorical", "days": "numerical"}
+    counts = {"backward": 0, "generator_steps": 0}
+    networks: list[Any] = []
+    train_epoch, generator_step = gan.GAN._train_epoch, gan.GAN._train_epoch_generator
+
+    def counted(key: str) -> None:
+        counts[key] += 1
+
+    def epoch_with_hook(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.generator not in networks:  # its first layer's weights
+            next(self.generator.parameters()).register_hook(lambda _: counted("backward"))
+            networks.append(self.generator)
+        return train_epoch(self, *args, **kwargs)
+
+    def counted_generator_step(self: Any, *args: Any, **kwargs: Any) -> Any:
+        counted("generator_steps")
+        return generator_step(self, *args, **kwargs)
+
+    def fit(*off: str) -> dict[str, Any]:
+        counts.update(backward=0, generator_steps=0)
+        networks.clear()
+        between: list[pd.DataFrame] = []
+        monitor = FitMonitor([1, 2], lambda epoch, sample: between.append(sample(30)))
+        generator = SYNTHCITY_GENERATORS[name]()
+        with without(*off), swapped([gan.GAN], "_train_epoch", epoch_with_hook), \
+                swapped([gan.GAN], "_train_epoch_generator", counted_generator_step):
+            generator.fit(train, schema, {**generator.defaults(), **params}, 3, monitor)
+        return {**counts, "sample": generator.sample(60, 4).to_dict("records"),
+                "between": [frame.to_dict("records") for frame in between],
+                "weights_require_grad": all(parameter.requires_grad for network in networks
+                                            for parameter in network.parameters())}
+
+    original = gan.GAN._train_epoch_discriminator
+    with_it = fit()
+    shipped = fit("critic")
+    return {"with": with_it, "without": shipped,
+            "restored": gan.GAN._train_epoch_discriminator is original}

@@ -166,3 +166,35 @@ def test_tune_refuses_missing_numbers_before_writing_anything(tiny_actg: Path, t
         "and the data has them in 'cd4' (3 rows); fill or drop those rows, or use an SDV "
         "generator, which models missing values")
     assert not out.exists()
+
+
+_SMALL_GAN = {"generator_n_units_hidden": 50, "discriminator_n_units_hidden": 50,
+              "generator_n_layers_hidden": 1, "discriminator_n_layers_hidden": 1}
+
+
+@pytest.mark.parametrize("name, params", [
+    ("synthcity_ctgan", {"n_iter": 3, "batch_size": 100, "discriminator_n_iter": 1}),
+    ("synthcity_ctgan", {"n_iter": 3, "batch_size": 100, "discriminator_n_iter": 2}),
+    ("adsgan", {"n_iter": 3, "batch_size": 100}),
+    ("pategan", {**TINY["pategan"], "teacher_template": "linear", "batch_size": 100}),
+], ids=["ctgan", "ctgan-2-critic-steps", "adsgan", "pategan"])
+def test_gan_critic_steps_fit_the_same_model_with_one_generator_backward_a_step(
+        name: str, params: dict, worker) -> None:
+    """synthcity's GAN without a backward pass through the generator in its discriminator
+    steps (gentune/generators/synthcity_critic_step.py): the same samples, between epochs
+    too, and gradients reach the generator only from its own step."""
+    reply = worker.call({"cmd": "call", "target": "synthcity_probes:critic_step_fits",
+                         "kwargs": {"name": name, "params": {**_SMALL_GAN, **params},
+                                    "rows": 300}}, timeout=300)
+    assert reply.get("ok"), reply
+    fast, shipped = reply["result"]["with"], reply["result"]["without"]
+    assert fast["sample"] == shipped["sample"]
+    assert fast["between"] == shipped["between"]
+    assert len(fast["between"]) == (2 if name == "synthcity_ctgan" else 0)
+    steps = fast["generator_steps"]
+    assert steps > 0 and shipped["generator_steps"] == steps
+    assert fast["backward"] == steps
+    critic_steps = params.get("discriminator_n_iter", 1)
+    assert shipped["backward"] == (critic_steps + 1) * steps
+    assert fast["weights_require_grad"] and shipped["weights_require_grad"]
+    assert reply["result"]["restored"]

@@ -11,6 +11,10 @@ all columns at once (``loss``, gentune/generators/vae_loss.py) and torch's fused
 (``adam``, gentune/generators/optimizers.py). ``as_shipped()`` turns them all off, for a
 measurement of the libraries as they come (the plain loop of benchmarks/time_to_quality.py);
 ``without(...)`` turns off some, to measure each.
+
+synthcity's GAN has the same waste in its discriminator steps as ctgan's CTGAN; ``critic``
+covers it too (gentune/generators/synthcity_critic_step.py, entered by
+``synthcity_training_speedups``). synthcity's other models have none of these speed-ups.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from types import ModuleType
 
-__all__ = ["SPEEDUPS", "training_speedups", "as_shipped", "without"]
+__all__ = ["SPEEDUPS", "training_speedups", "synthcity_training_speedups", "as_shipped",
+           "without"]
 
 # In the order they are entered: ``critic`` marks its steps in the sampler ``rows`` puts in.
 SPEEDUPS = ("encoding", "batches", "rows", "loss", "adam", "critic")
@@ -42,7 +47,7 @@ def without(*names: str) -> Iterator[None]:
 
 
 def as_shipped() -> AbstractContextManager[None]:
-    """While active, fits run ctgan's training loops unchanged."""
+    """While active, fits run ctgan's and synthcity's training loops unchanged."""
     return without(*SPEEDUPS)
 
 
@@ -62,4 +67,18 @@ def training_speedups(modules: Sequence[ModuleType]) -> Iterator[None]:
         for name in SPEEDUPS:
             if name not in _OFF:
                 stack.enter_context(makers[name](modules))
+        yield
+
+
+@contextmanager
+def synthcity_training_speedups() -> Iterator[None]:
+    """The speed-ups that apply to synthcity's GAN, for one fit in a synthcity worker."""
+    if "critic" in _OFF:
+        yield
+        return
+    from gentune.generators.synthcity_critic_step import (
+        synthcity_critic_steps_without_generator_graph,
+    )
+
+    with synthcity_critic_steps_without_generator_graph():
         yield

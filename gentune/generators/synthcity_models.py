@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -30,6 +31,7 @@ import pandas as pd
 from gentune.generators.base import FitMonitor, Generator
 from gentune.generators.epochs import epoch_callbacks, preserved_random_state
 from gentune.generators.space import Choice, Declared, Float, Int, to_distributions
+from gentune.generators.speedups import synthcity_training_speedups
 from gentune.generators.synthcity_inputs import DeclaredTypes, plugin_class, refuse_missing_numbers
 
 __all__ = ["SynthcityGenerator", "SYNTHCITY_GENERATORS"]
@@ -47,6 +49,7 @@ class SynthcityGenerator(Generator):
     library_defaults: ClassVar[dict[str, Any]]
     fixed: ClassVar[dict[str, Any]] = {}  # arguments held constant (see the module notes)
     epoch_modules: ClassVar[tuple[str, ...]] = ()  # modules whose training loop reports epochs
+    gan: ClassVar[bool] = False  # trains synthcity's GAN (gentune/generators/speedups.py)
 
     def __init__(self) -> None:
         self._model: Any = None
@@ -82,16 +85,19 @@ class SynthcityGenerator(Generator):
         self._model = plugin_class(self.plugin)(**kwargs)
         self._types = DeclaredTypes(train, schema, keep=self._kept_as_is(endpoint))
         loader = self._loader(self._types.as_text(train), endpoint)
-        with self._types.declared_discrete():
-            if monitor is None or not self.epoch_modules:
-                self._model.fit(loader)
-                return
-            import importlib
+        with self._types.declared_discrete(), self._speedups(), self._epochs_reported(monitor):
+            self._model.fit(loader)
 
-            modules = [importlib.import_module(name) for name in self.epoch_modules]
-            with epoch_callbacks(modules,
-                                 lambda done: monitor(done, self._sample_while_fitting)):
-                self._model.fit(loader)
+    def _speedups(self) -> AbstractContextManager[None]:
+        return synthcity_training_speedups() if self.gan else nullcontext()
+
+    def _epochs_reported(self, monitor: FitMonitor | None) -> AbstractContextManager[None]:
+        if monitor is None or not self.epoch_modules:
+            return nullcontext()
+        import importlib
+
+        modules = [importlib.import_module(name) for name in self.epoch_modules]
+        return epoch_callbacks(modules, lambda done: monitor(done, self._sample_while_fitting))
 
     def _generated(self, count: int, **kwargs: Any) -> pd.DataFrame:
         assert self._types is not None
@@ -207,10 +213,10 @@ _FLOW_MODULE = ("synthcity.plugins.core.models.flows",)
 def _define(name: str, plugin: str, space: dict[str, Declared], defaults: dict[str, Any],
             note: str, base: type[SynthcityGenerator] = SynthcityGenerator,
             epochs: str | None = None, modules: tuple[str, ...] = (),
-            fixed: dict[str, Any] | None = None) -> type[SynthcityGenerator]:
+            fixed: dict[str, Any] | None = None, gan: bool = False) -> type[SynthcityGenerator]:
     attributes = {"name": name, "plugin": plugin, "space": space, "library_defaults": defaults,
                   "note": note, "epochs_param": epochs, "epoch_modules": modules,
-                  "fixed": fixed or {}, "__module__": __name__}
+                  "fixed": fixed or {}, "gan": gan, "__module__": __name__}
     return type(f"Synthcity_{name}", (base,), attributes)
 
 
@@ -236,12 +242,12 @@ SYNTHCITY_GENERATORS: dict[str, type[SynthcityGenerator]] = {cls.name: cls for c
     _define("synthcity_tvae", "tvae", _VAE_SPACE, _VAE_DEFAULTS, "synthcity's TVAE",
             epochs="n_iter", modules=_VAE_MODULE),
     _define("synthcity_ctgan", "ctgan", _CTGAN_SPACE, _CTGAN_DEFAULTS, "synthcity's CTGAN",
-            epochs="n_iter", modules=_GAN_MODULE),
+            epochs="n_iter", modules=_GAN_MODULE, gan=True),
     _define("rtvae", "rtvae", _VAE_SPACE, _VAE_DEFAULTS, "robust-divergence TVAE",
             epochs="n_iter", modules=_VAE_MODULE),
     _define("adsgan", "adsgan", {**_gan_space(), "encoder_max_clusters": Int(2, 20)},
             {**_GAN_DEFAULTS, "encoder_max_clusters": 5},
-            "AdsGAN (privacy); 10000 iterations by default"),
+            "AdsGAN (privacy); 10000 iterations by default", gan=True),
     _define("pategan", "pategan", {
         "n_iter": Int(1, 500), "generator_n_layers_hidden": Int(1, 4),
         "generator_n_units_hidden": Int(50, 500, step=50), "generator_nonlin": Choice(_NONLIN),
@@ -260,12 +266,13 @@ SYNTHCITY_GENERATORS: dict[str, type[SynthcityGenerator]] = {cls.name: cls for c
          "discriminator_dropout": 0.1, "lr": 0.001, "weight_decay": 0.001, "batch_size": 200,
          "n_teachers": 10, "teacher_template": "xgboost", "encoder_max_clusters": 5,
          "lamda": 0.001, "alpha": 100},
-        "PATE-GAN (differential privacy, epsilon 1)"),
+        "PATE-GAN (differential privacy, epsilon 1)", gan=True),
     _define("survival_gan", "survival_gan", {**_gan_space(), "encoder_max_clusters": Int(2, 20)},
             {**_GAN_DEFAULTS, "encoder_max_clusters": 5},
-            "SurvivalGAN (AdsGAN inside); models the task's endpoint", base=_SurvivalGenerator),
+            "SurvivalGAN (AdsGAN inside); models the task's endpoint", base=_SurvivalGenerator,
+            gan=True),
     _define("survival_ctgan", "survival_ctgan", _CTGAN_SPACE, _CTGAN_DEFAULTS,
-            "survival CTGAN; models the task's endpoint", base=_SurvivalGenerator),
+            "survival CTGAN; models the task's endpoint", base=_SurvivalGenerator, gan=True),
     _define("survae", "survae", _VAE_SPACE, _VAE_DEFAULTS,
             "survival VAE; models the task's endpoint", base=_SurvivalGenerator),
     _define("survival_nflow", "survival_nflow", _FLOW_SPACE, _FLOW_DEFAULTS,
