@@ -83,3 +83,16 @@ def critic_step_fits(name: str, params: dict[str, Any], rows: int) -> dict[str, 
     shipped = fit("critic")
     return {"with": with_it, "without": shipped,
             "restored": gan.GAN._train_epoch_discriminator is original}
+
+
+def refits_agree(name: str, params: dict[str, Any], rows: int) -> bool:
+    """Whether one generator object fitted twice with the same seed samples the same rows."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"age": rng.normal(50, 10, rows), "arm": rng.choice(["a", "b"], rows)})
+    schema = {"age": "numerical", "arm": "categorical"}
+    generator = SYNTHCITY_GENERATORS[name]()
+    samples = []
+    for _ in range(2):
+        generator.fit(train, schema, {**generator.defaults(), **params}, 5)
+        samples.append(generator.sample(50, 6))
+    return bool(samples[0].equals(samples[1]))

@@ -198,3 +198,14 @@ def test_gan_critic_steps_fit_the_same_model_with_one_generator_backward_a_step(
     assert shipped["backward"] == (critic_steps + 1) * steps
     assert fast["weights_require_grad"] and shipped["weights_require_grad"]
     assert reply["result"]["restored"]
+
+
+def test_a_refit_with_the_same_seed_trains_the_same_model(worker) -> None:
+    """synthcity's CTGAN scores itself after 50 epochs and caches the score in its workspace;
+    a cached score skips that scoring's random draws, so each fit gets a fresh workspace."""
+    reply = worker.call({"cmd": "call", "target": "synthcity_probes:refits_agree",
+                         "kwargs": {"name": "synthcity_ctgan", "rows": 200,
+                                    "params": {**_SMALL_GAN, "n_iter": 51, "batch_size": 100}}},
+                        timeout=300)
+    assert reply.get("ok"), reply
+    assert reply["result"] is True

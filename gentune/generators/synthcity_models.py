@@ -80,6 +80,11 @@ class SynthcityGenerator(Generator):
 
         import torch
 
+        # A workspace of its own: synthcity caches metric results there (its GANs score
+        # themselves every 50 epochs), and a cached score skips random draws, so a second fit
+        # with the same seed in the same folder would train differently from the first.
+        self._workspace.cleanup()
+        self._workspace = tempfile.TemporaryDirectory(prefix="gentune-synthcity-")
         kwargs = {**self.fixed, **params, "random_state": int(seed),
                   "device": torch.device("cpu"), "workspace": Path(self._workspace.name)}
         self._model = plugin_class(self.plugin)(**kwargs)
