@@ -96,3 +96,55 @@ def refits_agree(name: str, params: dict[str, Any], rows: int) -> bool:
         generator.fit(train, schema, {**generator.defaults(), **params}, 5)
         samples.append(generator.sample(50, 6))
     return bool(samples[0].equals(samples[1]))
+
+
+def vae_loss_both_ways(name: str, params: dict[str, Any], rows: int) -> dict[str, Any]:
+    """synthcity's VAE loss and its gradients, and gentune's one-pass loss and its gradients,
+    on the first batch of a fit of ``name`` (fitted with gentune's speed-ups off), and which
+    loss a fit with them on ran."""
+    import torch
+    from synthcity.plugins.core.models import vae
+
+    from gentune.generators.speedups import without
+    from gentune.generators.swap import swapped
+    from gentune.generators.synthcity_vae_loss import one_pass_standard_loss
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"age": rng.normal(50, 10, rows), "flag": rng.random(rows) < 0.3,
+                          "arm": rng.choice(["a", "b", "c", "d"], rows),
+                          "days": rng.exponential(300, rows)})
+    schema = {"age": "numerical", "flag": "boolean", "arm": "categorical", "days": "numerical"}
+    dispatch, shipped = vae.VAE._loss_function, vae.VAE._loss_function_standard
+    first_batch: list[tuple[Any, ...]] = []
+    ran: list[str] = []
+
+    def recording(self: Any, reconstructed: Any, real: Any, mu: Any, logvar: Any,
+                  *args: Any) -> Any:
+        if not first_batch:
+            first_batch.append((self, *(t.detach().clone() for t in (reconstructed, real,
+                                                                        mu, logvar))))
+        ran.append(type(self)._loss_function_standard.__name__)
+        return dispatch(self, reconstructed, real, mu, logvar, *args)
+
+    def fit(*off: str) -> None:
+        generator = SYNTHCITY_GENERATORS[name]()
+        with without(*off), swapped([vae.VAE], "_loss_function", recording):
+            generator.fit(train, schema, {**generator.defaults(), **params}, 3)
+
+    def loss_and_gradients(loss: Any) -> list[Any]:
+        model, reconstructed, real, mu, logvar = first_batch[0]
+        leaves = [t.clone().requires_grad_(True) for t in (reconstructed, mu, logvar)]
+        value = loss(model, leaves[0], real, leaves[1], leaves[2])
+        return [value.detach(), *torch.autograd.grad(value, leaves)]
+
+    fit("loss")
+    theirs, ours = loss_and_gradients(shipped), loss_and_gradients(one_pass_standard_loss)
+    shipped_ran = set(ran)
+    ran.clear()
+    fit()
+    return {"loss": [float(theirs[0]), float(ours[0])],
+            "largest_gradient": max(float(g.abs().max()) for g in theirs[1:]),
+            "gradient_difference": max(float((a - b).abs().max())
+                                       for a, b in zip(theirs[1:], ours[1:])),
+            "ran_without": sorted(shipped_ran), "ran_with": sorted(set(ran)),
+            "restored": vae.VAE._loss_function_standard is shipped}
