@@ -209,19 +209,3 @@ def test_a_refit_with_the_same_seed_trains_the_same_model(worker) -> None:
                         timeout=300)
     assert reply.get("ok"), reply
     assert reply["result"] is True
-
-
-def test_vae_loss_in_one_pass_is_synthcitys_to_float_rounding(worker) -> None:
-    """synthcity's VAE loss over all columns at once (gentune/generators/synthcity_vae_loss.py):
-    the same value and gradients on a real batch, and the loss a fit runs (survae trains
-    synthcity's TVAE, so the same VAE class)."""
-    reply = worker.call({"cmd": "call", "target": "synthcity_probes:vae_loss_both_ways",
-                         "kwargs": {"name": "synthcity_tvae", "rows": 300,
-                                    "params": {"n_iter": 2, "batch_size": 100}}}, timeout=300)
-    assert reply.get("ok"), reply
-    result = reply["result"]
-    assert result["loss"][1] == pytest.approx(result["loss"][0], rel=1e-5)
-    assert result["gradient_difference"] <= 1e-5 * result["largest_gradient"]
-    assert result["ran_without"] == ["_loss_function_standard"]
-    assert result["ran_with"] == ["one_pass_standard_loss"]
-    assert result["restored"]

@@ -12,9 +12,8 @@ all columns at once (``loss``, gentune/generators/vae_loss.py) and torch's fused
 measurement of the libraries as they come (the plain loop of benchmarks/time_to_quality.py);
 ``without(...)`` turns off some, to measure each.
 
-synthcity's GAN has the same waste in its discriminator steps as ctgan's CTGAN, and its VAE
-the same per-column loss as ctgan's TVAE; ``critic`` and ``loss`` cover them too
-(gentune/generators/synthcity_critic_step.py and synthcity_vae_loss.py, entered by
+synthcity's GAN has the same waste in its discriminator steps as ctgan's CTGAN; ``critic``
+covers it too (gentune/generators/synthcity_critic_step.py, entered by
 ``synthcity_training_speedups``). synthcity's other models have none of these speed-ups.
 """
 
@@ -72,18 +71,14 @@ def training_speedups(modules: Sequence[ModuleType]) -> Iterator[None]:
 
 
 @contextmanager
-def synthcity_training_speedups(names: Sequence[str]) -> Iterator[None]:
-    """The named speed-ups (``critic`` for synthcity's GAN, ``loss`` for its VAE), for one fit
-    in a synthcity worker, less those turned off."""
+def synthcity_training_speedups() -> Iterator[None]:
+    """The speed-ups that apply to synthcity's GAN, for one fit in a synthcity worker."""
+    if "critic" in _OFF:
+        yield
+        return
     from gentune.generators.synthcity_critic_step import (
         synthcity_critic_steps_without_generator_graph,
     )
-    from gentune.generators.synthcity_vae_loss import synthcity_one_pass_vae_loss
 
-    makers = {"critic": synthcity_critic_steps_without_generator_graph,
-              "loss": synthcity_one_pass_vae_loss}
-    with ExitStack() as stack:
-        for name in names:
-            if name not in _OFF:
-                stack.enter_context(makers[name]())
+    with synthcity_critic_steps_without_generator_graph():
         yield

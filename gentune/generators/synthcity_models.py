@@ -49,7 +49,7 @@ class SynthcityGenerator(Generator):
     library_defaults: ClassVar[dict[str, Any]]
     fixed: ClassVar[dict[str, Any]] = {}  # arguments held constant (see the module notes)
     epoch_modules: ClassVar[tuple[str, ...]] = ()  # modules whose training loop reports epochs
-    speedups: ClassVar[tuple[str, ...]] = ()  # of gentune/generators/speedups.py
+    gan: ClassVar[bool] = False  # trains synthcity's GAN (gentune/generators/speedups.py)
 
     def __init__(self) -> None:
         self._model: Any = None
@@ -94,7 +94,7 @@ class SynthcityGenerator(Generator):
             self._model.fit(loader)
 
     def _speedups(self) -> AbstractContextManager[None]:
-        return synthcity_training_speedups(self.speedups) if self.speedups else nullcontext()
+        return synthcity_training_speedups() if self.gan else nullcontext()
 
     def _epochs_reported(self, monitor: FitMonitor | None) -> AbstractContextManager[None]:
         if monitor is None or not self.epoch_modules:
@@ -211,8 +211,6 @@ _FLOW_DEFAULTS = {
 }
 
 _GAN_MODULE = ("synthcity.plugins.core.models.gan",)
-_GAN_SPEEDUPS = ("critic",)  # gentune/generators/synthcity_critic_step.py
-_VAE_SPEEDUPS = ("loss",)  # gentune/generators/synthcity_vae_loss.py (not RTVAE's loss)
 _VAE_MODULE = ("synthcity.plugins.core.models.vae",)
 _FLOW_MODULE = ("synthcity.plugins.core.models.flows",)
 
@@ -220,12 +218,10 @@ _FLOW_MODULE = ("synthcity.plugins.core.models.flows",)
 def _define(name: str, plugin: str, space: dict[str, Declared], defaults: dict[str, Any],
             note: str, base: type[SynthcityGenerator] = SynthcityGenerator,
             epochs: str | None = None, modules: tuple[str, ...] = (),
-            fixed: dict[str, Any] | None = None,
-            speedups: tuple[str, ...] = ()) -> type[SynthcityGenerator]:
+            fixed: dict[str, Any] | None = None, gan: bool = False) -> type[SynthcityGenerator]:
     attributes = {"name": name, "plugin": plugin, "space": space, "library_defaults": defaults,
                   "note": note, "epochs_param": epochs, "epoch_modules": modules,
-                  "fixed": fixed or {}, "speedups": speedups,
-                  "__module__": __name__}
+                  "fixed": fixed or {}, "gan": gan, "__module__": __name__}
     return type(f"Synthcity_{name}", (base,), attributes)
 
 
@@ -249,14 +245,14 @@ SYNTHCITY_GENERATORS: dict[str, type[SynthcityGenerator]] = {cls.name: cls for c
         {"struct_learning_search_method": "tree_search", "struct_learning_score": "k2"},
         "Bayesian network (pgmpy); 'pc' search left out, it fails"),
     _define("synthcity_tvae", "tvae", _VAE_SPACE, _VAE_DEFAULTS, "synthcity's TVAE",
-            epochs="n_iter", modules=_VAE_MODULE, speedups=_VAE_SPEEDUPS),
+            epochs="n_iter", modules=_VAE_MODULE),
     _define("synthcity_ctgan", "ctgan", _CTGAN_SPACE, _CTGAN_DEFAULTS, "synthcity's CTGAN",
-            epochs="n_iter", modules=_GAN_MODULE, speedups=_GAN_SPEEDUPS),
+            epochs="n_iter", modules=_GAN_MODULE, gan=True),
     _define("rtvae", "rtvae", _VAE_SPACE, _VAE_DEFAULTS, "robust-divergence TVAE",
             epochs="n_iter", modules=_VAE_MODULE),
     _define("adsgan", "adsgan", {**_gan_space(), "encoder_max_clusters": Int(2, 20)},
             {**_GAN_DEFAULTS, "encoder_max_clusters": 5},
-            "AdsGAN (privacy); 10000 iterations by default", speedups=_GAN_SPEEDUPS),
+            "AdsGAN (privacy); 10000 iterations by default", gan=True),
     _define("pategan", "pategan", {
         "n_iter": Int(1, 500), "generator_n_layers_hidden": Int(1, 4),
         "generator_n_units_hidden": Int(50, 500, step=50), "generator_nonlin": Choice(_NONLIN),
@@ -275,17 +271,15 @@ SYNTHCITY_GENERATORS: dict[str, type[SynthcityGenerator]] = {cls.name: cls for c
          "discriminator_dropout": 0.1, "lr": 0.001, "weight_decay": 0.001, "batch_size": 200,
          "n_teachers": 10, "teacher_template": "xgboost", "encoder_max_clusters": 5,
          "lamda": 0.001, "alpha": 100},
-        "PATE-GAN (differential privacy, epsilon 1)", speedups=_GAN_SPEEDUPS),
+        "PATE-GAN (differential privacy, epsilon 1)", gan=True),
     _define("survival_gan", "survival_gan", {**_gan_space(), "encoder_max_clusters": Int(2, 20)},
             {**_GAN_DEFAULTS, "encoder_max_clusters": 5},
             "SurvivalGAN (AdsGAN inside); models the task's endpoint", base=_SurvivalGenerator,
-            speedups=_GAN_SPEEDUPS),
+            gan=True),
     _define("survival_ctgan", "survival_ctgan", _CTGAN_SPACE, _CTGAN_DEFAULTS,
-            "survival CTGAN; models the task's endpoint", base=_SurvivalGenerator,
-            speedups=_GAN_SPEEDUPS),
+            "survival CTGAN; models the task's endpoint", base=_SurvivalGenerator, gan=True),
     _define("survae", "survae", _VAE_SPACE, _VAE_DEFAULTS,
-            "survival VAE; models the task's endpoint", base=_SurvivalGenerator,
-            speedups=_VAE_SPEEDUPS),
+            "survival VAE; models the task's endpoint", base=_SurvivalGenerator),
     _define("survival_nflow", "survival_nflow", _FLOW_SPACE, _FLOW_DEFAULTS,
             "survival normalizing flows; models the task's endpoint", base=_SurvivalGenerator),
 )}
