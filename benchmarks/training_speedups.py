@@ -117,7 +117,13 @@ def main() -> None:
         return
     base_env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                 "OPENBLAS_NUM_THREADS": "1", "LOKY_MAX_CPU_COUNT": "1"}
-    scratch = tempfile.mkdtemp(prefix="gentune-speedups-")
+    with tempfile.TemporaryDirectory(prefix="gentune-speedups-") as scratch:
+        compare(args, measured, base_env, scratch)
+
+
+def compare(args: argparse.Namespace, measured: list[str], base_env: dict[str, str],
+            scratch: str) -> None:
+    """Each dataset and generator measured in a process of its own; a table row per batch size."""
     print(f"without: {', '.join(measured)}")
     print("| dataset | generator | training rows | batch size | fits | median s, with | "
           "median s, without | with / without | samples equal |")

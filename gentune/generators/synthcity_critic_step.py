@@ -28,13 +28,13 @@ __all__ = ["synthcity_critic_steps_without_generator_graph"]
 
 @contextmanager
 def _without_grad(network: Any) -> Iterator[None]:
-    wanting = [parameter for parameter in network.parameters() if parameter.requires_grad]
-    for parameter in wanting:
+    trainable = [parameter for parameter in network.parameters() if parameter.requires_grad]
+    for parameter in trainable:
         parameter.requires_grad_(False)
     try:
         yield
     finally:
-        for parameter in wanting:
+        for parameter in trainable:
             parameter.requires_grad_(True)
 
 
