@@ -129,9 +129,9 @@ def compare(args: argparse.Namespace, measured: list[str], base_env: dict[str, s
           "median s, without | with / without | samples equal |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for dataset in args.datasets.split(","):
+        data = training_rows(dataset, scratch)
         for name in args.generators.split(","):
             python, env = measuring_process(name, base_env)
-            data = training_rows(dataset, scratch)
             command = [python, __file__, "--child", data,
                        "--generators", name, "--configs", str(args.configs),
                        "--epochs", str(args.epochs), "--measure", ",".join(measured)]

@@ -32,6 +32,16 @@ def encoded_feature_types(rows: list[dict[str, Any]], schema: dict[str, str]) ->
     return {info.name: info.feature_type for info in encoder._column_transform_info_list}
 
 
+def _small_trial(rows: int) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A numeric, a boolean, a categorical and a time-like column, seeded."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"age": rng.normal(50, 10, rows), "flag": rng.random(rows) < 0.3,
+                          "arm": rng.choice(["a", "b", "c"], rows),
+                          "days": rng.exponential(300, rows)})
+    return train, {"age": "numerical", "flag": "boolean", "arm": "categorical",
+                   "days": "numerical"}
+
+
 def critic_step_fits(name: str, params: dict[str, Any], rows: int) -> dict[str, Any]:
     """Two fits of ``name`` with the same seeds, with gentune's ``critic`` speed-up and without
     it: each one's sample (and samples between epochs, where the generator reports epochs),
@@ -42,11 +52,7 @@ def critic_step_fits(name: str, params: dict[str, Any], rows: int) -> dict[str, 
     from gentune.generators.speedups import without
     from gentune.generators.swap import swapped
 
-    rng = np.random.default_rng(0)
-    train = pd.DataFrame({"age": rng.normal(50, 10, rows), "flag": rng.random(rows) < 0.3,
-                          "arm": rng.choice(["a", "b", "c"], rows),
-                          "days": rng.exponential(300, rows)})
-    schema = {"age": "numerical", "flag": "boolean", "arm": "categorical", "days": "numerical"}
+    train, schema = _small_trial(rows)
     counts = {"backward": 0, "generator_steps": 0}
     networks: list[Any] = []
     train_epoch, generator_step = gan.GAN._train_epoch, gan.GAN._train_epoch_generator
@@ -87,9 +93,7 @@ def critic_step_fits(name: str, params: dict[str, Any], rows: int) -> dict[str, 
 
 def refits_agree(name: str, params: dict[str, Any], rows: int) -> bool:
     """Whether one generator object fitted twice with the same seed samples the same rows."""
-    rng = np.random.default_rng(0)
-    train = pd.DataFrame({"age": rng.normal(50, 10, rows), "arm": rng.choice(["a", "b"], rows)})
-    schema = {"age": "numerical", "arm": "categorical"}
+    train, schema = _small_trial(rows)
     generator = SYNTHCITY_GENERATORS[name]()
     samples = []
     for _ in range(2):

@@ -54,7 +54,7 @@ class SynthcityGenerator(Generator):
     def __init__(self) -> None:
         self._model: Any = None
         self._types: DeclaredTypes | None = None
-        self._workspace = tempfile.TemporaryDirectory(prefix="gentune-synthcity-")
+        self._workspace: tempfile.TemporaryDirectory[str] | None = None  # made by each fit
 
     def search_space(self) -> dict[str, Any]:
         return to_distributions(self.space)
@@ -83,7 +83,8 @@ class SynthcityGenerator(Generator):
         # A workspace of its own: synthcity caches metric results there (its GANs score
         # themselves every 50 epochs), and a cached score skips random draws, so a second fit
         # with the same seed in the same folder would train differently from the first.
-        self._workspace.cleanup()
+        if self._workspace is not None:
+            self._workspace.cleanup()
         self._workspace = tempfile.TemporaryDirectory(prefix="gentune-synthcity-")
         kwargs = {**self.fixed, **params, "random_state": int(seed),
                   "device": torch.device("cpu"), "workspace": Path(self._workspace.name)}
