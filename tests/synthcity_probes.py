@@ -100,3 +100,29 @@ def refits_agree(name: str, params: dict[str, Any], rows: int) -> bool:
         generator.fit(train, schema, {**generator.defaults(), **params}, 5)
         samples.append(generator.sample(50, 6))
     return bool(samples[0].equals(samples[1]))
+
+
+def checkpoint_fits(name: str, params: dict[str, Any], rows: int,
+                    checkpoints: list[int]) -> dict[str, Any]:
+    """``name`` fitted with a monitor at ``checkpoints`` and again without one, same seeds:
+    the epochs reported, each checkpoint sample's columns and size, and whether both fits
+    sampled the same rows afterwards (a checkpoint must not change the training)."""
+    from gentune.generators.base import FitMonitor
+
+    train, schema = _small_trial(rows)
+    generator_class = SYNTHCITY_GENERATORS[name]
+    endpoint = {"time": "days", "event": "flag"} if generator_class.survival else None
+    reported: list[tuple[int, list[str], int]] = []
+
+    def report(epoch: int, sample: Any) -> None:
+        rows_then = sample(40)
+        reported.append((epoch, list(rows_then.columns), len(rows_then)))
+
+    samples = []
+    for monitor in (FitMonitor(checkpoints, report), None):
+        generator = generator_class()
+        generator.fit(train, schema, {**generator.defaults(), **params}, 3, monitor,
+                      endpoint=endpoint)
+        samples.append(generator.sample(50, 4))
+    return {"reported": reported, "columns": list(train.columns),
+            "same_after": bool(samples[0].equals(samples[1]))}

@@ -13,6 +13,9 @@ space against the installed library. Deviations, each for a reason:
   default trial still uses the library's 1000;
 - arf ``delta`` is fixed at 0: the space says [0, 50], arfpy accepts only 0 <= delta <= 0.5
   and the plug-in only integers;
+- adsgan and survival_gan gain ``n_iter`` (their spaces omit it), searched as synthcity's
+  CTGAN's, [100, 1000]: a pruned study needs an epoch budget to hand out. The default trial
+  keeps the library's 10000, which the GAN's own early stopping usually ends sooner;
 - pategan ``generator_n_iter`` starts at 2: 1 divides by zero inside the plug-in;
 - pategan ``delta`` is not searched: its model discards the argument and always uses
   1 / (n * sqrt(n)) for n training rows, so every value would give the same fit;
@@ -109,15 +112,22 @@ class SynthcityGenerator(Generator):
         assert self._types is not None
         return self._types.restore(self._model.generate(count=count, **kwargs).dataframe())
 
+    def _plugins_in_training(self) -> list[Any]:
+        """The plug-ins whose ``fitted`` flag is still False while the networks train."""
+        return [self._model]
+
     def _sample_while_fitting(self, n: int) -> pd.DataFrame:
         # synthcity refuses to generate before fit() returns; the model is usable between
         # epochs, and its training loop puts its networks back in training mode.
+        plugins = self._plugins_in_training()
         with preserved_random_state():
-            self._model.fitted = True
+            for plugin in plugins:
+                plugin.fitted = True
             try:
                 return self._generated(n)
             finally:
-                self._model.fitted = False
+                for plugin in plugins:
+                    plugin.fitted = False
 
     def sample(self, n: int, seed: int) -> pd.DataFrame:
         if self._model is None:
@@ -139,6 +149,12 @@ class _SurvivalGenerator(SynthcityGenerator):
                              f"be {{endpoint: NAME}}")
         return SurvivalAnalysisDataLoader(train, time_to_event_column=endpoint["time"],
                                           target_column=endpoint["event"])
+
+    def _plugins_in_training(self) -> list[Any]:
+        # The plug-in trains a survival pipeline (self._model.model) that fits its
+        # time-to-event model first, then a generator plug-in; between that generator's
+        # epochs both it and the outer plug-in refuse to generate.
+        return [self._model, self._model.model.generator]
 
 
 def _gan_space(units_default: int = 500) -> dict[str, Declared]:
@@ -169,6 +185,10 @@ _CTGAN_SPACE: dict[str, Declared] = {
 }
 _CTGAN_DEFAULTS = {**_GAN_DEFAULTS, "n_iter": 2000, "discriminator_n_iter": 1,
                    "batch_size": 200, "encoder_max_clusters": 10}
+
+_ADSGAN_SPACE: dict[str, Declared] = {
+    **_gan_space(), "n_iter": Int(100, 1000, step=100), "encoder_max_clusters": Int(2, 20)}
+_ADSGAN_DEFAULTS = {**_GAN_DEFAULTS, "n_iter": 10000, "encoder_max_clusters": 5}
 
 _VAE_SPACE: dict[str, Declared] = {
     "n_iter": Int(100, 500, step=100),
@@ -251,9 +271,9 @@ SYNTHCITY_GENERATORS: dict[str, type[SynthcityGenerator]] = {cls.name: cls for c
             epochs="n_iter", modules=_GAN_MODULE, gan=True),
     _define("rtvae", "rtvae", _VAE_SPACE, _VAE_DEFAULTS, "robust-divergence TVAE",
             epochs="n_iter", modules=_VAE_MODULE),
-    _define("adsgan", "adsgan", {**_gan_space(), "encoder_max_clusters": Int(2, 20)},
-            {**_GAN_DEFAULTS, "encoder_max_clusters": 5},
-            "AdsGAN (privacy); 10000 iterations by default", gan=True),
+    _define("adsgan", "adsgan", _ADSGAN_SPACE, _ADSGAN_DEFAULTS,
+            "AdsGAN (privacy); 10000 iterations by default", epochs="n_iter",
+            modules=_GAN_MODULE, gan=True),
     _define("pategan", "pategan", {
         "n_iter": Int(1, 500), "generator_n_layers_hidden": Int(1, 4),
         "generator_n_units_hidden": Int(50, 500, step=50), "generator_nonlin": Choice(_NONLIN),
@@ -273,16 +293,18 @@ SYNTHCITY_GENERATORS: dict[str, type[SynthcityGenerator]] = {cls.name: cls for c
          "n_teachers": 10, "teacher_template": "xgboost", "encoder_max_clusters": 5,
          "lamda": 0.001, "alpha": 100},
         "PATE-GAN (differential privacy, epsilon 1)", gan=True),
-    _define("survival_gan", "survival_gan", {**_gan_space(), "encoder_max_clusters": Int(2, 20)},
-            {**_GAN_DEFAULTS, "encoder_max_clusters": 5},
+    _define("survival_gan", "survival_gan", _ADSGAN_SPACE, _ADSGAN_DEFAULTS,
             "SurvivalGAN (AdsGAN inside); models the task's endpoint", base=_SurvivalGenerator,
-            gan=True),
+            epochs="n_iter", modules=_GAN_MODULE, gan=True),
     _define("survival_ctgan", "survival_ctgan", _CTGAN_SPACE, _CTGAN_DEFAULTS,
-            "survival CTGAN; models the task's endpoint", base=_SurvivalGenerator, gan=True),
+            "survival CTGAN; models the task's endpoint", base=_SurvivalGenerator,
+            epochs="n_iter", modules=_GAN_MODULE, gan=True),
     _define("survae", "survae", _VAE_SPACE, _VAE_DEFAULTS,
-            "survival VAE; models the task's endpoint", base=_SurvivalGenerator),
+            "survival VAE; models the task's endpoint", base=_SurvivalGenerator,
+            epochs="n_iter", modules=_VAE_MODULE),
     _define("survival_nflow", "survival_nflow", _FLOW_SPACE, _FLOW_DEFAULTS,
-            "survival normalizing flows; models the task's endpoint", base=_SurvivalGenerator),
+            "survival normalizing flows; models the task's endpoint", base=_SurvivalGenerator,
+            epochs="n_iter", modules=_FLOW_MODULE),
 )}
 
 
