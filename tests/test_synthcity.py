@@ -208,7 +208,8 @@ def test_gan_critic_steps_fit_the_same_model_with_one_generator_backward_a_step(
 
 # Every synthcity generator that trains by epochs in one loop reports them, so a study can
 # prune it. Not PATE-GAN (each round retrains its teachers and GAN, and the rounds end when
-# the privacy budget is spent), not TabDDPM (not yet), nor ARF or the Bayesian network.
+# the privacy budget is spent), not TabDDPM (a checkpoint's sample runs every diffusion
+# step, about as costly as the training between checkpoints), nor ARF or the Bayesian network.
 PRUNABLE = {"nflow", "synthcity_tvae", "synthcity_ctgan", "rtvae", "adsgan", "survival_gan",
             "survival_ctgan", "survae", "survival_nflow"}
 _SMALL_VAE = {"encoder_n_units_hidden": 50, "decoder_n_units_hidden": 50,
