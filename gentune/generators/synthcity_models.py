@@ -15,7 +15,8 @@ space against the installed library. Deviations, each for a reason:
   and the plug-in only integers;
 - adsgan and survival_gan gain ``n_iter`` (their spaces omit it), searched as synthcity's
   CTGAN's, [100, 1000]: a pruned study needs an epoch budget to hand out. The default trial
-  keeps the library's 10000, which the GAN's own early stopping usually ends sooner;
+  keeps the library's 10000, which the GAN's own early stopping (a detection score every
+  50 epochs, patience 5) may end sooner;
 - pategan ``generator_n_iter`` starts at 2: 1 divides by zero inside the plug-in;
 - pategan ``delta`` is not searched: its model discards the argument and always uses
   1 / (n * sqrt(n)) for n training rows, so every value would give the same fit;
