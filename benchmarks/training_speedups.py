@@ -43,18 +43,19 @@ def child(data: str, generator_name: str, configs: int, epochs: int,
 
     torch.set_num_threads(1)
     train = pd.read_parquet(f"{data}.parquet")
-    schema = json.loads(Path(f"{data}.json").read_text())
+    described = json.loads(Path(f"{data}.json").read_text())
+    schema, endpoint = described["schema"], described["endpoint"]
     generator = get_generator(generator_name)
     budget = generator.epochs_param
     draws = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     params_list = [{**suggest(draws.ask(), generator.search_space()), budget: epochs}
                    for _ in range(configs)]
-    generator.fit(train, schema, {**params_list[0], budget: 1}, 0)  # warm-up
+    generator.fit(train, schema, {**params_list[0], budget: 1}, 0, endpoint=endpoint)  # warm-up
 
     def fit(mode: str, params: dict, seed: int) -> tuple[float, object]:
         started = time.perf_counter()
         with without(*(measured if mode == "without" else ())):
-            generator.fit(train, schema, params, seed)
+            generator.fit(train, schema, params, seed, endpoint=endpoint)
         seconds = time.perf_counter() - started
         return seconds, generator.sample(200, seed)
 
@@ -65,19 +66,22 @@ def child(data: str, generator_name: str, configs: int, epochs: int,
         samples = {}
         for mode in order:
             elapsed, samples[mode] = fit(mode, params, k)
-            seconds[mode][int(params.get("batch_size", 0))].append(elapsed)
+            seconds[mode][int(params.get("batch_size", 0))].append(elapsed)  # 0: not searched
         identical &= samples[MODES[0]].equals(samples[MODES[1]])
     return {"seconds": seconds, "identical": identical, "rows": len(train)}
 
 
-def training_rows(dataset: str, folder: str) -> str:
-    """The dataset's training rows as gentune's workers see them, written for the child."""
+def training_rows(dataset: str, folder: str, survival: bool) -> str:
+    """The dataset's training rows as gentune's workers see them (a survival generator's
+    keep the endpoint as it is), with the schema and the endpoint, written for the child."""
     from gentune.tuning.prepare import prepare
 
-    study = prepare(dataset)
-    stem = str(Path(folder) / dataset)
+    study = prepare(dataset, survival_generator=survival)
+    stem = str(Path(folder) / (f"{dataset}-survival" if survival else dataset))
     study.processor.transform(study.train).to_parquet(f"{stem}.parquet")
-    Path(f"{stem}.json").write_text(json.dumps(study.processor.transformed_schema))
+    Path(f"{stem}.json").write_text(json.dumps({
+        "schema": study.processor.transformed_schema,
+        "endpoint": dict(study.endpoint) if survival and study.endpoint else None}))
     return stem
 
 
@@ -128,10 +132,16 @@ def compare(args: argparse.Namespace, measured: list[str], base_env: dict[str, s
     print("| dataset | generator | training rows | batch size | fits | median s, with | "
           "median s, without | with / without | samples equal |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    from gentune.generators import generator_class
+
     for dataset in args.datasets.split(","):
-        data = training_rows(dataset, scratch)
+        written: dict[bool, str] = {}  # each dataset's rows once per kind of generator
         for name in args.generators.split(","):
             python, env = measuring_process(name, base_env)
+            survival = generator_class(name).survival
+            if survival not in written:
+                written[survival] = training_rows(dataset, scratch, survival)
+            data = written[survival]
             command = [python, __file__, "--child", data,
                        "--generators", name, "--configs", str(args.configs),
                        "--epochs", str(args.epochs), "--measure", ",".join(measured)]
@@ -146,7 +156,8 @@ def compare(args: argparse.Namespace, measured: list[str], base_env: dict[str, s
                 fast, slow = (result["seconds"][mode][size] for mode in MODES)
                 for mode, values in zip(MODES, (fast, slow)):
                     every[mode] += values
-                print(f"{head} | {size} | {len(fast)} | {statistics.median(fast):.2f} | "
+                label = size if size != "0" else "default"
+                print(f"{head} | {label} | {len(fast)} | {statistics.median(fast):.2f} | "
                       f"{statistics.median(slow):.2f} | "
                       f"{statistics.median(fast) / statistics.median(slow):.2f} | "
                       f"{result['identical']} |", flush=True)
