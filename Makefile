@@ -7,7 +7,8 @@ VENV ?= .venv
 # pytest processes keep two cores busy; whole files go to one process, as the PostgreSQL
 # tests share one database and a file's fixtures are built once.
 TEST_WORKERS ?= 2
-PYTEST = $(VENV)/bin/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile
+# The slowest tests are listed after each run: the suite's budget is 10 minutes on 2 cores.
+PYTEST = $(VENV)/bin/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile --durations=15
 export PYTHON
 
 .PHONY: env synthcity-env browser demo test test-fast clean
