@@ -172,9 +172,11 @@ def _network_kwargs(params: Mapping[str, Any], layers: Mapping[str, str]) -> dic
 
 class CTGAN(_SDVGenerator):
     name = "ctgan"
-    # A GAN's score after 67 or 201 of 600 epochs ranks how far it has trained, not where it
-    # ends: pruned, CTGAN fell short of a plain loop that trains every trial in full
-    # (benchmarks/RESULTS.md, time to quality); CopulaGAN, the same network, inherits this.
+    # Its score after 67 or 201 of 600 epochs ranks how far it has trained, not where it ends
+    # (Spearman -0.17 to 0.15 with the final compound; synthcity's CTGAN, pruned by default,
+    # 0.40-0.50), and pruned it fell short of a plain loop that trains every trial in full
+    # (benchmarks/RESULTS.md, checkpoint ranking and time to quality). CopulaGAN, the same
+    # network, inherits this.
     default_pruner = "none"
     synthesizer = "CTGANSynthesizer"
     epochs_param = "epochs"
