@@ -79,18 +79,18 @@ constraints:
 def test_tune_a_hand_written_spec_end_to_end_and_resume(new_trial: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = gentune("tune", "--spec", str(new_trial), "--generator", "gaussian_copula",
-                     "--trials", "2", "--out", str(out))
+                     "--trials", "3", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert f"best.json: {out / 'best.json'}" in result.stdout
-    assert "2/2 trials" in result.stderr  # the progress bar
+    assert "3/3 trials" in result.stderr  # the progress bar
     best = json.loads((out / "best.json").read_text())
-    assert best["generator"] == "gaussian_copula" and best["trials"]["complete"] == 2
+    assert best["generator"] == "gaussian_copula" and best["trials"]["complete"] == 3
     assert set(best["best"]["families"]) >= {"fidelity", "utility", "alignment"}
     assert best["best"]["validity"]["post"]["any"] == 0.0
     again = gentune("tune", "--spec", str(new_trial), "--generator", "gaussian_copula",
-                    "--trials", "3", "--out", str(out), "--quiet")
+                    "--trials", "5", "--out", str(out), "--quiet")
     assert again.returncode == 0, again.stderr
-    assert json.loads((out / "best.json").read_text())["trials"]["complete"] == 3
+    assert json.loads((out / "best.json").read_text())["trials"]["complete"] == 5
     # Another study in the same folder would replace this one's best.json and samples.
     kept = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
     other = gentune("tune", "--spec", str(new_trial), "--generator", "gaussian_copula",

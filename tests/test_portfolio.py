@@ -89,10 +89,10 @@ def test_a_study_tries_the_portfolio_after_the_defaults(tiny_actg, tmp_path, fak
     assert trials[3].params not in STARTS  # the sampler's own
     assert result.best["best"]["role"] in ("default", PORTFOLIO, "search")
     # Without it, and a study made without it resumes without it.
-    off = tune(str(tiny_actg), n_trials=1, portfolio=False, out=tmp_path / "off", **options)
-    tune(str(tiny_actg), n_trials=2, out=tmp_path / "off", **options)
+    off = tune(str(tiny_actg), n_trials=2, portfolio=False, out=tmp_path / "off", **options)
+    tune(str(tiny_actg), n_trials=4, out=tmp_path / "off", **options)
     roles = [t.user_attrs["role"] for t in load(tmp_path / "off", off.study_name).trials]
-    assert roles == ["default", "search"]  # the portfolio would have taken the second slot
+    assert roles == ["default", "search", "search", "search"]
 
 
 def test_in_a_pruned_study_the_portfolio_trains_the_budget_and_may_be_stopped(

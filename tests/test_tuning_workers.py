@@ -58,11 +58,11 @@ def test_a_moved_project_folder_resumes_with_local_workers(tiny_actg, tmp_path,
     name = tune(str(before / tiny_actg.name), n_trials=1, out=before / "run", workers=1,
                 **options).study_name
     before.rename(after)
-    result = tune(str(after / tiny_actg.name), n_trials=3, out=after / "run", workers=2,
+    result = tune(str(after / tiny_actg.name), n_trials=5, out=after / "run", workers=2,
                   **options)
     trials = load(after / "run", name).trials
-    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
-    assert result.best["trials"]["complete"] == 3
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 5
+    assert result.best["trials"]["complete"] == 5
 
 
 def test_local_workers_that_cannot_start_are_reported_not_restarted_forever(
@@ -118,8 +118,8 @@ def _worker_command(name: str, out: Path, extra: tuple[str, ...]) -> subprocess.
 def test_an_interrupted_command_loses_nothing_and_the_same_command_resumes(
         tiny_actg, tmp_path, fake_generators, signum: int) -> None:
     # Ctrl-C, or a scheduler's SIGTERM, while fake_slow is 3 s into a fit.
-    # timeout ~0: create the study and queue its 2 trials; the command below runs them.
-    name = tune(str(tiny_actg), generator="fake_slow", n_trials=2, out=tmp_path, workers=1,
+    # timeout ~0: create the study and queue its 3 trials; the command below runs them.
+    name = tune(str(tiny_actg), generator="fake_slow", n_trials=3, out=tmp_path, workers=1,
                 timeout=1e-9, **LOOP, extra_paths=fake_generators).study_name
     command = _worker_command(name, tmp_path, fake_generators)
     deadline = time.monotonic() + 120
@@ -145,7 +145,7 @@ def test_an_interrupted_command_loses_nothing_and_the_same_command_resumes(
     assert again.returncode == 0, output
     trials = load(tmp_path, name).trials
     done = [t for t in trials if t.state == TrialState.COMPLETE]
-    assert sorted(t.user_attrs["slot"] for t in done) == list(range(2))  # every slot, once
+    assert sorted(t.user_attrs["slot"] for t in done) == list(range(3))  # every slot, once
     assert completed <= {t.number for t in done}  # completed trials are kept, not rerun
     retry = [t for t in done if t.system_attrs.get("failed_trial") == interrupted[0].number]
     assert [t.user_attrs["slot"] for t in retry] == [interrupted[0].user_attrs["slot"]]
