@@ -114,15 +114,21 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
     trials = rows[:-1]
     finals = [row["final"] for row in trials]
     batches = [row["params"].get("batch_size", 0) for row in trials]
-    lines = ["| rung | score | Spearman with final | final top third kept | "
-             "Spearman with batch size |", "|---:|---|---:|---:|---:|"]
+    lines = ["| rung | configurations | score | Spearman with final | final top third kept | "
+             "Spearman with batch size |", "|---:|---:|---|---:|---:|---:|"]
     for position, rung in enumerate(checkpoints):
+        # A fit that ends early (synthcity's GANs stop when they stop improving) reports no
+        # later rungs: a pruner never compares it there either.
+        reached = [index for index, row in enumerate(trials) if len(row["cheap"]) > position]
+        at_rung = [finals[index] for index in reached]
         for way in ("cheap", "full"):
-            values = [row[way][position] for row in trials]
-            hit, k = top_third_overlap(values, finals)
-            lines.append(f"| {rung} | {way} | {spearmanr(values, finals).statistic:.2f} | "
-                         f"{hit} of {k} | {spearmanr(values, batches).statistic:.2f} |")
-    lines.append(f"| final | | 1.00 | | {spearmanr(finals, batches).statistic:.2f} |")
+            values = [trials[index][way][position] for index in reached]
+            hit, k = top_third_overlap(values, at_rung)
+            lines.append(f"| {rung} | {len(reached)} | {way} | "
+                         f"{spearmanr(values, at_rung).statistic:.2f} | {hit} of {k} | "
+                         f"{spearmanr(values, [batches[i] for i in reached]).statistic:.2f} |")
+    lines.append(f"| final | {len(trials)} | | 1.00 | | "
+                 f"{spearmanr(finals, batches).statistic:.2f} |")
     return lines
 
 
