@@ -22,7 +22,6 @@ from gentune.spec import Spec
 from gentune.tuning.fingerprint import digest, heldout_parts, spec_fingerprint
 from gentune.tuning.prepare import held_out, prepare
 from gentune.tuning.scoring_version import SCORING_VERSION
-from gentune.workers.session import preloaded_modules, worker_for
 
 __all__ = ["refit_records", "score_key", "measure_records", "read_kept_scores"]
 
@@ -92,22 +91,18 @@ def refit_records(spec: Spec, generator_name: str, configs: dict[str, dict[str, 
     records: list[dict[str, Any]] = []
     cache = out / "heldout"
     cache.mkdir(parents=True, exist_ok=True)
-    worker = worker_for(generator.environment, preload=preloaded_modules(generator))
-    try:
-        for label, params in configs.items():
-            for k in range(seeds):
-                refit_seed = seed + 1000 * (k + 1)
-                key = score_key(generator_name, params, refit_seed, view.data.sha256,
-                                fingerprint, seed)
-                path = cache / f"{generator_name}-{key}.json"
-                flat = read_kept_scores(path)
-                if flat is None:
-                    scores = refit_and_score(view, generator, params, refit_seed, worker=worker)
-                    _require_families(scores.scores, compound, label)
-                    flat = scores.scores.flat()
-                    flat["compound"] = compound.scalar(scores.scores.families)
-                    atomic_write_text(path, json.dumps(flat))
-                records += measure_records(generator_name, label, refit_seed, flat)
-    finally:
-        worker.close()
+    for label, params in configs.items():
+        for k in range(seeds):
+            refit_seed = seed + 1000 * (k + 1)
+            key = score_key(generator_name, params, refit_seed, view.data.sha256,
+                            fingerprint, seed)
+            path = cache / f"{generator_name}-{key}.json"
+            flat = read_kept_scores(path)
+            if flat is None:  # each refit's session takes the warm worker the last one left
+                scores = refit_and_score(view, generator, params, refit_seed)
+                _require_families(scores.scores, compound, label)
+                flat = scores.scores.flat()
+                flat["compound"] = compound.scalar(scores.scores.families)
+                atomic_write_text(path, json.dumps(flat))
+            records += measure_records(generator_name, label, refit_seed, flat)
     return records

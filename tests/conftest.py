@@ -98,6 +98,28 @@ def fake_generators():
     registry.GENERATORS.update(saved)
 
 
+@pytest.fixture
+def session_for(prepared_actg, fake_generators):
+    """Generator sessions on the tiny actg training rows, closed after the test."""
+    from gentune.generators import get_generator
+    from gentune.workers.session import GeneratorSession
+
+    sessions = []
+
+    def make(name: str, **kwargs):
+        processor = prepared_actg.processor
+        session = GeneratorSession(get_generator(name),
+                                   processor.transform(prepared_actg.splits.train),
+                                   processor.transformed_schema, extra_paths=fake_generators,
+                                   **kwargs)
+        sessions.append(session)
+        return session
+
+    yield make
+    for session in sessions:
+        session.close()
+
+
 def write_frame(frame: pd.DataFrame, path: Path) -> Path:
     frame.to_csv(path, index=False)
     return path

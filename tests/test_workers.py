@@ -13,26 +13,9 @@ import pytest
 
 from gentune.errors import TrialFailure
 from gentune.generators import get_generator
+from gentune.workers.pool import IDLE_WORKERS
 from gentune.workers.process import WorkerProcess
 from gentune.workers.session import GeneratorSession, check_output, worker_for
-
-
-@pytest.fixture
-def session_for(prepared_actg, fake_generators):
-    sessions = []
-
-    def make(name: str, **kwargs) -> GeneratorSession:
-        processor = prepared_actg.processor
-        session = GeneratorSession(get_generator(name),
-                                   processor.transform(prepared_actg.splits.train),
-                                   processor.transformed_schema, extra_paths=fake_generators,
-                                   **kwargs)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        session.close()
 
 
 def test_a_hanging_fit_is_killed_at_the_time_limit(session_for) -> None:
@@ -56,7 +39,8 @@ def test_a_stopped_worker_removes_its_temporary_folders(session_for, tmp_path,
     session = session_for("fake_workspace")
     session.fit({"noise": 0.0}, seed=0)
     assert len(list(tmp_path.iterdir())) == 1
-    session.close()
+    session.close()  # its worker waits for the next session, until this process ends
+    IDLE_WORKERS.close()
     assert not session.worker.alive() and list(tmp_path.iterdir()) == []
 
 

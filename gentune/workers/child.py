@@ -9,6 +9,7 @@ of stdout: anything a library prints goes to stderr, which the parent writes to 
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
 import json
 import os
@@ -56,6 +57,11 @@ class _Child:
             return {"ok": True}
         if command == "call":  # a module-level helper, e.g. describing a library's space
             return {"ok": True, "result": _load(request["target"])(**request.get("kwargs", {}))}
+        if command == "reset":  # passed on to another session: drop the fitted model, and
+            self.generator = None  # write what libraries print to that session's log
+            gc.collect()
+            _write_output_to(request.get("log"))
+            return {"ok": True}
         return {"ok": False, "error": f"unknown command {command!r}"}
 
     def fit(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +127,18 @@ def _limit_threads() -> None:
         return
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(max(1, threads))
+
+
+def _write_output_to(path: str | None) -> None:
+    """Point stderr and file descriptor 1 (which ``main`` joined to it; the replies have a
+    copy of their own) at ``path``, or at nothing."""
+    sys.stderr.flush()
+    target = os.open(path or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        for descriptor in (1, 2):
+            os.dup2(target, descriptor)
+    finally:
+        os.close(target)
 
 
 def _exit_now() -> None:

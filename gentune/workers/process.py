@@ -1,8 +1,9 @@
 """The parent's handle on a worker process: requests with a time and a memory limit.
 
-A worker stays warm between trials, so imports are paid once. One that overruns its time,
-exceeds its memory, crashes or is killed from outside is replaced, and the request fails
-with a ``TrialFailure`` whose reason says which of these happened.
+A worker stays warm between trials, and between sessions (``gentune.workers.pool``), so
+imports are paid once. One that overruns its time, exceeds its memory, crashes or is killed
+from outside is replaced, and the request fails with a ``TrialFailure`` whose reason says
+which of these happened.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class WorkerProcess:
         self._buffer = b""
         self._log: IO[bytes] | None = None
         self.restarts = 0
+        self.started_as: tuple[Any, ...] | None = None  # reuse_key() at the last start
+        self._joining: tuple[str, ...] | None = None  # a new session's modules, until it starts
         self._killed_here = False  # by this handle (timeout, memory, interruption)
         self._model_lost: str | None = None  # how a worker holding a fit died on its own
 
@@ -90,22 +93,67 @@ class WorkerProcess:
             return env
         return this_gentune(env, self.pythonpath)
 
+    def reuse_key(self) -> tuple[Any, ...]:
+        """How a worker this handle starts now would start: its interpreter, working folder
+        and environment (threads and library paths included). Workers started with equal
+        keys are interchangeable."""
+        return _start_key(self.python, self._environment())
+
+    def release(self) -> None:
+        """Drop the fitted model and stop writing to the session's log, so the process can
+        wait for another session; a TrialFailure if the worker cannot."""
+        self._close_log()
+        self.log_path, self.memory_limit_mb = None, None
+        self._joining = None  # handed to a session that sent nothing: still reset from before
+        reply = self.call({"cmd": "reset", "log": None}, timeout=30)
+        if not reply.get("ok"):
+            raise TrialFailure("exception", f"the worker could not be reset: "
+                               f"{reply.get('error')}")
+
+    def hand_to(self, log_path: Path | None, memory_limit_mb: float | None,
+                preload: Sequence[str]) -> None:
+        """Serve another session, with its log, memory limit and modules, from its first
+        request on (a session that never sends one leaves no log folder behind)."""
+        self.log_path, self.memory_limit_mb = log_path, memory_limit_mb
+        self.restarts, self._model_lost = 0, None  # counted per session
+        self._joining = tuple(preload)
+
+    def _join(self, preload: tuple[str, ...]) -> None:
+        """Point the worker's output at the new session's log and import its modules; a
+        worker that cannot is replaced by a fresh one."""
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        missing = [module for module in preload if module not in self.preload]
+        self.preload = preload  # what a restart imports
+        try:
+            log = str(self.log_path) if self.log_path else None
+            reply = self.call({"cmd": "reset", "log": log}, timeout=30)
+            if missing and reply.get("ok"):
+                reply = self.call({"cmd": "import", "modules": missing},
+                                  timeout=self.start_timeout)
+        except TrialFailure:
+            reply = {}
+        if not reply.get("ok"):
+            self.start()
+
     def start(self) -> None:
         self.close()
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("ab")
+        env = self._environment()
         try:
             self._process = subprocess.Popen(
                 [self.python, "-m", "gentune.workers.child"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=self._log if self._log else subprocess.DEVNULL,
-                env=self._environment(), start_new_session=True,
+                env=env, start_new_session=True,
             )
         except OSError as exc:  # the environment was removed or broken after it was checked
             raise TrialFailure("environment", f"the worker's Python {self.python} cannot be "
                                f"started ({exc.strerror or exc}); set its environment up "
                                f"again (for synthcity: make synthcity-env)") from None
+        self.started_as = _start_key(self.python, env)
         self._killed_here = False
         self._buffer = b""
         deadline = time.monotonic() + self.start_timeout
@@ -120,10 +168,16 @@ class WorkerProcess:
                                    f"{', '.join(self.preload)}: {imported.get('error')}")
 
     def ensure_started(self) -> None:
-        if not self.alive():
-            if self._process is not None:
-                self.restarts += 1
-            self.start()
+        joining, self._joining = self._joining, None
+        if self.alive():
+            if joining is not None:
+                self._join(joining)
+            return
+        if joining is not None:
+            self.preload = joining
+        elif self._process is not None:
+            self.restarts += 1
+        self.start()
 
     def call(self, request: Mapping[str, Any], timeout: float | None = None,
              on_event: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None) -> dict[str, Any]:
@@ -247,6 +301,12 @@ class WorkerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _start_key(python: str, env: Mapping[str, str]) -> tuple[Any, ...]:
+    # pytest rewrites its variable at every test phase; nothing in a worker reads it.
+    kept = sorted((name, value) for name, value in env.items() if name != "PYTEST_CURRENT_TEST")
+    return python, os.getcwd(), tuple(kept)
 
 
 def _exit_detail(code: int) -> str:

@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from gentune.environments import worker_python
 from gentune.errors import TrialFailure
 from gentune.generators.base import Generator
+from gentune.workers.pool import IDLE_WORKERS, worker_for
 from gentune.workers.process import WorkerProcess
 
 __all__ = ["GeneratorSession", "FitOutcome", "check_output", "worker_for", "preloaded_modules"]
@@ -81,15 +81,6 @@ def preloaded_modules(generator: Generator) -> tuple[str, ...]:
     return ("pyarrow.parquet", type(generator).__module__, *generator.imports)
 
 
-def worker_for(environment: str, extra_paths: tuple[str, ...] = (), **kwargs: Any
-               ) -> WorkerProcess:
-    """A worker process for ``environment`` that several sessions can share."""
-    python, pythonpath = worker_python(environment)
-    # Another environment must not see the main one's libraries through PYTHONPATH.
-    return WorkerProcess(python, [*pythonpath, *extra_paths], isolated=environment != "main",
-                         **kwargs)
-
-
 class GeneratorSession:
     """A generator, its warm worker, and the training table it is fitted on."""
 
@@ -99,7 +90,8 @@ class GeneratorSession:
                  extra_paths: tuple[str, ...] = (), log_path: Path | None = None,
                  worker: WorkerProcess | None = None) -> None:
         """``worker``: a warm worker to share (its environment must be the generator's); the
-        session then leaves it running when it closes."""
+        session then leaves it running when it closes. Without one, the session takes an
+        idle worker started the same way, or starts one, and leaves it idle for the next."""
         self.generator, self.train, self.schema = generator, train, dict(schema)
         self.endpoint = dict(endpoint) if endpoint else None
         self._tmp = None if work_dir else tempfile.TemporaryDirectory(prefix="gentune-")
@@ -109,9 +101,9 @@ class GeneratorSession:
         train.to_parquet(self.train_path)
         self._owns_worker = worker is None
         if worker is None:
-            worker = worker_for(generator.environment, extra_paths, threads=threads,
-                                memory_limit_mb=memory_limit_mb, log_path=log_path,
-                                preload=preloaded_modules(generator))
+            worker = IDLE_WORKERS.take(generator.environment, extra_paths, threads=threads,
+                                       memory_limit_mb=memory_limit_mb, log_path=log_path,
+                                       preload=preloaded_modules(generator))
         self.worker = worker
         self._deadline: float | None = None
         self._samples = 0
@@ -168,7 +160,7 @@ class GeneratorSession:
 
     def close(self) -> None:
         if self._owns_worker:
-            self.worker.close()
+            IDLE_WORKERS.give_back(self.worker)
         if self._tmp is not None:
             self._tmp.cleanup()
 
