@@ -124,3 +124,4 @@ def test_a_session_that_sends_nothing_leaves_no_log_folder(open_session, tmp_pat
     unused.close()  # refused before its first trial, say
     assert not (tmp_path / "logs").exists()
     assert _fitted_pid(open_session()) == pid
+
