@@ -57,9 +57,13 @@ class _Child:
             return {"ok": True}
         if command == "call":  # a module-level helper, e.g. describing a library's space
             return {"ok": True, "result": _load(request["target"])(**request.get("kwargs", {}))}
-        if command == "reset":  # passed on to another session: drop the fitted model, and
-            self.generator = None  # write what libraries print to that session's log
-            gc.collect()
+        if command == "reset":
+            # Passed on to another session: drop the fitted model, and write what libraries
+            # print to that session's log. Sent at hand-back and again at hand-over; the
+            # second finds no model, and nothing to collect.
+            if self.generator is not None:
+                self.generator = None
+                gc.collect()
             _write_output_to(request.get("log"))
             return {"ok": True}
         return {"ok": False, "error": f"unknown command {command!r}"}
