@@ -27,7 +27,7 @@ import optuna
 from scipy.stats import spearmanr
 
 from gentune.datasets import builtin_spec_path
-from gentune.generators import GENERATORS
+from gentune.generators import GENERATORS, get_generator
 from gentune.metrics import MetricSuite
 from gentune.spec import load_spec
 from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage
@@ -53,7 +53,9 @@ class BothWays:
 
 def measure(dataset: str, generator: str, configs: int, seed: int) -> list[dict[str, Any]]:
     spec = load_spec(str(builtin_spec_path(dataset)))
-    prepared = prepare(spec, seed=seed)
+    # A survival generator models the endpoint itself: its columns reach it unencoded.
+    prepared = prepare(spec, seed=seed,
+                       survival_generator=get_generator(generator).survival)
     config = StudyConfig(spec=spec_for_storage(spec), generator=generator, objective="compound",
                          generator_target=GENERATORS[generator],
                          data_sha256=prepared.data.sha256, seed=seed, raw_validity="off",
@@ -112,6 +114,9 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
     (a rung that measures training progress rather than quality leans on the batch size)."""
     checkpoints = rows[-1]["checkpoints"]
     trials = rows[:-1]
+    if len(trials) < 3:
+        raise SystemExit(f"only {len(trials)} configurations finished; a ranking needs at "
+                         f"least 3 (the failures are printed above)")
     finals = [row["final"] for row in trials]
     batches = [row["params"].get("batch_size", 0) for row in trials]
     lines = ["| rung | configurations | score | Spearman with final | final top third kept | "

@@ -24,6 +24,14 @@ LONGEST_FIRST = ("test_release.py", "test_tuning.py", "test_tuning_workers.py",
                  "test_report_browser.py", "test_tuning_resume.py")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from gentune.workers.pool import IDLE_WORKERS
+
+    # pytest rewrites this variable at every test phase and no worker reads it: without
+    # this, no two tests could pass a warm worker on.
+    IDLE_WORKERS.ignored_variables = frozenset({"PYTEST_CURRENT_TEST"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable otherwise

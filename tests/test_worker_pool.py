@@ -59,6 +59,19 @@ def test_a_worker_started_another_way_is_not_passed_on(open_session, monkeypatch
     assert _fitted_pid(other_environment) not in (pid, other_threads.worker.pid)
 
 
+def test_a_variable_the_pool_ignores_may_differ(open_session, monkeypatch) -> None:
+    first = open_session()
+    pid = _fitted_pid(first)
+    first.close()
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "another test")
+    second = open_session()
+    assert _fitted_pid(second) == pid  # the suite's own setting (conftest.py)
+    second.close()
+    monkeypatch.setattr(IDLE_WORKERS, "ignored_variables", frozenset())
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "a third test")
+    assert _fitted_pid(open_session()) != pid
+
+
 def test_a_passed_on_worker_writes_to_the_new_sessions_log(open_session,
                                                           tmp_path: Path) -> None:
     first_log, second_log = tmp_path / "first.log", tmp_path / "logs" / "second.log"

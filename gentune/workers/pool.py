@@ -31,10 +31,17 @@ def worker_for(environment: str, extra_paths: tuple[str, ...] = (), **kwargs: An
 class WorkerPool:
     """Idle workers, at most ``keep`` (each holds its libraries in memory), oldest out first."""
 
-    def __init__(self, keep: int = 2) -> None:
-        self.keep = keep
+    def __init__(self, keep: int = 2, ignored_variables: frozenset[str] = frozenset()) -> None:
+        """``ignored_variables``: environment variables that may differ between workers
+        passed on to each other, because nothing a worker runs reads them."""
+        self.keep, self.ignored_variables = keep, ignored_variables
         self._idle: list[WorkerProcess] = []
         self._lock = threading.Lock()
+
+    def _comparable(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
+        python, folder, environment = key
+        return python, folder, tuple(item for item in environment
+                                     if item[0] not in self.ignored_variables)
 
     def take(self, environment: str, extra_paths: tuple[str, ...] = (), **kwargs: Any
              ) -> WorkerProcess:
@@ -42,10 +49,11 @@ class WorkerPool:
         one, passed on to the new session (its log, memory limit and modules), else a new
         one. Either starts working at the session's first request."""
         fresh = worker_for(environment, extra_paths, **kwargs)
-        key = fresh.reuse_key()
+        key = self._comparable(fresh.reuse_key())
         with self._lock:
             found = next((index for index, held in enumerate(self._idle)
-                          if held.started_as == key), None)
+                          if held.started_as and self._comparable(held.started_as) == key),
+                         None)
             worker = None if found is None else self._idle.pop(found)
         if worker is None:
             return fresh

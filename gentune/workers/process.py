@@ -304,13 +304,11 @@ class WorkerProcess:
 
 
 def _start_key(python: str, env: Mapping[str, str]) -> tuple[Any, ...]:
-    # pytest rewrites its variable at every test phase; nothing in a worker reads it.
-    kept = sorted((name, value) for name, value in env.items() if name != "PYTEST_CURRENT_TEST")
     try:
         folder: Any = os.getcwd()
     except OSError:  # the working folder was removed: a key equal to no other
         folder = object()
-    return python, folder, tuple(kept)
+    return python, folder, tuple(sorted(env.items()))
 
 
 def _exit_detail(code: int) -> str:
