@@ -59,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="start no trial after S seconds (running trials finish)")
     tune.add_argument("--sampler", default="tpe",
                       help="tpe | random | grid | gp | cmaes | qmc | nsga2 (default tpe)")
-    tune.add_argument("--pruner", help="sha | hyperband | none (default: sha; none for ctgan "
-                                       "and copulagan)")
+    tune.add_argument("--pruner", help="sha | hyperband | none (default: the generator's, "
+                                       "listed by `gentune generators`: sha; none for ctgan, "
+                                       "copulagan and survival_gan)")
     tune.add_argument("--epoch-budget", type=int, metavar="EPOCHS",
                       help="most epochs a search trial trains (default: the top of the "
                            "generator's range; the first trial keeps the library's defaults); "

@@ -111,9 +111,10 @@ def cmd_generators(args: argparse.Namespace) -> int:
         status = availability(name)
         cls = generator_class(name)
         state = "available" if status.available else "not installed"
-        line = f"{name:18} {status.library:10} {state:14} {cls.note}"
+        line = (f"{name:18} {status.library:10} {state:14} "
+                f"{cls.default_pruning():13} {cls.note}")
         if not status.available:
-            line += f"\n{'':44}{status.reason}; install: {status.install}"
+            line += f"\n{'':59}{status.reason}; install: {status.install}"
         rows.append(line)
     print("\n".join(rows))
     return 0

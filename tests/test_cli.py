@@ -124,6 +124,13 @@ def test_datasets_and_generators_are_listed() -> None:
     assert "actg320" in datasets.stdout and "1151 rows x 15 columns" in datasets.stdout
     generators = gentune("generators")
     assert generators.returncode == 0 and "ctgan" in generators.stdout
+    # Each generator's default pruning, as `gentune tune` applies it without --pruner: the
+    # GANs whose early scores do not rank configurations are not pruned.
+    pruning = {line.split()[0]: " ".join(line.split()[3:5])
+               for line in generators.stdout.splitlines() if line[:1].strip()}
+    assert pruning["tvae"] == "pruner sha" and pruning["synthcity_ctgan"] == "pruner sha"
+    assert pruning["ctgan"] == pruning["survival_gan"] == "pruner none"
+    assert pruning["arf"] == pruning["pategan"] == "not prunable"
 
 
 def test_spec_with_a_missing_column(new_trial: Path, tmp_path: Path) -> None:
