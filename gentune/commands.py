@@ -111,10 +111,10 @@ def cmd_generators(args: argparse.Namespace) -> int:
         status = availability(name)
         cls = generator_class(name)
         state = "available" if status.available else "not installed"
-        line = (f"{name:18} {status.library:10} {state:14} "
-                f"{cls.default_pruning():13} {cls.note}")
-        if not status.available:
-            line += f"\n{'':59}{status.reason}; install: {status.install}"
+        columns = f"{name:18} {status.library:10} {state:14} {cls.default_pruning():13} "
+        line = columns + cls.note
+        if not status.available:  # under the note
+            line += f"\n{'':{len(columns)}}{status.reason}; install: {status.install}"
         rows.append(line)
     print("\n".join(rows))
     return 0

@@ -62,16 +62,16 @@ class Generator(abc.ABC):
     environment: ClassVar[str] = "main"  # which Python environment runs fit and sample
     epochs_param: ClassVar[str | None] = None  # the budget parameter, for pruning
     default_pruner: ClassVar[str] = "sha"  # what `gentune tune` prunes with unless told
-
-    @classmethod
-    def default_pruning(cls) -> str:
-        """How a study prunes this generator unless told (``gentune generators``)."""
-        return f"pruner {cls.default_pruner}" if cls.epochs_param else "not prunable"
     survival: ClassVar[bool] = False  # needs the task's endpoint (time, event)
     note: ClassVar[str] = ""  # shown by `gentune generators`
     # Modules ``fit`` imports. A worker imports them (and the generator's own module) when it
     # starts, so that no trial's time limit or fit time pays for a library's import.
     imports: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def default_pruning(cls) -> str:
+        """How a study prunes this generator unless told (``gentune generators``)."""
+        return f"pruner {cls.default_pruner}" if cls.epochs_param else "not prunable"
 
     @abc.abstractmethod
     def search_space(self) -> dict[str, BaseDistribution]:
