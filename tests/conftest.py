@@ -89,7 +89,8 @@ def fake_generators():
     from gentune.generators import registry
 
     names = {"fake_sleep": "fakes:Sleeper", "fake_slow_raw": "fakes:RawSleeper",
-             "fake_raise": "fakes:Raiser", "fake_workspace": "fakes:Workspace",
+             "fake_raise": "fakes:Raiser", "fake_library_raise": "fakes:LibraryRaiser",
+             "fake_workspace": "fakes:Workspace",
              "fake_recorded": "fakes:FitRecorder",
              "fake_nan": "fakes:NaNRows", "fake_columns": "fakes:WrongColumns",
              "fake_copy": "fakes:Resampler", "fake_memory": "fakes:MemoryHog",

@@ -118,6 +118,15 @@ class Raiser(_Fake):
         raise ValueError("the fake generator refuses to fit")
 
 
+class LibraryRaiser(_Fake):
+    name = "fake_library_raise"
+
+    def fit(self, train, schema, params, seed, monitor=None, endpoint=None) -> None:
+        from sklearn.utils import check_array
+
+        check_array(np.full((2, 2), np.nan))  # as a library's own check of a model's rows
+
+
 class NaNRows(_Fake):
     name = "fake_nan"
 

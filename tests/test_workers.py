@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import time
@@ -70,6 +71,15 @@ def test_an_exception_is_reported_with_its_text(session_for) -> None:
         session_for("fake_raise").fit({"noise": 0.0}, seed=0)
     assert failure.value.reason == "exception"
     assert "ValueError: the fake generator refuses to fit" in failure.value.detail
+
+
+def test_an_exception_a_library_raised_names_where(session_for) -> None:
+    with pytest.raises(TrialFailure) as failure:
+        session_for("fake_library_raise").fit({"noise": 0.0}, seed=0)
+    detail = failure.value.detail
+    assert detail.startswith("ValueError: Input contains NaN")
+    # The innermost frame of the library the generator called, not the generator's own.
+    assert re.search(r"\(raised in sklearn: utils/validation\.py, line \d+\)$", detail), detail
 
 
 def test_nan_rows_are_bad_output(session_for) -> None:
