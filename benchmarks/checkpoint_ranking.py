@@ -138,8 +138,9 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def ordinal(number: int) -> str:
-    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    return f"{number}{suffix}"
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"
 
 
 def halving_line(cheap: list[list[float]], finals: list[float]) -> str:
