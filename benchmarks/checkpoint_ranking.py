@@ -102,8 +102,13 @@ def measure(dataset: str, generator: str, configs: int, seed: int) -> list[dict[
     return rows
 
 
+def third(count: int) -> int:
+    """How many of ``count`` successive halving keeps (at least one)."""
+    return max(1, round(count / 3))
+
+
 def top_third_overlap(values: list[float], finals: list[float]) -> tuple[int, int]:
-    k = max(1, round(len(finals) / 3))
+    k = third(len(finals))
     best = set(sorted(range(len(finals)), key=lambda i: -finals[i])[:k])
     kept = set(sorted(range(len(values)), key=lambda i: -values[i])[:k])
     return len(best & kept), k
@@ -153,11 +158,11 @@ def halving_line(cheap: list[list[float]], finals: list[float]) -> str:
     running = set(range(len(finals)))
     for position in range(max(len(values) for values in cheap)):
         at_rung = [i for i in running if len(cheap[i]) > position]
-        kept = sorted(at_rung, key=lambda i: -cheap[i][position])[:max(1, round(len(at_rung) / 3))]
+        kept = sorted(at_rung, key=lambda i: -cheap[i][position])[:third(len(at_rung))]
         running = (running - set(at_rung)) | set(kept)
     best_kept = min(running, key=by_final.index)
     by_first_rung = sorted((i for i in range(len(finals)) if cheap[i]), key=lambda i: -cheap[i][0])
-    top = by_final[:max(1, round(len(finals) / 3))]
+    top = by_final[:third(len(finals))]
     places = ", ".join(ordinal(by_first_rung.index(i) + 1) if i in by_first_rung else "not scored"
                        for i in top)
     return (f"Successive halving on the cheap scores (a third kept at each rung) trains "
