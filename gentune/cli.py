@@ -21,6 +21,7 @@ from gentune.commands import (EXIT_BAD_INPUT, cmd_ablation, cmd_check, cmd_compa
                               cmd_datasets, cmd_evaluate, cmd_generators, cmd_release,
                               cmd_report, cmd_tune, cmd_verify, cmd_worker)
 from gentune.errors import GentuneError
+from gentune.generators.registry import generator_class, generator_names
 from gentune.spec_types import INVALID_ROWS
 from gentune.tuning.search import DEFAULT_SAMPLES_PER_TRIAL, RAW_VALIDITY
 
@@ -37,6 +38,21 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"gentune: error: {message}; see '{self.prog} --help'\n")
+
+
+def _unpruned_by_default() -> str:
+    """The epoch-trained generators `gentune tune` leaves unpruned unless told, from their
+    classes (so the help follows a changed default)."""
+    unpruned = []
+    for name in generator_names():
+        try:
+            model = generator_class(name)
+        except GentuneError:  # a registered generator that cannot be imported here
+            continue
+        if model.epochs_param and model.default_pruner == "none":
+            unpruned.append(name)
+    return ", ".join(unpruned[:-1]) + f" and {unpruned[-1]}" if len(unpruned) > 1 else \
+        "".join(unpruned) or "none of them"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--sampler", default="tpe",
                       help="tpe | random | grid | gp | cmaes | qmc | nsga2 (default tpe)")
     tune.add_argument("--pruner", help="sha | hyperband | none (default: the generator's, "
-                                       "listed by `gentune generators`: sha; none for ctgan, "
-                                       "copulagan and survival_gan)")
+                                       "listed by `gentune generators`: sha; none for "
+                                       f"{_unpruned_by_default()})")
     tune.add_argument("--epoch-budget", type=int, metavar="EPOCHS",
                       help="most epochs a search trial trains (default: the top of the "
                            "generator's range; the first trial keeps the library's defaults); "

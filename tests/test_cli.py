@@ -131,6 +131,11 @@ def test_datasets_and_generators_are_listed() -> None:
     assert pruning["tvae"] == "pruner sha" and pruning["synthcity_ctgan"] == "pruner sha"
     assert pruning["ctgan"] == pruning["survival_gan"] == pruning["synthcity_tvae"] == "pruner none"
     assert pruning["arf"] == pruning["pategan"] == "not prunable"
+    # `gentune tune --help` names the same unpruned ones, from the generators themselves.
+    pruner_help = " ".join(gentune("tune", "--help").stdout.split()).partition("--pruner")[2]
+    unpruned = [name for name, pruner in pruning.items() if pruner == "pruner none"]
+    assert f"none for {', '.join(unpruned[:-1])} and {unpruned[-1]})" in pruner_help, \
+        pruner_help[:200]
 
 
 def test_spec_with_a_missing_column(new_trial: Path, tmp_path: Path) -> None:
