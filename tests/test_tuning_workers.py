@@ -12,6 +12,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -323,6 +324,33 @@ def test_a_worker_waiting_on_a_trial_sees_its_process_die(tmp_path) -> None:
     assert {trials[dead.number].state, trials[reused.number].state} == {TrialState.FAIL}
     assert sorted(t.user_attrs["slot"] for t in trials if t.state == TrialState.COMPLETE) \
         == [0, 1, 2]
+
+
+def test_an_unexpected_error_is_recorded_with_where_a_library_raised_it(tmp_path) -> None:
+    """A trial whose scoring (in the tuning process, not the worker) hits a library's own
+    check fails with the library named, and the study goes on to its other trials."""
+    from sklearn.utils import check_array
+
+    from gentune.tuning.loop import run_trials
+    from gentune.tuning.storage import open_storage
+    from gentune.tuning.study import ensure_slots
+
+    storage = open_storage(None, tmp_path)
+    study = optuna.create_study(storage=storage, direction="maximize")
+    ensure_slots(study, 2, {})
+
+    def run(trial) -> list[float]:
+        if trial.user_attrs["slot"] == 0:
+            check_array(np.full((2, 2), np.nan))  # as a metric's library checking its input
+        return [1.0]
+
+    assert run_trials(study, storage, run) == 2
+    failed, completed = study.get_trials()
+    assert (failed.state, completed.state) == (TrialState.FAIL, TrialState.COMPLETE)
+    assert failed.user_attrs["fail_reason"] == "internal error"
+    detail = failed.user_attrs["fail_detail"]
+    assert detail.startswith("ValueError: Input contains NaN"), detail
+    assert re.search(r"\(raised in sklearn: utils/validation\.py, line \d+\)$", detail), detail
 
 
 def test_a_trial_of_a_live_process_is_left_to_it(tmp_path) -> None:

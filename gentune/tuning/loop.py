@@ -19,6 +19,7 @@ import optuna
 from optuna.trial import TrialState
 
 from gentune.errors import TrialFailure
+from gentune.raised_where import error_text
 from gentune.tuning.heartbeats import fail_stale_trials
 from gentune.tuning.retries import INTERRUPTED, queue_again
 from gentune.tuning.storage import heartbeat_enabled, heartbeat_seconds
@@ -168,6 +169,6 @@ def _run_and_tell(study: optuna.Study, storage: Any, trial: optuna.trial.Trial,
     except Exception as exc:  # a bug, recorded on the trial so the study can go on
         log.error("trial %s failed unexpectedly:\n%s", trial.number, traceback.format_exc())
         trial.set_user_attr("fail_reason", "internal error")
-        trial.set_user_attr("fail_detail", f"{type(exc).__name__}: {exc}"[:2000])
+        trial.set_user_attr("fail_detail", error_text(exc)[:2000])
         return tell(state=TrialState.FAIL)
     return tell(values)

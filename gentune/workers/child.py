@@ -19,29 +19,10 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from gentune.raised_where import error_text
 from gentune.workers.parent import when_parent_gone
 
 __all__ = ["main"]
-
-
-def error_text(exc: BaseException) -> str:
-    """The exception's type and text, and, when a library raised it, where: a generator
-    library's own checks (synthcity's early stopping scoring rows a diverged model drew, say)
-    raise errors whose text alone reads as gentune's. The place is the innermost frame of
-    the library that the first frame outside gentune and the standard library belongs to."""
-    text = f"{type(exc).__name__}: {exc}"
-    libraries = []
-    for frame in traceback.extract_tb(exc.__traceback__):
-        parts = Path(frame.filename).parts
-        folder = next((name for name in ("site-packages", "dist-packages") if name in parts), None)
-        inside = parts[parts.index(folder) + 1:] if folder else ()
-        if len(inside) > 1 and inside[0] != "gentune":
-            libraries.append((inside, frame))
-    if not libraries:
-        return text
-    library = libraries[0][0][0]
-    inside, frame = [entry for entry in libraries if entry[0][0] == library][-1]
-    return f"{text} (raised in {library}: {'/'.join(inside[1:])}, line {frame.lineno})"
 
 
 def _load(target: str) -> Any:
