@@ -53,6 +53,15 @@ def test_fidelity_and_utility_are_high_for_real_data_and_lower_for_broken_copies
     assert worst < good - 0.15, (metric, good, worst)
 
 
+def test_quality_is_the_mean_of_its_two_properties_and_scores_every_column(
+        scores, prepared_actg) -> None:
+    result = scores["shuffled"].results["quality"]
+    shapes, trends = result.breakdown["column_shapes"], result.breakdown["column_pair_trends"]
+    assert result.raw == pytest.approx((shapes + trends) / 2)
+    assert trends < shapes  # shuffling columns breaks pairs, not each column's shape
+    assert set(result.breakdown["per_column"]) == set(prepared_actg.context.schema)
+
+
 def test_hazard_ratio_agrees_for_real_data_and_not_for_a_constant_copy(scores) -> None:
     assert score(scores, "resampled", "hazard_ratio") > 0.7
     assert score(scores, "constant", "hazard_ratio") == 0.0

