@@ -10,7 +10,8 @@ scores every checkpoint two ways: with the cheap metrics only (what trials have 
 far: the compound's families without HPO-alignment) and with the strategy's whole suite
 (alignment included). Reported per rung and per way: the Spearman rank correlation with
 the final compound, how many of the final top third each way's top third holds, and the
-Spearman rank correlation with the batch size (for the final compound too).
+Spearman rank correlation with the batch size (for the final compound too). Failed
+configurations are listed last, with their parameters.
 """
 
 from __future__ import annotations
@@ -85,9 +86,11 @@ def measure(dataset: str, generator: str, configs: int, seed: int) -> list[dict[
             started = time.perf_counter()
             try:
                 final = engine.run(trial)[0]
-            except Exception as exc:  # a failed configuration is left out of the ranking
+            except Exception as exc:  # left out of the ranking, kept to trace what fails
                 print(f"config {index}: failed ({exc})", flush=True)
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                rows.append({"params": trial.params, "failed": str(exc),
+                             "seconds": time.perf_counter() - started})
                 continue
             study.tell(trial, final)
             reported = study.trials[trial.number].intermediate_values
@@ -118,7 +121,8 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
     """Per rung and way: rank agreement with the final compound and with the batch size
     (a rung that measures training progress rather than quality leans on the batch size)."""
     checkpoints = rows[-1]["checkpoints"]
-    trials = rows[:-1]
+    trials = [row for row in rows[:-1] if "failed" not in row]
+    failed = [row for row in rows[:-1] if "failed" in row]
     if len(trials) < 3:
         raise SystemExit(f"only {len(trials)} configurations finished; a ranking needs at "
                          f"least 3 (the failures are printed above)")
@@ -139,7 +143,9 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
                          f"{spearmanr(values, [batches[i] for i in reached]).statistic:.2f} |")
     lines.append(f"| final | {len(trials)} | | 1.00 | | "
                  f"{spearmanr(finals, batches).statistic:.2f} |")
-    return lines + [halving_line([row["cheap"] for row in trials], finals)]
+    return lines + [halving_line([row["cheap"] for row in trials], finals)] + \
+        [f"Failed ({len(failed)} of {len(rows) - 1}): {row['failed']}; {row['params']}"
+         for row in failed]
 
 
 def ordinal(number: int) -> str:
