@@ -52,7 +52,7 @@ def _unpruned_by_default() -> str:
         if model.epochs_param and model.default_pruner == "none":
             unpruned.append(name)
     return ", ".join(unpruned[:-1]) + f" and {unpruned[-1]}" if len(unpruned) > 1 else \
-        "".join(unpruned) or "none of them"
+        "".join(unpruned) or "no generator"
 
 
 def build_parser() -> argparse.ArgumentParser:
