@@ -434,3 +434,30 @@ def test_a_resume_moves_the_sampler_seed_by_the_trials_drawn_not_those_queued() 
     assert resume_offset(study) == 1
     study.ask({"x": optuna.distributions.FloatDistribution(0, 4)})  # running: drawn
     assert resume_offset(study) == 2
+
+
+def test_a_study_made_with_other_choices_resumes_with_its_own(tiny_actg, tmp_path,
+                                                              monkeypatch) -> None:
+    """A later gentune that leaves a choice out (as NFlow's affine-autoregressive transform
+    was) still resumes a study made with it: Optuna refuses another choice list within one
+    study, so the study keeps its own instead of failing every new trial."""
+    from optuna.trial import TrialState
+
+    from gentune.generators.sdv_models import GaussianCopula
+    from gentune.generators.space import Choice
+
+    out = tmp_path / "run"
+    first = tune(str(tiny_actg), generator="gaussian_copula", n_trials=2, out=out,
+                 workers=1, **LOOP)
+    made_with = load(out, first.study_name).trials[1].distributions["default_distribution"]
+    narrower = tuple(made_with.choices[:2])
+    assert "beta" in narrower  # the defaults stay a point of the space
+    monkeypatch.setattr(GaussianCopula, "declared_space", lambda self: {
+        "default_distribution": Choice(narrower),
+        "enforce_min_max_values": Choice((True, False))})
+    tune(str(tiny_actg), generator="gaussian_copula", n_trials=4, out=out, workers=1, **LOOP)
+    trials = load(out, first.study_name).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4, \
+        [t.user_attrs.get("fail_detail") for t in trials]
+    assert all(t.distributions["default_distribution"] == made_with for t in trials[2:])
+

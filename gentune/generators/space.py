@@ -6,7 +6,7 @@ Declaring spaces as data keeps generator modules importable where optuna is not 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
 
-__all__ = ["Int", "Float", "Choice", "to_distributions", "suggest", "space_as_dict",
-           "params_mismatch", "within"]
+__all__ = ["Int", "Float", "Choice", "to_distributions", "suggest", "study_choices",
+           "space_as_dict", "params_mismatch", "within"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,27 @@ def suggest(trial: optuna.trial.BaseTrial,
         else:
             raise TypeError(f"parameter '{name}' has an unsupported distribution {dist!r}")
     return params
+
+
+def study_choices(distributions: Mapping[str, BaseDistribution],
+                  trials: Iterable[optuna.trial.FrozenTrial]) -> dict[str, BaseDistribution]:
+    """``distributions``, each categorical parameter with the choices the study's earlier
+    trials drew it from. Optuna refuses another choice list for a name within one study, so
+    a study made by a gentune that offered other choices (a transform since left out, say)
+    resumes with its own rather than failing every new trial."""
+    from optuna.distributions import CategoricalDistribution
+
+    kept = dict(distributions)
+    wanted = {name for name, dist in kept.items() if isinstance(dist, CategoricalDistribution)}
+    for trial in trials:
+        for name in wanted & set(trial.distributions):
+            earlier = trial.distributions[name]
+            if isinstance(earlier, CategoricalDistribution):
+                kept[name] = earlier
+        wanted -= set(trial.distributions)
+        if not wanted:
+            break
+    return kept
 
 
 def space_as_dict(distributions: Mapping[str, BaseDistribution]) -> dict[str, str]:

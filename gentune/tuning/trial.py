@@ -19,7 +19,7 @@ import pandas as pd
 
 from gentune.errors import ConstraintError, TrialFailure
 from gentune.generators.base import Generator
-from gentune.generators.space import suggest
+from gentune.generators.space import study_choices, suggest
 from gentune.metrics import MetricSuite, Scores, Strategy
 from gentune.metrics.context import MetricContext
 from gentune.tuning.prepare import PreparedStudy
@@ -106,7 +106,8 @@ class TrialRunner:
             trial.set_user_attr("real_cache_misses", self.study.context.cache.misses - misses)
 
     def _run(self, trial: optuna.trial.Trial, time_limit: float | None) -> list[float]:
-        params = suggest(trial, self.distributions)
+        params = suggest(trial, study_choices(self.distributions,
+                                              trial.study.get_trials(deepcopy=False)))
         # By slot, not number: a retried trial (a new number) reruns with the seed it had, so a
         # resumed study scores as an uninterrupted one would.
         seed = self.settings.seed + int(trial.user_attrs.get(SLOT, trial.number))
