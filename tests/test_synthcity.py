@@ -32,7 +32,9 @@ NARROWED = {("ddpm", "num_timesteps"): (10, 200), ("pategan", "generator_n_iter"
 DROPPED = {("arf", "delta"), ("pategan", "delta")}
 ADDED = {("adsgan", "n_iter"): Int(100, 1000, step=100),  # an epoch budget for pruning
          ("survival_gan", "n_iter"): Int(100, 1000, step=100)}
-REMOVED_CHOICES = {("bayesian_network", "struct_learning_search_method"): {"pc"}}
+REMOVED_CHOICES = {("bayesian_network", "struct_learning_search_method"): {"pc"},
+                   **{(flow, "base_transform_type"): {"affine-autoregressive"}
+                      for flow in ("nflow", "survival_nflow")}}
 
 
 @pytest.fixture(scope="module")

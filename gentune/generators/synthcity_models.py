@@ -20,7 +20,10 @@ space against the installed library. Deviations, each for a reason:
 - pategan ``generator_n_iter`` starts at 2: 1 divides by zero inside the plug-in;
 - pategan ``delta`` is not searched: its model discards the argument and always uses
   1 / (n * sqrt(n)) for n training rows, so every value would give the same fit;
-- bayesian_network's ``pc`` search is left out: it fails with a KeyError on every score.
+- bayesian_network's ``pc`` search is left out: it fails with a KeyError on every score;
+- the flows' ``affine-autoregressive`` base transform is left out: with more than one layer
+  it draws NaN within the first few hundred iterations (14 of 14 fits, both trials, NFlow and
+  survival NFlow), failing synthcity's own early stopping, and one layer is 1 in 10 draws.
 """
 
 from __future__ import annotations
@@ -222,9 +225,8 @@ _FLOW_SPACE: dict[str, Declared] = {
     "batch_norm": Choice((False, True)),
     "lr": Choice(_LR3),
     "linear_transform_type": Choice(("lu", "permutation", "svd")),
-    "base_transform_type": Choice(("affine-autoregressive", "affine-coupling",
-                                   "quadratic-autoregressive", "quadratic-coupling",
-                                   "rq-autoregressive", "rq-coupling")),
+    "base_transform_type": Choice(("affine-coupling", "quadratic-autoregressive",
+                                   "quadratic-coupling", "rq-autoregressive", "rq-coupling")),
 }
 _FLOW_DEFAULTS = {
     "n_iter": 1000, "n_layers_hidden": 1, "n_units_hidden": 100, "batch_size": 200,
