@@ -23,7 +23,8 @@ space against the installed library. Deviations, each for a reason:
 - bayesian_network's ``pc`` search is left out: it fails with a KeyError on every score;
 - the flows' ``affine-autoregressive`` base transform is left out: with more than one layer
   it draws NaN within the first few hundred iterations (14 of 14 fits, both trials, NFlow and
-  survival NFlow), failing synthcity's own early stopping, and one layer is 1 in 10 draws.
+  survival NFlow), failing synthcity's own early stopping; only its one-layer draws, 1 in
+  10, fit.
 """
 
 from __future__ import annotations
