@@ -129,7 +129,9 @@ def test_datasets_and_generators_are_listed() -> None:
     pruning = {line.split()[0]: " ".join(line.split()[3:5])
                for line in generators.stdout.splitlines() if line[:1].strip()}
     assert pruning["tvae"] == "pruner sha" and pruning["synthcity_ctgan"] == "pruner sha"
-    assert pruning["ctgan"] == pruning["survival_gan"] == pruning["synthcity_tvae"] == "pruner none"
+    assert pruning["ctgan"] == pruning["survival_gan"] == pruning["synthcity_tvae"] == \
+        pruning["rtvae"] == "pruner none"
+    assert pruning["survae"] == "pruner sha"
     assert pruning["arf"] == pruning["pategan"] == "not prunable"
     # `gentune tune --help` names the same unpruned ones, from the generators themselves.
     pruner_help = " ".join(gentune("tune", "--help").stdout.split()).partition("--pruner")[2]
