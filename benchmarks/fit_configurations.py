@@ -40,7 +40,8 @@ def fit_all(dataset: str, generator: str, configurations: list[dict], seeds: lis
                     prepared=prepared) as engine:
             study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
             for given in configurations:
-                study.enqueue_trial({**model.defaults(), **given})
+                # One slot for all: a trial's seed is the study's plus its slot.
+                study.enqueue_trial({**model.defaults(), **given}, user_attrs={"slot": 0})
                 trial = study.ask()
                 started = time.perf_counter()
                 try:

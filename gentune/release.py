@@ -188,7 +188,7 @@ def _checked_params(choice: dict[str, Any], generator: Any,
     from gentune.generators.space import params_mismatch
 
     params = {**generator.defaults(), **choice["params"]}
-    why = params_mismatch(generator.search_space(), params)
+    why = params_mismatch(generator.accepted_space(), params)
     if why:
         source = f"'{best_json}'" if best_json is not None else f"study '{choice['study']}'"
         raise GentuneError(f"{source} does not give a {choice['generator']} configuration "

@@ -125,7 +125,7 @@ def test_datasets_and_generators_are_listed() -> None:
     generators = gentune("generators")
     assert generators.returncode == 0 and "ctgan" in generators.stdout
     # Each generator's default pruning, as `gentune tune` applies it without --pruner: the
-    # GANs whose early scores do not rank configurations are not pruned.
+    # generators whose early scores did not rank configurations (GANs and VAEs) are not.
     pruning = {line.split()[0]: " ".join(line.split()[3:5])
                for line in generators.stdout.splitlines() if line[:1].strip()}
     assert pruning["tvae"] == "pruner sha" and pruning["synthcity_ctgan"] == "pruner sha"

@@ -67,6 +67,9 @@ class Generator(abc.ABC):
     # Modules ``fit`` imports. A worker imports them (and the generator's own module) when it
     # starts, so that no trial's time limit or fit time pays for a library's import.
     imports: ClassVar[tuple[str, ...]] = ()
+    # Choices the library still takes that the search space no longer offers (left out as
+    # they fail): a configuration tuned with one (a study resumed from before) still refits.
+    retired_choices: ClassVar[dict[str, tuple[Any, ...]]] = {}
 
     @classmethod
     def default_pruning(cls) -> str:
@@ -76,6 +79,16 @@ class Generator(abc.ABC):
     @abc.abstractmethod
     def search_space(self) -> dict[str, BaseDistribution]:
         """Optuna distributions over the generator's own hyperparameters."""
+
+    def accepted_space(self) -> dict[str, BaseDistribution]:
+        """``search_space`` with the retired choices: what a tuned configuration may hold."""
+        from optuna.distributions import CategoricalDistribution
+
+        space = self.search_space()
+        for name, retired in self.retired_choices.items():
+            if isinstance(space.get(name), CategoricalDistribution):
+                space[name] = CategoricalDistribution((*space[name].choices, *retired))
+        return space
 
     @abc.abstractmethod
     def defaults(self) -> dict[str, Any]:

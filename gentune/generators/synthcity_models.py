@@ -229,6 +229,7 @@ _FLOW_SPACE: dict[str, Declared] = {
     "base_transform_type": Choice(("affine-coupling", "quadratic-autoregressive",
                                    "quadratic-coupling", "rq-autoregressive", "rq-coupling")),
 }
+_FLOW_RETIRED = {"base_transform_type": ("affine-autoregressive",)}
 _FLOW_DEFAULTS = {
     "n_iter": 1000, "n_layers_hidden": 1, "n_units_hidden": 100, "batch_size": 200,
     "dropout": 0.1, "batch_norm": False, "lr": 0.001, "linear_transform_type": "permutation",
@@ -244,11 +245,12 @@ def _define(name: str, plugin: str, space: dict[str, Declared], defaults: dict[s
             note: str, base: type[SynthcityGenerator] = SynthcityGenerator,
             epochs: str | None = None, modules: tuple[str, ...] = (),
             fixed: dict[str, Any] | None = None, gan: bool = False,
-            pruner: str = "sha") -> type[SynthcityGenerator]:
+            pruner: str = "sha",
+            retired: dict[str, tuple[Any, ...]] | None = None) -> type[SynthcityGenerator]:
     attributes = {"name": name, "plugin": plugin, "space": space, "library_defaults": defaults,
                   "note": note, "epochs_param": epochs, "epoch_modules": modules,
                   "fixed": fixed or {}, "gan": gan, "default_pruner": pruner,
-                  "__module__": __name__}
+                  "retired_choices": retired or {}, "__module__": __name__}
     return type(f"Synthcity_{name}", (base,), attributes)
 
 
@@ -265,7 +267,7 @@ SYNTHCITY_GENERATORS: dict[str, type[SynthcityGenerator]] = {cls.name: cls for c
         {"num_trees": 30, "max_iters": 10, "early_stop": True, "min_node_size": 5},
         "adversarial random forests (delta fixed at 0)", fixed={"delta": 0}),
     _define("nflow", "nflow", _FLOW_SPACE, _FLOW_DEFAULTS, "normalizing flows",
-            epochs="n_iter", modules=_FLOW_MODULE),
+            epochs="n_iter", modules=_FLOW_MODULE, retired=_FLOW_RETIRED),
     _define("bayesian_network", "bayesian_network", {
         "struct_learning_search_method": Choice(("hillclimb", "tree_search")),
         "struct_learning_score": Choice(("bdeu", "bds", "bic", "k2"))},
@@ -321,7 +323,7 @@ SYNTHCITY_GENERATORS: dict[str, type[SynthcityGenerator]] = {cls.name: cls for c
             epochs="n_iter", modules=_VAE_MODULE),
     _define("survival_nflow", "survival_nflow", _FLOW_SPACE, _FLOW_DEFAULTS,
             "survival normalizing flows; models the task's endpoint", base=_SurvivalGenerator,
-            epochs="n_iter", modules=_FLOW_MODULE),
+            epochs="n_iter", modules=_FLOW_MODULE, retired=_FLOW_RETIRED),
 )}
 
 

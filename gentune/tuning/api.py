@@ -126,7 +126,9 @@ def tune(spec: Spec | str | Path | dict[str, Any], generator: str = "ctgan",
     default: on a loaded machine a two-thread fit was measured 28x slower (OpenMP threads
     spin while they wait), a one-thread fit was not slowed at all. ``epoch_budget`` ends the
     generator's epoch range lower (the first trial keeps the library's defaults). ``pruner``
-    defaults to the generator's own choice: successive halving, none for CTGAN and CopulaGAN.
+    defaults to the generator's own choice (``default_pruner``, listed by ``gentune
+    generators``): successive halving, or none where the early scores did not rank
+    configurations.
     ``samples_per_trial`` samples of each fitted model are scored and the trial's value is
     their mean: a steadier value for the sampler, for a little more scoring time per trial.
     ``portfolio``: the first search trials of a new study try the generator's starting
