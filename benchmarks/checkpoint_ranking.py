@@ -52,7 +52,9 @@ class BothWays:
         return self.cheap.compute(real, synthetic, context)
 
 
-def measure(dataset: str, generator: str, configs: int, seed: int) -> list[dict[str, Any]]:
+def trial_engine(dataset: str, generator: str, seed: int) -> Engine:
+    """An engine (enter it) that runs trials of a compound study of ``generator`` on a
+    built-in trial, with raw validity off and no time limit, in a folder of its own."""
     spec = load_spec(str(builtin_spec_path(dataset)))
     # A survival generator models the endpoint itself: its columns reach it unencoded.
     prepared = prepare(spec, seed=seed,
@@ -61,9 +63,12 @@ def measure(dataset: str, generator: str, configs: int, seed: int) -> list[dict[
                          generator_target=GENERATORS[generator],
                          data_sha256=prepared.data.sha256, seed=seed, raw_validity="off",
                          trial_timeout=None)
+    return Engine(config, Path(tempfile.mkdtemp(prefix="gentune-rank-")), prepared=prepared)
+
+
+def measure(dataset: str, generator: str, configs: int, seed: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    with Engine(config, Path(tempfile.mkdtemp(prefix="gentune-rank-")),
-                prepared=prepared) as engine:
+    with trial_engine(dataset, generator, seed) as engine:
         runner = engine.runner
         runner.warm_real_cache()
         both = BothWays(runner.checkpoint_suite, engine.strategy)

@@ -14,30 +14,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from pathlib import Path
 
 import optuna
+from checkpoint_ranking import trial_engine
 
-from gentune.datasets import builtin_spec_path
-from gentune.generators import GENERATORS, get_generator
-from gentune.spec import load_spec
-from gentune.tuning.engine import Engine, StudyConfig, spec_for_storage
-from gentune.tuning.prepare import prepare
+from gentune.generators import get_generator
 
 
 def fit_all(dataset: str, generator: str, configurations: list[dict], seeds: list[int]) -> None:
-    spec = load_spec(str(builtin_spec_path(dataset)))
     model = get_generator(generator)
     for seed in seeds:
-        prepared = prepare(spec, seed=seed, survival_generator=model.survival)
-        config = StudyConfig(spec=spec_for_storage(spec), generator=generator,
-                             objective="compound", generator_target=GENERATORS[generator],
-                             data_sha256=prepared.data.sha256, seed=seed, raw_validity="off",
-                             trial_timeout=None)
-        with Engine(config, Path(tempfile.mkdtemp(prefix="gentune-fit-")),
-                    prepared=prepared) as engine:
+        with trial_engine(dataset, generator, seed) as engine:
             study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
             for given in configurations:
                 # One slot for all: a trial's seed is the study's plus its slot.
